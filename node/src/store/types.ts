@@ -1,0 +1,62 @@
+// The storage contract every engine implements (memory now, JetStream next).
+// Keys are strings: `p/<promise id>`, `t/<task id>`, `s/<schedule id>`.
+// Values are JSON-serialisable records. Revisions grow per key and are the
+// compare-and-set token; 0 means "the key must not exist".
+
+export interface Entry<V = unknown> {
+  key: string;
+  value: V;
+  revision: number;
+}
+
+/** One write of a commit: `value` null deletes. */
+export interface CommitOp {
+  key: string;
+  value: unknown | null;
+  /** The revision read (0 when the key was absent). */
+  expectedRevision: number;
+}
+
+export interface Change {
+  key: string;
+  /** null when deleted. */
+  value: unknown | null;
+  revision: number;
+}
+
+export class ConflictError extends Error {
+  readonly code = "STORE_CONFLICT";
+  constructor(readonly key: string, expected: number, actual: number) {
+    super(`compare-and-set failed on ${key}: expected revision ${expected}, found ${actual}`);
+    this.name = "ConflictError";
+  }
+}
+
+export interface ListOptions {
+  /** Only keys that start with this. */
+  prefix: string;
+  /** Only keys strictly greater than this (for cursors). */
+  after?: string;
+  /** Stop after this many entries. */
+  limit?: number;
+}
+
+export interface Store {
+  readonly name: string;
+  get(key: string): Promise<Entry | undefined>;
+  /** Create a key that must not exist; returns the new revision. */
+  create(key: string, value: unknown): Promise<number>;
+  /** Compare-and-set; returns the new revision or throws ConflictError. */
+  update(key: string, value: unknown, revision: number): Promise<number>;
+  /**
+   * Apply several compare-and-set writes. The memory engine applies them
+   * all-or-nothing; an engine without multi-key atomicity applies them in
+   * order and relies on the owner's recovery to finish a partial commit.
+   */
+  commit(ops: CommitOp[]): Promise<void>;
+  /** Entries in key order. */
+  list(options: ListOptions): Promise<Entry[]>;
+  /** Every change under `prefix` after the call; returns an unsubscribe. */
+  watch(prefix: string, onChange: (change: Change) => void): () => void;
+  close(): Promise<void>;
+}
