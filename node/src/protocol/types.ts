@@ -85,6 +85,12 @@ export interface PromiseCreateData {
   timeoutAt: number;
   param?: Value;
   tags?: Record<string, string>;
+  /**
+   * Our extension: create the promise already settled, so a local step that
+   * completed is recorded in one call. Ignored when the id exists (create is
+   * idempotent by id); not allowed together with `resonate:target`.
+   */
+  settled?: { state: "resolved" | "rejected"; value?: Value };
 }
 export interface PromiseSettleData {
   id: string;
