@@ -1,15 +1,192 @@
-// PLACEHOLDER until issue 6 lands: the Resonate JSON envelope protocol on POST /.
+// The Resonate JSON envelope protocol (2026-04-01) on POST /: one endpoint,
+// a body `{kind, head: {corrId, version}, data}`, an answer
+// `{kind, head: {corrId, status, version}, data}` whose HTTP status equals
+// head.status. This is a thin adapter: decode, Engine.handle, encode. The
+// protocol rules live in protocol/ and serve gRPC through the same Engine.
+
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "pino";
 import type { Engine } from "../../mesh/engine.ts";
+import type { Kind, PromiseRecord, Response, ResponseDataMap } from "../../protocol/types.ts";
+import { PROTOCOL_VERSION } from "../../protocol/types.ts";
+import { BodyTooLargeError, readBody } from "./body.ts";
+import { decodeEnvelope, echoOf, EnvelopeError, isDebug, type DecodedEnvelope } from "./decode.ts";
+import { toWirePromise, toWireSchedule, toWireTask } from "./wire.ts";
 
 export interface EnvelopeOptions {
+  /** Largest request body accepted; larger ones get a 400 and nothing is read further. Default 8 MiB. */
   maxBodyBytes?: number;
+  /** Serve debug.* kinds (else 403). */
   debug?: boolean;
+  logger?: Logger;
 }
 
-export function createEnvelopeHandler(_engine: Engine, _options: EnvelopeOptions = {}) {
-  return (_req: IncomingMessage, res: ServerResponse): void => {
-    res.writeHead(501, { "content-type": "application/json" });
-    res.end(JSON.stringify({ error: "the JSON envelope protocol is not implemented yet" }));
+export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+export interface ResponseEnvelope {
+  kind: string;
+  head: { corrId: string; status: number; version: string };
+  data: unknown;
+}
+
+export function createEnvelopeHandler(engine: Engine, options: EnvelopeOptions = {}) {
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const debug = options.debug ?? false;
+  const logger = options.logger;
+
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    void serve(req, res).catch((error: unknown) => {
+      // Only a failure to write the answer lands here (the client went away).
+      logger?.warn({ err: error }, "envelope answer could not be written");
+    });
   };
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== "POST") {
+      send(res, errorEnvelope("", "", 405, `use POST with a JSON envelope {kind, head, data}; ${req.method} is not served here`), {
+        allow: "POST",
+      });
+      return;
+    }
+    let raw: Buffer;
+    try {
+      raw = await readBody(req, maxBodyBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        // Stop reading: the connection closes after the answer instead of draining the upload.
+        send(res, errorEnvelope("", "", 400, `${error.message}; send smaller payloads`), { connection: "close" });
+        return;
+      }
+      throw error;
+    }
+
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString("utf8"));
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      send(res, errorEnvelope("", "", 400, `the request body is not valid JSON (${reason})`));
+      return;
+    }
+
+    const echo = echoOf(body);
+    let decoded: ReturnType<typeof decodeEnvelope>;
+    try {
+      decoded = decodeEnvelope(body);
+    } catch (error) {
+      if (error instanceof EnvelopeError) {
+        send(res, errorEnvelope(echo.kind, echo.corrId, error.status, error.message));
+        return;
+      }
+      throw error;
+    }
+
+    if (isDebug(decoded)) {
+      const answer = debug
+        ? errorEnvelope(decoded.kind, decoded.corrId, 501, `${decoded.kind} is not implemented by this node`)
+        : errorEnvelope(decoded.kind, decoded.corrId, 403, `${decoded.kind} is only served when the node runs with --debug`);
+      send(res, answer);
+      return;
+    }
+
+    let response: Response;
+    try {
+      response = await engine.handle(decoded.request);
+    } catch (error) {
+      logger?.error({ err: error, kind: decoded.kind, corrId: decoded.corrId }, "request failed inside the node");
+      const reason = error instanceof Error ? error.message : String(error);
+      send(res, errorEnvelope(decoded.kind, decoded.corrId, 500, `the node failed to process ${decoded.kind}: ${reason}`));
+      return;
+    }
+    send(res, encodeResponse(decoded, response));
+  }
+}
+
+/** The answer envelope for a protocol response (exported for tests and other HTTP entry points). */
+export function encodeResponse(decoded: Pick<DecodedEnvelope, "kind" | "corrId" | "innerCorrId">, response: Response): ResponseEnvelope {
+  if ("error" in response) return errorEnvelope(decoded.kind, decoded.corrId, response.status, response.error.message);
+  return {
+    kind: decoded.kind,
+    head: { corrId: decoded.corrId, status: response.status, version: PROTOCOL_VERSION },
+    data: encodeData(decoded.kind, response.status, response.data, decoded.innerCorrId ?? decoded.corrId),
+  };
+}
+
+export function errorEnvelope(kind: string, corrId: string, status: number, message: string): ResponseEnvelope {
+  return { kind, head: { corrId, status, version: PROTOCOL_VERSION }, data: message };
+}
+
+function encodeData(kind: Kind, status: number, data: unknown, innerCorrId: string): unknown {
+  switch (kind) {
+    case "promise.get":
+    case "promise.create":
+    case "promise.settle":
+    case "promise.register_callback":
+    case "promise.register_listener":
+    case "task.fulfill": {
+      const d = data as { promise: PromiseRecord };
+      return { promise: toWirePromise(d.promise) };
+    }
+    case "promise.search": {
+      const d = data as ResponseDataMap["promise.search"];
+      return withCursor({ promises: d.promises.map(toWirePromise) }, d.cursor);
+    }
+    case "task.get": {
+      const d = data as ResponseDataMap["task.get"];
+      return { task: toWireTask(d.task) };
+    }
+    case "task.create":
+    case "task.acquire": {
+      const d = data as ResponseDataMap["task.acquire"];
+      const out: Record<string, unknown> = { promise: toWirePromise(d.promise), preload: preload(d.preload) };
+      if (d.task) out.task = toWireTask(d.task);
+      return out;
+    }
+    case "task.suspend": {
+      const d = data as ResponseDataMap["task.suspend"];
+      // 300 means "keep going with these"; 200 means "suspended, drop the attempt".
+      return status === 300 ? { preload: preload(d?.preload) } : {};
+    }
+    case "task.fence": {
+      const d = data as ResponseDataMap["task.fence"];
+      return { action: encodeResponse({ kind: d.action.kind, corrId: innerCorrId }, d.action), preload: preload(d.preload) };
+    }
+    case "task.search": {
+      const d = data as ResponseDataMap["task.search"];
+      return withCursor({ tasks: d.tasks.map(toWireTask) }, d.cursor);
+    }
+    case "schedule.get":
+    case "schedule.create": {
+      const d = data as ResponseDataMap["schedule.get"];
+      return { schedule: toWireSchedule(d.schedule) };
+    }
+    case "schedule.search": {
+      const d = data as ResponseDataMap["schedule.search"];
+      return withCursor({ schedules: d.schedules.map(toWireSchedule) }, d.cursor);
+    }
+    case "task.release":
+    case "task.heartbeat":
+    case "task.halt":
+    case "task.continue":
+    case "schedule.delete":
+      return {};
+  }
+}
+
+function preload(records: PromiseRecord[] | undefined): unknown[] {
+  return (records ?? []).map(toWirePromise);
+}
+
+function withCursor<T extends object>(out: T, cursor: string | undefined): T & { cursor?: string } {
+  return typeof cursor === "string" && cursor.length > 0 ? { ...out, cursor } : out;
+}
+
+function send(res: ServerResponse, envelope: ResponseEnvelope, extraHeaders: Record<string, string> = {}): void {
+  const text = JSON.stringify(envelope);
+  res.writeHead(envelope.head.status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    ...extraHeaders,
+  });
+  res.end(text);
 }

@@ -1,16 +1,153 @@
-// PLACEHOLDER until issue 6 lands: the SSE worker inbox on GET /poll/:group/:pid.
+// The worker inbox of the Resonate HTTP protocol: GET /poll/:group/:pid is a
+// Server-Sent Events stream of `execute` and `unblock` messages, one JSON
+// message per `data:` line. The stream is one more WorkerSink on the same
+// dispatcher as the gRPC Poll stream, so a task for poll://any@g reaches a
+// worker of g whichever transport it listens on.
+
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Engine } from "../../mesh/engine.ts";
+import type { Logger } from "pino";
+import type { Engine, Subscription, WorkerSink } from "../../mesh/engine.ts";
+import { validatePoll } from "../grpc/tasks.ts";
+import type { Message } from "../../protocol/types.ts";
+import { toWireMessage } from "./wire.ts";
 
 export interface SseOptions {
+  /** Streams held at once; one more is answered 503. Default 1000. */
   maxConnections?: number;
+  /** Interval of the comment lines that keep idle proxies from cutting the stream. Default 15 s. */
   keepAliveMs?: number;
+  /** Sent as head.serverUrl in execute messages when set. */
   serverUrl?: string;
+  logger?: Logger;
 }
 
-export function createSseHandler(_engine: Engine, _options: SseOptions = {}) {
-  return (_req: IncomingMessage, res: ServerResponse): void => {
-    res.writeHead(501, { "content-type": "application/json" });
-    res.end(JSON.stringify({ error: "the SSE poll endpoint is not implemented yet" }));
+export const DEFAULT_MAX_CONNECTIONS = 1000;
+export const DEFAULT_KEEP_ALIVE_MS = 15_000;
+
+export interface SseHandler {
+  (req: IncomingMessage, res: ServerResponse): void;
+  /** Streams open now. */
+  readonly connections: number;
+  /** End every open stream (on shutdown, so the HTTP server can close). */
+  closeAll(): void;
+}
+
+export function createSseHandler(engine: Engine, options: SseOptions = {}): SseHandler {
+  const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const keepAliveMs = options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
+  const { serverUrl, logger } = options;
+  const open = new Set<() => void>();
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.method !== "GET") {
+      sendJson(res, 405, `use GET to open a worker stream; ${req.method} is not served here`, { allow: "GET" });
+      return;
+    }
+    const route = parsePollPath(req.url ?? "");
+    if (typeof route === "string") {
+      sendJson(res, 400, route);
+      return;
+    }
+    if (open.size >= maxConnections) {
+      sendJson(res, 503, `this node already holds ${maxConnections} worker streams; retry later or connect to another node`);
+      return;
+    }
+
+    res.writeHead(200, {
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache, no-transform",
+      connection: "keep-alive",
+      // Tell buffering reverse proxies (nginx) to pass events through as they come.
+      "x-accel-buffering": "no",
+    });
+    res.flushHeaders();
+    // Nagle would hold small events back for the next write.
+    req.socket.setNoDelay(true);
+    req.socket.setTimeout(0);
+
+    let closed = false;
+    const alive = () => !closed && !res.destroyed && !res.writableEnded && !req.socket.destroyed;
+    const write = (chunk: string): boolean => {
+      if (!alive()) return false;
+      // A false return only means the socket buffer is full; messages are small
+      // and the kernel drains it, so the message counts as taken.
+      res.write(chunk);
+      return true;
+    };
+
+    const sink: WorkerSink = {
+      send(message: Message): boolean {
+        return write(`data: ${JSON.stringify(toWireMessage(message, serverUrl))}\n\n`);
+      },
+    };
+
+    const keepAlive = setInterval(() => {
+      if (!write(": keep-alive\n\n")) close();
+    }, keepAliveMs);
+    keepAlive.unref();
+
+    let subscription: Subscription | undefined;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      clearInterval(keepAlive);
+      open.delete(close);
+      try {
+        subscription?.close();
+      } catch (error) {
+        logger?.warn({ err: error, group: route.group, pid: route.pid }, "closing a worker subscription failed");
+      }
+      if (!res.writableEnded) res.end();
+    };
+    open.add(close);
+    res.on("close", close);
+    req.on("close", close);
+    res.on("error", close);
+
+    // A comment first so clients and proxies see bytes at once.
+    write(": connected\n\n");
+    try {
+      subscription = engine.poll(route.group, route.pid, sink);
+    } catch (error) {
+      logger?.error({ err: error, group: route.group, pid: route.pid }, "could not attach a worker stream");
+      close();
+      return;
+    }
+    // The client may have gone while poll() ran.
+    if (closed) subscription.close();
   };
+
+  return Object.assign(handler, {
+    get connections() {
+      return open.size;
+    },
+    closeAll() {
+      for (const close of [...open]) close();
+    },
+  }) as SseHandler;
+}
+
+/** `/poll/:group/:pid`, URL-decoded; a sentence when the path is wrong. */
+export function parsePollPath(url: string): { group: string; pid: string } | string {
+  const path = url.split("?", 1)[0]!;
+  const m = /^\/poll\/([^/]*)\/([^/]*)\/?$/.exec(path);
+  if (!m) return `the worker stream path must be /poll/<group>/<pid>, got "${path}"`;
+  let group: string;
+  let pid: string;
+  try {
+    group = decodeURIComponent(m[1]!);
+    pid = decodeURIComponent(m[2]!);
+  } catch {
+    return `the worker stream path "${path}" is not valid percent-encoding`;
+  }
+  // The same rules as the gRPC Poll stream: group and pid become the worker's addresses.
+  const problem = validatePoll(group, pid);
+  if (problem !== undefined) return `the worker stream path /poll/<group>/<pid> is wrong: ${problem.message}`;
+  return { group, pid };
+}
+
+function sendJson(res: ServerResponse, status: number, message: string, extraHeaders: Record<string, string> = {}): void {
+  const text = JSON.stringify({ error: message });
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...extraHeaders });
+  res.end(text);
 }

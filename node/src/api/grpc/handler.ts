@@ -1,0 +1,133 @@
+// What every gRPC handler shares: the engine, a logger, the registry of open
+// streams (ended on shutdown), and the unary path proto -> protocol ->
+// engine.handle -> proto, with errors mapped per DESIGN.md rule 9.
+
+import * as grpc from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import type { Engine } from "../../mesh/engine.ts";
+import type { Kind, ProtocolError } from "../../protocol/types.ts";
+import {
+  ConversionError,
+  fenceInnerError,
+  fromProtocolResponse,
+  localizeError,
+  rpcOf,
+  toProtocolRequest,
+  type OkResponse,
+  type ProtoRequestMap,
+  type ProtoResponseMap,
+} from "./convert.ts";
+import { toServiceError } from "./status.ts";
+
+/** Called once per finished call: `method` is the full path, `seconds` the time spent. */
+export type CallObserver = (method: string, code: grpc.status, seconds: number) => void;
+
+/** An open server stream that shutdown must end. */
+export interface OpenStream {
+  /** End the stream now, telling the client why. */
+  shutdown(): void;
+}
+
+export class StreamRegistry {
+  private readonly open = new Set<OpenStream>();
+  private closing = false;
+
+  /** Track a stream; false when the server is already shutting down (refuse it). */
+  add(stream: OpenStream): boolean {
+    if (this.closing) return false;
+    this.open.add(stream);
+    return true;
+  }
+
+  delete(stream: OpenStream): void {
+    this.open.delete(stream);
+  }
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  /** End every stream and refuse new ones. */
+  shutdown(): void {
+    this.closing = true;
+    for (const stream of [...this.open]) stream.shutdown();
+    this.open.clear();
+  }
+}
+
+export interface HandlerContext {
+  engine: Engine;
+  logger?: Logger;
+  streams: StreamRegistry;
+  observe?: CallObserver;
+}
+
+export type ServiceErrorLike = Partial<grpc.StatusObject> & { code: grpc.status };
+
+export const shuttingDown: ProtocolError = {
+  status: 503,
+  code: "UNAVAILABLE",
+  message: "the node is shutting down; reconnect to another node or retry shortly",
+};
+
+/** A failure that is not the caller's: logged once, answered INTERNAL without internals beyond the sentence. */
+export function internalError(ctx: HandlerContext, method: string, err: unknown): ServiceErrorLike {
+  ctx.logger?.error({ err, method }, "gRPC call failed");
+  return toServiceError({
+    status: 500,
+    code: "INTERNAL",
+    message: `internal error in ${method}: ${err instanceof Error ? err.message : String(err)}`,
+  });
+}
+
+/** Run one protocol request for a unary RPC and produce its protobuf answer, or the error to send. */
+export async function runUnary<K extends Kind>(
+  ctx: HandlerContext,
+  kind: K,
+  message: ProtoRequestMap[K],
+): Promise<{ response: ProtoResponseMap[K] } | { error: ServiceErrorLike }> {
+  let request;
+  try {
+    request = toProtocolRequest(kind, message);
+  } catch (err) {
+    if (err instanceof ConversionError) return { error: toServiceError(err.error) };
+    throw err;
+  }
+  const answer = await ctx.engine.handle(request);
+  if (!("data" in answer)) return { error: toServiceError(localizeError(kind, answer.error, message)) };
+  const ok = answer as OkResponse<K>;
+  if (kind === "task.fence") {
+    const inner = fenceInnerError(ok as OkResponse<"task.fence">);
+    if (inner !== undefined) return { error: toServiceError(localizeError(kind, inner, message)) };
+  }
+  return { response: fromProtocolResponse(ok) };
+}
+
+/** The grpc-js unary handler of a protocol request kind. */
+export function unary<K extends Kind>(
+  ctx: HandlerContext,
+  kind: K,
+): grpc.handleUnaryCall<ProtoRequestMap[K], ProtoResponseMap[K]> {
+  const { method } = rpcOf(kind);
+  const path = `/${method.parent.typeName}/${method.name}`;
+  return (call, callback) => {
+    const started = process.hrtime.bigint();
+    const finish = (code: grpc.status) => ctx.observe?.(path, code, Number(process.hrtime.bigint() - started) / 1e9);
+    runUnary(ctx, kind, call.request).then(
+      (result) => {
+        if ("error" in result) {
+          finish(result.error.code);
+          callback(result.error);
+        } else {
+          finish(grpc.status.OK);
+          callback(null, result.response);
+        }
+      },
+      (err: unknown) => {
+        const error = internalError(ctx, path, err);
+        finish(error.code);
+        callback(error);
+      },
+    );
+  };
+}

@@ -1,0 +1,91 @@
+// The grpc-js server with everything the node serves over gRPC: the three
+// protocol services, health and reflection. It never binds a port itself:
+// the one-port listener (api/server.ts) hands it the connections that open
+// with the HTTP/2 preface.
+
+import * as grpc from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import { Health } from "../../gen/grpc/health/v1/health_pb.ts";
+import { PromiseService } from "../../gen/resonate/mesh/v1/promise_service_pb.ts";
+import { ScheduleService } from "../../gen/resonate/mesh/v1/schedule_service_pb.ts";
+import { TaskService } from "../../gen/resonate/mesh/v1/task_service_pb.ts";
+import type { Engine } from "../../mesh/engine.ts";
+import { StreamRegistry, type CallObserver, type HandlerContext } from "./handler.ts";
+import { HealthState, healthService } from "./health.ts";
+import { promiseService } from "./promises.ts";
+import { addReflection } from "./reflection.ts";
+import { scheduleService } from "./schedules.ts";
+import { addService } from "./service.ts";
+import { taskService } from "./tasks.ts";
+import { WatchHub } from "./watch.ts";
+
+export interface GrpcServerOptions {
+  engine: Engine;
+  logger?: Logger;
+  observe?: CallObserver;
+  /**
+   * Largest request accepted, in bytes. Above the protocol's payload limit
+   * (4 MiB by default) so that an oversized payload reaches validation and
+   * gets INVALID_ARGUMENT naming the field, not a bare RESOURCE_EXHAUSTED.
+   */
+  maxReceiveMessageBytes?: number;
+}
+
+export interface GrpcServer {
+  /** Hand it a connection that opened with the HTTP/2 preface. */
+  injectConnection(socket: import("node:stream").Duplex): void;
+  /** Open Poll and Watch streams. */
+  readonly openStreams: number;
+  /** Stop serving: health NOT_SERVING, streams ended, calls drained for up to `graceMs`, then cut. */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+export const SERVICE_NAMES = [PromiseService.typeName, TaskService.typeName, ScheduleService.typeName] as const;
+
+export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": options.maxReceiveMessageBytes ?? 16 * 1024 * 1024,
+    "grpc.max_send_message_length": -1,
+    // Detect workers that vanished without closing their Poll stream (a pulled cable, a frozen VM).
+    "grpc.keepalive_time_ms": 30_000,
+    "grpc.keepalive_timeout_ms": 10_000,
+  });
+  const streams = new StreamRegistry();
+  const ctx: HandlerContext = { engine: options.engine, logger: options.logger, streams, observe: options.observe };
+  const hub = new WatchHub(options.engine);
+  const health = new HealthState(SERVICE_NAMES);
+
+  addService(server, PromiseService, promiseService(ctx, hub));
+  addService(server, TaskService, taskService(ctx));
+  addService(server, ScheduleService, scheduleService(ctx));
+  addService(server, Health, healthService(health));
+  addReflection(server);
+
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  let shutdownPromise: Promise<void> | undefined;
+
+  return {
+    injectConnection: (socket) => injector.injectConnection(socket),
+    get openStreams() {
+      return streams.size;
+    },
+    shutdown(graceMs) {
+      shutdownPromise ??= new Promise<void>((resolve) => {
+        health.stopServing();
+        streams.shutdown();
+        hub.close();
+        const timer = setTimeout(() => {
+          options.logger?.warn({ graceMs }, "gRPC calls still running after the grace period; cutting them");
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        timer.unref();
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      return shutdownPromise;
+    },
+  };
+}

@@ -1,0 +1,109 @@
+// Protocol errors <-> gRPC statuses (DESIGN.md rule 9). The message is the
+// protocol's sentence; trailing metadata carries the stable code
+// (`resonate-code`) and, for bad input, the field at fault (`resonate-field`),
+// so clients can branch without parsing sentences.
+
+import * as grpc from "@grpc/grpc-js";
+import type { ErrorCode, ErrorStatus, ProtocolError } from "../../protocol/types.ts";
+
+export const CODE_METADATA = "resonate-code";
+export const FIELD_METADATA = "resonate-field";
+
+/** The gRPC status of a protocol error. */
+export function grpcCodeOf(error: Pick<ProtocolError, "status" | "code">): grpc.status {
+  switch (error.status) {
+    case 400:
+      return grpc.status.INVALID_ARGUMENT;
+    case 401:
+      return grpc.status.UNAUTHENTICATED;
+    case 403:
+      return grpc.status.PERMISSION_DENIED;
+    case 404:
+      return grpc.status.NOT_FOUND;
+    case 409:
+      // A stale version means "your attempt lost a race": retrying with fresh state may succeed.
+      return error.code === "TASK_VERSION_MISMATCH" ? grpc.status.ABORTED : grpc.status.FAILED_PRECONDITION;
+    case 422:
+      return grpc.status.FAILED_PRECONDITION;
+    case 429:
+      return grpc.status.RESOURCE_EXHAUSTED;
+    case 501:
+      return grpc.status.UNIMPLEMENTED;
+    case 503:
+      return grpc.status.UNAVAILABLE;
+    default:
+      return grpc.status.INTERNAL;
+  }
+}
+
+/** The error a server handler passes to its callback (or `call.destroy`/`emit("error")`). */
+export function toServiceError(error: ProtocolError): Partial<grpc.StatusObject> & { code: grpc.status } {
+  const metadata = new grpc.Metadata();
+  metadata.set(CODE_METADATA, error.code);
+  if (error.field !== undefined) metadata.set(FIELD_METADATA, error.field);
+  return { code: grpcCodeOf(error), details: error.message, metadata };
+}
+
+const statusOfCode: Record<ErrorCode, ErrorStatus> = {
+  INVALID_ARGUMENT: 400,
+  UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
+  PROMISE_NOT_FOUND: 404,
+  TASK_NOT_FOUND: 404,
+  SCHEDULE_NOT_FOUND: 404,
+  TASK_STATE_CONFLICT: 409,
+  TASK_VERSION_MISMATCH: 409,
+  TASK_ALREADY_EXISTS: 409,
+  AWAITER_NOT_FOUND: 422,
+  AWAITER_NOT_TARGETED: 422,
+  PROMISE_WITHOUT_TASK: 422,
+  AWAITED_NOT_FOUND: 422,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+function fromGrpcCode(code: grpc.status): { status: ErrorStatus; code: ErrorCode } {
+  switch (code) {
+    case grpc.status.INVALID_ARGUMENT:
+      return { status: 400, code: "INVALID_ARGUMENT" };
+    case grpc.status.UNAUTHENTICATED:
+      return { status: 401, code: "UNAUTHENTICATED" };
+    case grpc.status.PERMISSION_DENIED:
+      return { status: 403, code: "PERMISSION_DENIED" };
+    case grpc.status.NOT_FOUND:
+      return { status: 404, code: "PROMISE_NOT_FOUND" };
+    case grpc.status.ABORTED:
+      return { status: 409, code: "TASK_VERSION_MISMATCH" };
+    case grpc.status.FAILED_PRECONDITION:
+      return { status: 409, code: "TASK_STATE_CONFLICT" };
+    case grpc.status.RESOURCE_EXHAUSTED:
+      return { status: 429, code: "UNAVAILABLE" };
+    case grpc.status.UNIMPLEMENTED:
+      return { status: 501, code: "INTERNAL" };
+    case grpc.status.UNAVAILABLE:
+    case grpc.status.DEADLINE_EXCEEDED:
+    case grpc.status.CANCELLED:
+      return { status: 503, code: "UNAVAILABLE" };
+    default:
+      return { status: 500, code: "INTERNAL" };
+  }
+}
+
+/**
+ * Client side: a failed call as a protocol error. Uses `resonate-code` when
+ * the node sent it; otherwise (transport failures, other servers) derives
+ * status and code from the gRPC status: UNAVAILABLE, DEADLINE_EXCEEDED and
+ * CANCELLED become 503 UNAVAILABLE, which callers treat as retryable.
+ */
+export function fromServiceError(error: Partial<grpc.ServiceError>): ProtocolError {
+  const sent = error.metadata?.get(CODE_METADATA)[0];
+  const field = error.metadata?.get(FIELD_METADATA)[0];
+  const message = error.details || error.message || "the call failed";
+  const known = typeof sent === "string" && sent in statusOfCode ? (sent as ErrorCode) : undefined;
+  const { status, code } = known
+    ? { status: statusOfCode[known], code: known }
+    : fromGrpcCode(error.code ?? grpc.status.UNKNOWN);
+  const result: ProtocolError = { status, code, message };
+  if (typeof field === "string") result.field = field;
+  return result;
+}

@@ -1,0 +1,108 @@
+// The JSON wire records of the Resonate protocol 2026-04-01, exactly as the
+// official TypeScript SDK's validators (`isPromiseRecord`, `isTaskRecord`,
+// `isScheduleRecord`, `isMessage`) accept them. Our internal records carry
+// more (callbacks, listeners, timers, routing); the wire must never see that,
+// and the SDK rejects a whole answer when one optional object is `null`.
+
+import type { Message, PromiseRecord, ScheduleRecord, TaskRecord, Value } from "../../protocol/types.ts";
+
+export interface WireValue {
+  headers: Record<string, string>;
+  data: string;
+}
+
+export interface WirePromise {
+  id: string;
+  state: PromiseRecord["state"];
+  param: WireValue;
+  value: WireValue;
+  tags: Record<string, string>;
+  timeoutAt: number;
+  createdAt: number;
+  settledAt?: number;
+}
+
+export interface WireTask {
+  id: string;
+  state: TaskRecord["state"];
+  version: number;
+  /** The Resonate server sends a count; the SDK never reads the ids. */
+  resumes: number;
+  pid?: string;
+  ttl?: number;
+}
+
+export interface WireSchedule {
+  id: string;
+  cron: string;
+  promiseId: string;
+  promiseTimeout: number;
+  promiseParam: WireValue;
+  promiseTags: Record<string, string>;
+  createdAt: number;
+  nextRunAt: number;
+  lastRunAt?: number;
+}
+
+export type WireMessage =
+  | { kind: "execute"; head: { serverUrl?: string }; data: { task: { id: string; version: number } } }
+  | { kind: "unblock"; head: Record<string, never>; data: { promise: WirePromise } };
+
+export function toWireValue(value: Partial<Value> | undefined | null): WireValue {
+  return { headers: { ...(value?.headers ?? {}) }, data: value?.data ?? "" };
+}
+
+export function toWirePromise(p: PromiseRecord): WirePromise {
+  const wire: WirePromise = {
+    id: p.id,
+    state: p.state,
+    param: toWireValue(p.param),
+    value: toWireValue(p.value),
+    tags: { ...(p.tags ?? {}) },
+    timeoutAt: p.timeoutAt,
+    createdAt: p.createdAt,
+  };
+  if (typeof p.settledAt === "number") wire.settledAt = p.settledAt;
+  return wire;
+}
+
+export function toWireTask(t: TaskRecord): WireTask {
+  const wire: WireTask = {
+    id: t.id,
+    state: t.state,
+    version: t.version,
+    resumes: Array.isArray(t.resumes) ? t.resumes.length : 0,
+  };
+  // pid and ttl describe the lease; they mean nothing outside one.
+  if (t.state === "acquired") {
+    if (typeof t.pid === "string") wire.pid = t.pid;
+    if (typeof t.ttl === "number") wire.ttl = t.ttl;
+  }
+  return wire;
+}
+
+export function toWireSchedule(s: ScheduleRecord): WireSchedule {
+  const wire: WireSchedule = {
+    id: s.id,
+    cron: s.cron,
+    promiseId: s.promiseId,
+    promiseTimeout: s.promiseTimeout,
+    promiseParam: toWireValue(s.promiseParam),
+    promiseTags: { ...(s.promiseTags ?? {}) },
+    createdAt: s.createdAt,
+    nextRunAt: s.nextRunAt,
+  };
+  if (typeof s.lastRunAt === "number") wire.lastRunAt = s.lastRunAt;
+  return wire;
+}
+
+export function toWireMessage(message: Message, serverUrl?: string): WireMessage {
+  if (message.kind === "execute") {
+    return {
+      kind: "execute",
+      head: serverUrl === undefined ? {} : { serverUrl },
+      data: { task: { id: message.task.id, version: message.task.version } },
+    };
+  }
+  return { kind: "unblock", head: {}, data: { promise: toWirePromise(message.promise) } };
+}

@@ -1,0 +1,91 @@
+// Prometheus metrics for GET /metrics: process defaults, gRPC calls by
+// method and status, and whatever the engine reports in stats(), read at
+// scrape time so a new counter in the engine shows up without a change here.
+
+import * as grpc from "@grpc/grpc-js";
+import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { Engine } from "../mesh/engine.ts";
+
+/** An engine that can report counters (MeshNode does). */
+export type EngineWithStats = Engine & { stats?: () => unknown };
+
+export interface Metrics {
+  /** Record one finished gRPC call. */
+  observeGrpc(method: string, code: grpc.status, seconds: number): void;
+  /** The exposition text. */
+  render(): Promise<string>;
+  readonly contentType: string;
+}
+
+export function createMetrics(engine: EngineWithStats): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const calls = new Counter({
+    name: "resonate_grpc_calls_total",
+    help: "gRPC calls finished, by method and status code.",
+    labelNames: ["method", "code"],
+    registers: [registry],
+  });
+  const durations = new Histogram({
+    name: "resonate_grpc_call_duration_seconds",
+    help: "Duration of unary gRPC calls.",
+    labelNames: ["method"],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  // Streams (Poll, Watch) live for minutes; their duration would swamp the histogram.
+  const streaming = new Set(["/resonate.mesh.v1.TaskService/Poll", "/resonate.mesh.v1.PromiseService/Watch"]);
+
+  return {
+    contentType: registry.contentType,
+    observeGrpc(method, code, seconds) {
+      calls.inc({ method, code: grpc.status[code] ?? String(code) });
+      if (!streaming.has(method)) durations.observe({ method }, seconds);
+    },
+    async render() {
+      return (await registry.metrics()) + engineMetrics(engine.stats?.());
+    },
+  };
+}
+
+function metricName(path: string[]): string {
+  return `resonate_node_${path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/[^A-Za-z0-9_]/g, "_").toLowerCase()).join("_")}`;
+}
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+/**
+ * MeshNode.stats(): `requests` (by kind, then status) becomes one labelled
+ * counter; every other numeric leaf a gauge named by its path
+ * (`messages.parked` -> resonate_node_messages_parked).
+ */
+export function engineMetrics(stats: unknown): string {
+  if (stats === null || typeof stats !== "object") return "";
+  const lines: string[] = [];
+  const { requests, ...rest } = stats as Record<string, unknown>;
+  if (requests !== null && typeof requests === "object") {
+    lines.push("# HELP resonate_node_requests_total Protocol requests answered, by kind and status.");
+    lines.push("# TYPE resonate_node_requests_total counter");
+    for (const [kind, byStatus] of Object.entries(requests as Record<string, unknown>)) {
+      if (byStatus === null || typeof byStatus !== "object") continue;
+      for (const [status, count] of Object.entries(byStatus as Record<string, unknown>)) {
+        if (typeof count !== "number") continue;
+        lines.push(`resonate_node_requests_total{kind="${escapeLabel(kind)}",status="${escapeLabel(status)}"} ${count}`);
+      }
+    }
+  }
+  const walk = (value: unknown, path: string[]) => {
+    if (typeof value === "number" && Number.isFinite(value)) {
+      const name = metricName(path);
+      lines.push(`# HELP ${name} Engine statistic ${path.join(".")}.`);
+      lines.push(`# TYPE ${name} gauge`);
+      lines.push(`${name} ${value}`);
+    } else if (value !== null && typeof value === "object" && !Array.isArray(value) && path.length < 4) {
+      for (const [key, child] of Object.entries(value)) walk(child, [...path, key]);
+    }
+  };
+  walk(rest, []);
+  return lines.length === 0 ? "" : `${lines.join("\n")}\n`;
+}

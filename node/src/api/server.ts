@@ -1,0 +1,144 @@
+// One port for everything: a TCP listener that looks at the first bytes of
+// each connection. A connection that opens with the HTTP/2 client preface
+// (`PRI * HTTP/2.0`) is gRPC and goes to grpc-js; anything else is HTTP/1.1
+// (the JSON envelope protocol, SSE, probes, metrics). Clients need no second
+// port and no TLS-ALPN; gRPC clients connect with prior knowledge (plaintext
+// h2), as grpcurl -plaintext and grpc-js do.
+
+import http from "node:http";
+import net from "node:net";
+import type { Logger } from "pino";
+import { createGrpcServer, type GrpcServer } from "./grpc/server.ts";
+import type { EnvelopeOptions } from "./http/envelope.ts";
+import { createRouter } from "./http/router.ts";
+import type { SseOptions } from "./http/sse.ts";
+import { createMetrics, type EngineWithStats } from "./metrics.ts";
+
+export const DEFAULT_PORT = 8001;
+export const DEFAULT_HOST = "127.0.0.1";
+
+export interface ServerOptions {
+  engine: EngineWithStats;
+  /** Default 8001; 0 picks a free port (see `port` of the result). */
+  port?: number;
+  /** Interface to listen on; default 127.0.0.1. Use 0.0.0.0 (or ::) to accept remote clients. */
+  host?: string;
+  logger?: Logger;
+  /** GET /ready is 200 while this returns true (and the server is not closing). Default: always. */
+  ready?: () => boolean;
+  /** How long close() lets calls in flight finish before cutting them. Default 10 s. */
+  shutdownGraceMs?: number;
+  /** A connection that sends nothing for this long is closed before it is classified. Default 30 s. */
+  firstByteTimeoutMs?: number;
+  envelope?: EnvelopeOptions;
+  sse?: SseOptions;
+}
+
+export interface RunningServer {
+  /** The port listened on (the real one when 0 was asked). */
+  readonly port: number;
+  readonly host: string;
+  /** `host:port`, as gRPC clients dial it. */
+  readonly address: string;
+  /** Stop accepting, end streams, drain calls (up to the grace period), then close. */
+  close(): Promise<void>;
+}
+
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+/** Is this the start of the HTTP/2 preface (true), not it (false), or too short to tell (undefined)? */
+export function classifyFirstBytes(bytes: Buffer): boolean | undefined {
+  const n = Math.min(bytes.length, PREFACE.length);
+  if (!bytes.subarray(0, n).equals(PREFACE.subarray(0, n))) return false;
+  return n === PREFACE.length ? true : undefined;
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { engine, logger } = options;
+  const host = options.host ?? DEFAULT_HOST;
+  const graceMs = options.shutdownGraceMs ?? 10_000;
+  const firstByteTimeoutMs = options.firstByteTimeoutMs ?? 30_000;
+  let closing = false;
+
+  const metrics = createMetrics(engine);
+  const grpcServer: GrpcServer = createGrpcServer({ engine, logger, observe: metrics.observeGrpc });
+  const router = createRouter({
+    engine,
+    metrics,
+    logger,
+    ready: () => !closing && (options.ready?.() ?? true),
+    envelope: options.envelope,
+    sse: options.sse,
+  });
+  const httpServer = http.createServer({ keepAliveTimeout: 65_000 }, router);
+  httpServer.on("clientError", (err, socket) => {
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+    else socket.destroy(err);
+  });
+
+  const sockets = new Set<net.Socket>();
+  const listener = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    let seen: Buffer = Buffer.alloc(0);
+    const timer = setTimeout(() => socket.destroy(), firstByteTimeoutMs);
+    timer.unref();
+    const onError = () => socket.destroy();
+    const onData = (chunk: Buffer) => {
+      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+      const isHttp2 = classifyFirstBytes(seen);
+      if (isHttp2 === undefined) return;
+      clearTimeout(timer);
+      socket.off("data", onData);
+      socket.off("error", onError);
+      socket.pause();
+      // Put the bytes back: the protocol server reads the connection from its first byte.
+      socket.unshift(seen);
+      if (isHttp2) {
+        grpcServer.injectConnection(socket);
+      } else {
+        httpServer.emit("connection", socket);
+        socket.resume();
+      }
+    };
+    socket.on("data", onData);
+    socket.on("error", onError);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    listener.once("error", reject);
+    listener.listen(options.port ?? DEFAULT_PORT, host, () => {
+      listener.off("error", reject);
+      resolve();
+    });
+  });
+  listener.on("error", (err) => logger?.error({ err }, "listener error"));
+  const bound = listener.address() as net.AddressInfo;
+  const port = bound.port;
+  const address = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= (async () => {
+      closing = true;
+      // Stop accepting first; connections already open are drained below.
+      const listenerClosed = new Promise<void>((resolve) => listener.close(() => resolve()));
+      router.closeStreams();
+      httpServer.closeIdleConnections();
+      const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      await grpcServer.shutdown(graceMs);
+      const cut = setTimeout(() => {
+        httpServer.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
+      }, graceMs);
+      cut.unref();
+      // The listener's close waits for every connection it accepted, HTTP/1.1 and gRPC alike.
+      await Promise.all([listenerClosed, httpClosed]);
+      clearTimeout(cut);
+      for (const socket of sockets) socket.destroy();
+    })();
+    return closed;
+  };
+
+  return { port, host, address, close };
+}

@@ -1,0 +1,239 @@
+// The CLI's connection to a node: the gRPC services, spoken in protocol types,
+// with every gRPC failure turned into one sentence a person can act on.
+
+import * as grpc from "@grpc/grpc-js";
+import type {
+  Kind,
+  PromiseCreateData,
+  PromiseRecord,
+  PromiseSearchData,
+  PromiseSettleData,
+  RequestOf,
+  ResponseDataMap,
+  ScheduleRecord,
+  TaskRecord,
+  TaskState,
+  Value,
+} from "../protocol/types.ts";
+import { createClient, type CallOptions, type ServiceClient } from "../api/grpc/service.ts";
+import { PromiseService, type PromiseServiceWatchResponse } from "../gen/resonate/mesh/v1/promise_service_pb.ts";
+import { TaskService } from "../gen/resonate/mesh/v1/task_service_pb.ts";
+import { ScheduleService } from "../gen/resonate/mesh/v1/schedule_service_pb.ts";
+import * as convert from "../api/grpc/convert.ts";
+import { RefusedError, UsageError } from "./errors.ts";
+
+export interface ScheduleCreateData {
+  id: string;
+  cron: string;
+  promiseId: string;
+  promiseTimeout: number;
+  promiseParam?: Value;
+  promiseTags?: Record<string, string>;
+}
+
+/** What the client subcommands need from a node. */
+export interface CliClient {
+  readonly server: string;
+  promiseGet(id: string): Promise<PromiseRecord>;
+  promiseCreate(data: PromiseCreateData): Promise<PromiseRecord>;
+  promiseSettle(data: PromiseSettleData): Promise<PromiseRecord>;
+  promiseSearch(data: PromiseSearchData): Promise<{ promises: PromiseRecord[]; cursor?: string }>;
+  /** Resolves with the promise once it is settled. */
+  promiseWait(id: string): Promise<PromiseRecord>;
+  taskGet(id: string): Promise<TaskRecord>;
+  taskSearch(data: { state?: TaskState; id?: string; limit?: number; cursor?: string }): Promise<{ tasks: TaskRecord[]; cursor?: string }>;
+  scheduleGet(id: string): Promise<ScheduleRecord>;
+  scheduleCreate(data: ScheduleCreateData): Promise<ScheduleRecord>;
+  scheduleDelete(id: string): Promise<void>;
+  scheduleSearch(data: { tags?: Record<string, string>; id?: string; limit?: number; cursor?: string }): Promise<{ schedules: ScheduleRecord[]; cursor?: string }>;
+  close(): void;
+}
+
+/** How long one unary call may take before the CLI gives up on the node. */
+const CALL_TIMEOUT_MS = 30_000;
+/** When the node cannot stream a promise (`Watch`), how often `--wait` reads it instead. */
+const POLL_INTERVAL_MS = 500;
+
+export interface Endpoint {
+  /** `host:port` for grpc-js. */
+  address: string;
+  tls: boolean;
+}
+
+/** `http://host:port`, `https://host[:port]` or bare `host:port` -> where grpc-js connects. */
+export function parseServer(server: string): Endpoint {
+  const text = server.trim();
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new UsageError(`--server "${server}" is not a URL such as http://localhost:8001`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new UsageError(`--server "${server}" must start with http:// or https://`);
+  }
+  if (url.hostname === "") throw new UsageError(`--server "${server}" has no host`);
+  const tls = url.protocol === "https:";
+  const port = url.port !== "" ? url.port : tls ? "443" : "80";
+  return { address: `${url.hostname}:${port}`, tls };
+}
+
+type Noun = "promise" | "task" | "schedule";
+
+/** One sentence for a failed call, classified into usage (exit 2) or refused (exit 1). */
+export function describeGrpcError(err: unknown, server: string, noun: Noun, id?: string): UsageError | RefusedError {
+  const e = err as Partial<grpc.ServiceError>;
+  const details = (e.details ?? e.message ?? "").trim();
+  switch (e.code) {
+    case grpc.status.NOT_FOUND:
+      return new RefusedError(id !== undefined ? `${noun} "${id}" not found` : details || `${noun} not found`);
+    case grpc.status.UNAVAILABLE:
+      return new RefusedError(`cannot reach the node at ${server} (${unreachableReason(details)}); is it running?`);
+    case grpc.status.DEADLINE_EXCEEDED:
+      return new RefusedError(`the node at ${server} did not answer within ${CALL_TIMEOUT_MS / 1_000}s`);
+    case grpc.status.INVALID_ARGUMENT:
+      return new UsageError(details || "the node refused the request as invalid");
+    case grpc.status.UNAUTHENTICATED:
+      return new RefusedError(`the node at ${server} refused the credentials (${details || "unauthenticated"}); check --token or RESONATE_TOKEN`);
+    case grpc.status.PERMISSION_DENIED:
+      return new RefusedError(`the token is not allowed to do this (${details || "permission denied"})`);
+    case grpc.status.UNIMPLEMENTED:
+      return new RefusedError(`the node at ${server} does not support this call; is it a resonate mesh node?`);
+    default:
+      return new RefusedError(details || `the call to ${server} failed`);
+  }
+}
+
+function unreachableReason(details: string): string {
+  if (/ECONNREFUSED/.test(details)) return "connection refused";
+  if (/ENOTFOUND|EAI_AGAIN|Name resolution failed/i.test(details)) return "host not found";
+  if (/ETIMEDOUT|timed out/i.test(details)) return "connection timed out";
+  if (/ECONNRESET|Connection dropped|protocol error/i.test(details)) return "the connection was dropped; is it a gRPC endpoint?";
+  return details.replace(/^No connection established\.\s*Last error:\s*/i, "").split("\n")[0] || "unavailable";
+}
+
+/** A client for the node at `server`; `token` goes out as `authorization: Bearer`. */
+export function connect(server: string, token?: string): CliClient {
+  return new GrpcCliClient(server, token);
+}
+
+type AnyServiceClient = Record<string, (request: unknown, options?: CallOptions) => Promise<unknown>> & { close(): void };
+
+class GrpcCliClient implements CliClient {
+  private readonly services = new Map<string, AnyServiceClient>();
+  private readonly promises: ServiceClient<(typeof PromiseService)["method"]>;
+  private readonly metadata: grpc.Metadata;
+
+  constructor(
+    readonly server: string,
+    token?: string,
+  ) {
+    const endpoint = parseServer(server);
+    const credentials = endpoint.tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
+    // One HTTP/2 connection serves the three services (grpc-js pools subchannels by address).
+    this.promises = createClient(PromiseService, endpoint.address, { credentials });
+    const tasks = createClient(TaskService, endpoint.address, { credentials });
+    const schedules = createClient(ScheduleService, endpoint.address, { credentials });
+    this.services.set(PromiseService.typeName, this.promises as unknown as AnyServiceClient);
+    this.services.set(TaskService.typeName, tasks as unknown as AnyServiceClient);
+    this.services.set(ScheduleService.typeName, schedules as unknown as AnyServiceClient);
+    this.metadata = new grpc.Metadata();
+    if (token !== undefined) this.metadata.set("authorization", `Bearer ${token}`);
+  }
+
+  /** One protocol request over its RPC; the answer's data, or the failure as one sentence. */
+  private async call<K extends Kind>(request: RequestOf<K>, noun: Noun, id?: string): Promise<ResponseDataMap[K]> {
+    const { service, method } = convert.rpcOf(request.kind);
+    const client = this.services.get(service.typeName)!;
+    try {
+      const message = await client[method.localName]!(convert.fromProtocolRequest(request), {
+        metadata: this.metadata,
+        deadline: Date.now() + CALL_TIMEOUT_MS,
+      });
+      return convert.toProtocolResponse(request.kind as K, message as convert.ProtoResponseMap[K]).data;
+    } catch (err) {
+      throw describeGrpcError(err, this.server, noun, id);
+    }
+  }
+
+  async promiseGet(id: string): Promise<PromiseRecord> {
+    return (await this.call({ kind: "promise.get", data: { id } }, "promise", id)).promise;
+  }
+
+  async promiseCreate(data: PromiseCreateData): Promise<PromiseRecord> {
+    return (await this.call({ kind: "promise.create", data }, "promise", data.id)).promise;
+  }
+
+  async promiseSettle(data: PromiseSettleData): Promise<PromiseRecord> {
+    return (await this.call({ kind: "promise.settle", data }, "promise", data.id)).promise;
+  }
+
+  promiseSearch(data: PromiseSearchData): Promise<{ promises: PromiseRecord[]; cursor?: string }> {
+    return this.call({ kind: "promise.search", data }, "promise");
+  }
+
+  async promiseWait(id: string): Promise<PromiseRecord> {
+    try {
+      const last = await this.watch(id);
+      if (last !== undefined && last.state !== "pending") return last;
+    } catch (err) {
+      // A node without Watch, or a stream cut short: reading in a loop still gets the answer.
+      const code = (err as grpc.ServiceError).code;
+      if (code !== grpc.status.UNIMPLEMENTED && code !== grpc.status.CANCELLED && code !== grpc.status.INTERNAL) {
+        throw describeGrpcError(err, this.server, "promise", id);
+      }
+    }
+    for (;;) {
+      const p = await this.promiseGet(id);
+      if (p.state !== "pending") return p;
+      await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
+    }
+  }
+
+  /** The last state `Watch` streamed before it ended. */
+  private watch(id: string): Promise<PromiseRecord | undefined> {
+    return new Promise((resolve, reject) => {
+      let last: PromiseRecord | undefined;
+      const stream = this.promises.watch({ id }, { metadata: this.metadata });
+      stream.on("data", (msg: PromiseServiceWatchResponse) => {
+        if (msg.promise) last = convert.promiseFromProto(msg.promise);
+      });
+      stream.on("error", (err: grpc.ServiceError) => reject(err));
+      stream.on("end", () => resolve(last));
+    });
+  }
+
+  async taskGet(id: string): Promise<TaskRecord> {
+    return (await this.call({ kind: "task.get", data: { id } }, "task", id)).task;
+  }
+
+  taskSearch(data: { state?: TaskState; id?: string; limit?: number; cursor?: string }): Promise<{ tasks: TaskRecord[]; cursor?: string }> {
+    return this.call({ kind: "task.search", data }, "task");
+  }
+
+  async scheduleGet(id: string): Promise<ScheduleRecord> {
+    return (await this.call({ kind: "schedule.get", data: { id } }, "schedule", id)).schedule;
+  }
+
+  async scheduleCreate(data: ScheduleCreateData): Promise<ScheduleRecord> {
+    return (await this.call({ kind: "schedule.create", data }, "schedule", data.id)).schedule;
+  }
+
+  async scheduleDelete(id: string): Promise<void> {
+    await this.call({ kind: "schedule.delete", data: { id } }, "schedule", id);
+  }
+
+  scheduleSearch(data: {
+    tags?: Record<string, string>;
+    id?: string;
+    limit?: number;
+    cursor?: string;
+  }): Promise<{ schedules: ScheduleRecord[]; cursor?: string }> {
+    return this.call({ kind: "schedule.search", data }, "schedule");
+  }
+
+  close(): void {
+    for (const client of this.services.values()) client.close();
+  }
+}

@@ -1,0 +1,25 @@
+// The `resonate` command line. Each subcommand lives in commands/<name>.ts and
+// registers itself on the program; this file only assembles them (main.ts runs it).
+
+import { Command } from "commander";
+import { usageExits } from "./commands/common.ts";
+import { registerInvoke } from "./commands/invoke.ts";
+import { registerPromises } from "./commands/promises.ts";
+import { registerSchedules } from "./commands/schedules.ts";
+import { registerDev, registerServe } from "./commands/serve.ts";
+import { registerTasks } from "./commands/tasks.ts";
+import { registerTree } from "./commands/tree.ts";
+
+export function buildProgram(): Command {
+  const program = new Command("resonate")
+    .description("Resonate mesh: durable promises and durable functions over gRPC");
+  registerDev(program);
+  registerServe(program);
+  registerInvoke(program);
+  registerPromises(program);
+  registerTasks(program);
+  registerSchedules(program);
+  registerTree(program);
+  return usageExits(program);
+}
+

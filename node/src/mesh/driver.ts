@@ -1,0 +1,279 @@
+// Runs protocol steps against a Store: read lazily, run the pure step,
+// compare-and-set the writes against the revisions read, and on a conflict
+// start over from fresh reads. Every engine goes through this one path; the
+// protocol rules themselves live in protocol/ only.
+//
+// Lazy loading: the snapshot handed to a step throws a private `Missing`
+// marker for a record it has not loaded yet; the driver loads it and re-runs
+// the step. Steps are pure, so re-running is safe, and a step reads only the
+// handful of records it needs instead of the driver guessing up front.
+
+import type { ProtocolConfig } from "../protocol/config.ts";
+import type {
+  Message,
+  Request,
+  ScheduleRecord,
+  Snapshot,
+  StoredPromise,
+  StoredTask,
+  Write,
+} from "../protocol/types.ts";
+import { Tag } from "../protocol/types.ts";
+import { ConflictError, type CommitOp, type Entry, type Store } from "../store/types.ts";
+import type { Clock } from "./clock.ts";
+
+/** What a step returns: the writes to commit and the messages to send once they have. */
+export interface StepResult {
+  writes: Write[];
+  messages: Message[];
+}
+
+export type Step<R extends StepResult> = (snapshot: Snapshot, now: number) => R;
+
+export interface DriverOptions {
+  store: Store;
+  clock: Clock;
+  config: ProtocolConfig;
+  /** Read-transition-commit rounds before answering UNAVAILABLE. */
+  maxAttempts?: number;
+  /** Upper bound of the jittered pause between rounds, in ms. */
+  maxBackoffMs?: number;
+}
+
+export interface DriverStats {
+  commits: number;
+  conflicts: number;
+  /** Steps abandoned after `maxAttempts` conflicting rounds. */
+  exhausted: number;
+  /** Records and branches loaded on demand. */
+  loads: number;
+}
+
+/** Too many conflicting rounds: the caller answers 503 UNAVAILABLE. */
+export class ContentionError extends Error {
+  readonly code = "UNAVAILABLE";
+  constructor(readonly attempts: number, readonly lastKey: string) {
+    super(`gave up after ${attempts} conflicting attempts on ${lastKey}; the record is heavily contended, retry later`);
+    this.name = "ContentionError";
+  }
+}
+
+/** Thrown by the lazy snapshot for something not loaded yet. Never escapes the driver. */
+class Missing {
+  constructor(
+    readonly key?: string,
+    readonly branch?: string,
+  ) {}
+}
+
+/** Loads needed by one step before it can finish, bounded so a step that keeps asking cannot spin. */
+const MAX_LOADS_PER_ROUND = 10_000;
+
+export class Driver {
+  readonly store: Store;
+  private readonly clock: Clock;
+  readonly config: ProtocolConfig;
+  private readonly maxAttempts: number;
+  private readonly maxBackoffMs: number;
+  private readonly counters: DriverStats = { commits: 0, conflicts: 0, exhausted: 0, loads: 0 };
+
+  constructor(options: DriverOptions) {
+    this.store = options.store;
+    this.clock = options.clock;
+    this.config = options.config;
+    this.maxAttempts = options.maxAttempts ?? 12;
+    this.maxBackoffMs = options.maxBackoffMs ?? 50;
+  }
+
+  stats(): DriverStats {
+    return { ...this.counters };
+  }
+
+  /**
+   * Run `step` until its writes commit. `prefetch` names keys worth loading
+   * in parallel before the first run (a hint; anything else loads lazily).
+   * Throws ContentionError after too many conflicts.
+   */
+  async apply<R extends StepResult>(step: Step<R>, prefetch: readonly string[] = []): Promise<R> {
+    let lastKey = "";
+    for (let attempt = 1; ; attempt++) {
+      const snapshot = new LazySnapshot();
+      await this.load(snapshot, prefetch);
+      const now = this.clock.now();
+      const result = await this.runLoaded(snapshot, step, now);
+      if (result.writes.length === 0) return result;
+      try {
+        await this.commit(snapshot, result.writes);
+        this.counters.commits++;
+        return result;
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+        this.counters.conflicts++;
+        lastKey = err.key;
+        if (attempt >= this.maxAttempts) {
+          this.counters.exhausted++;
+          throw new ContentionError(attempt, lastKey);
+        }
+        await this.backoff(attempt);
+      }
+    }
+  }
+
+  /** The keys a request will almost certainly read, loaded in parallel up front. */
+  static prefetchKeys(request: Request): string[] {
+    const keys = new Set<string>();
+    const promiseAndTask = (id: unknown) => {
+      if (typeof id !== "string") return;
+      keys.add(`p/${id}`);
+      keys.add(`t/${id}`);
+    };
+    const data = request.data as Record<string, unknown>;
+    if (request.kind.startsWith("schedule.")) {
+      if (typeof data.id === "string") keys.add(`s/${data.id}`);
+      return [...keys];
+    }
+    promiseAndTask(data.id);
+    promiseAndTask(data.awaiter);
+    if (typeof data.awaited === "string") keys.add(`p/${data.awaited}`);
+    const action = data.action as { data?: { id?: unknown } } | undefined;
+    promiseAndTask(action?.data?.id);
+    if (Array.isArray(data.actions)) {
+      for (const a of data.actions as { data?: { awaited?: unknown } }[]) {
+        if (typeof a?.data?.awaited === "string") keys.add(`p/${a.data.awaited}`);
+      }
+    }
+    if (Array.isArray(data.tasks)) for (const t of data.tasks as { id?: unknown }[]) promiseAndTask(t?.id);
+    return [...keys];
+  }
+
+  // ------------------------------------------------------------ internals
+
+  private async runLoaded<R extends StepResult>(snapshot: LazySnapshot, step: Step<R>, now: number): Promise<R> {
+    for (let loads = 0; ; loads++) {
+      try {
+        return step(snapshot, now);
+      } catch (err) {
+        if (!(err instanceof Missing)) throw err;
+        if (loads >= MAX_LOADS_PER_ROUND) throw new Error(`a protocol step asked for more than ${MAX_LOADS_PER_ROUND} records`);
+        if (err.key !== undefined) await this.load(snapshot, [err.key]);
+        else await this.loadBranch(snapshot, err.branch!);
+      }
+    }
+  }
+
+  private async load(snapshot: LazySnapshot, keys: readonly string[]): Promise<void> {
+    const wanted = keys.filter((k) => !snapshot.entries.has(k));
+    if (wanted.length === 0) return;
+    this.counters.loads += wanted.length;
+    const entries = await Promise.all(wanted.map((k) => this.store.get(k)));
+    wanted.forEach((key, i) => {
+      // First read wins: one round sees one version of each record.
+      if (!snapshot.entries.has(key)) snapshot.entries.set(key, entries[i] ?? null);
+    });
+  }
+
+  // Children carry the branch id followed by '.' (our SDK, official 0.11.4)
+  // or ':' (official 0.11.5); the tag decides membership.
+  private async loadBranch(snapshot: LazySnapshot, branch: string): Promise<void> {
+    this.counters.loads++;
+    const lists = await Promise.all([
+      this.listAll(`p/${branch}.`),
+      this.listAll(`p/${branch}:`),
+    ]);
+    const members: StoredPromise[] = [];
+    for (const entry of lists.flat()) {
+      if (!snapshot.entries.has(entry.key)) snapshot.entries.set(entry.key, entry);
+      const seen = snapshot.entries.get(entry.key);
+      const promise = seen?.value as StoredPromise | undefined;
+      if (promise !== undefined && promise.tags?.[Tag.branch] === branch) members.push(promise);
+    }
+    snapshot.branches.set(branch, members);
+  }
+
+  private async listAll(prefix: string): Promise<Entry[]> {
+    const out: Entry[] = [];
+    const page = 1000;
+    let after: string | undefined;
+    for (;;) {
+      const entries = await this.store.list({ prefix, after, limit: page });
+      out.push(...entries);
+      if (entries.length < page) return out;
+      after = entries[entries.length - 1]!.key;
+    }
+  }
+
+  private async commit(snapshot: LazySnapshot, writes: Write[]): Promise<void> {
+    const byKey = new Map<string, unknown>();
+    for (const w of writes) byKey.set(keyOf(w), valueOf(w));
+    // A key written without being read (the step did not look at it, so its
+    // current value cannot change the outcome) commits against what is there now.
+    await this.load(
+      snapshot,
+      [...byKey.keys()].filter((k) => !snapshot.entries.has(k)),
+    );
+    const ops: CommitOp[] = [];
+    for (const [key, value] of byKey) {
+      const expectedRevision = snapshot.entries.get(key)?.revision ?? 0;
+      // Deleting what is already absent needs no write.
+      if (value === null && expectedRevision === 0) continue;
+      ops.push({ key, value, expectedRevision });
+    }
+    if (ops.length > 0) await this.store.commit(ops);
+  }
+
+  // The first retry goes at once (the winner has already committed); later
+  // ones spread out so a hot key does not turn into a thundering herd.
+  private async backoff(attempt: number): Promise<void> {
+    if (attempt <= 1) return;
+    const ceiling = Math.min(this.maxBackoffMs, 2 ** (attempt - 1));
+    const ms = Math.random() * ceiling;
+    await new Promise<void>((resolve) => setTimeout(resolve, ms));
+  }
+}
+
+class LazySnapshot implements Snapshot {
+  /** Loaded keys; null records a key read as absent (revision 0). */
+  readonly entries = new Map<string, Entry | null>();
+  readonly branches = new Map<string, StoredPromise[]>();
+
+  promise(id: string): StoredPromise | undefined {
+    return this.read(`p/${id}`) as StoredPromise | undefined;
+  }
+
+  task(id: string): StoredTask | undefined {
+    return this.read(`t/${id}`) as StoredTask | undefined;
+  }
+
+  schedule(id: string): ScheduleRecord | undefined {
+    return this.read(`s/${id}`) as ScheduleRecord | undefined;
+  }
+
+  branch(branch: string): StoredPromise[] {
+    const members = this.branches.get(branch);
+    if (members === undefined) throw new Missing(undefined, branch);
+    return members;
+  }
+
+  private read(key: string): unknown {
+    const entry = this.entries.get(key);
+    if (entry === undefined) throw new Missing(key);
+    return entry?.value;
+  }
+}
+
+export function keyOf(write: Write): string {
+  switch (write.type) {
+    case "promise":
+      return `p/${write.record.id}`;
+    case "task":
+      return `t/${write.record.id}`;
+    case "schedule":
+      return `s/${write.record.id}`;
+    case "schedule.delete":
+      return `s/${write.id}`;
+  }
+}
+
+function valueOf(write: Write): unknown {
+  return write.type === "schedule.delete" ? null : write.record;
+}

@@ -1,0 +1,100 @@
+// Serves promise.search, task.search and schedule.search from a store listing
+// in key (= id) order, with the protocol's filters and views. An id filter
+// narrows the listing to its literal prefix; everything else is a scan of the
+// kind's keys, read in pages and stopped as soon as a page is full.
+
+import type { ProtocolConfig } from "../protocol/config.ts";
+import {
+  idListPrefix,
+  matchPromise,
+  matchSchedule,
+  matchTask,
+  page,
+  projectPromise,
+  publicTask,
+  searchLimit,
+} from "../protocol/search.ts";
+import type {
+  PromiseRecord,
+  Request,
+  RequestOf,
+  Response,
+  ScheduleRecord,
+  StoredPromise,
+  StoredTask,
+  TaskRecord,
+} from "../protocol/types.ts";
+import type { Entry, Store } from "../store/types.ts";
+
+export type SearchRequest = RequestOf<"promise.search" | "task.search" | "schedule.search">;
+
+export function isSearch(request: Request): request is SearchRequest {
+  return request.kind === "promise.search" || request.kind === "task.search" || request.kind === "schedule.search";
+}
+
+/** Answer a (validated) search request. */
+export async function search(store: Store, request: SearchRequest, now: number, _config: ProtocolConfig): Promise<Response> {
+  switch (request.kind) {
+    case "promise.search": {
+      const { data } = request;
+      const found = await collect<PromiseRecord>(store, "p/", data.id, data.cursor, searchLimit(data.limit), async (entries) =>
+        entries
+          .map((e) => projectPromise(e.value as StoredPromise, now))
+          .filter((p) => matchPromise(p, { state: data.state, tags: data.tags, id: data.id })),
+      );
+      const { items, cursor } = page(found, searchLimit(data.limit));
+      return { kind: request.kind, status: 200, data: withCursor({ promises: items }, cursor) };
+    }
+    case "task.search": {
+      const { data } = request;
+      const found = await collect<TaskRecord>(store, "t/", data.id, data.cursor, searchLimit(data.limit), async (entries) => {
+        // A task's effective state depends on its promise (settled means fulfilled).
+        const promises = await Promise.all(entries.map((e) => store.get(`p/${(e.value as StoredTask).id}`)));
+        return entries
+          .map((e, i) => publicTask(e.value as StoredTask, promises[i]?.value as StoredPromise | undefined, now))
+          .filter((t) => matchTask(t, { state: data.state, id: data.id }));
+      });
+      const { items, cursor } = page(found, searchLimit(data.limit));
+      return { kind: request.kind, status: 200, data: withCursor({ tasks: items }, cursor) };
+    }
+    case "schedule.search": {
+      const { data } = request;
+      const found = await collect<ScheduleRecord>(store, "s/", data.id, data.cursor, searchLimit(data.limit), async (entries) =>
+        entries.map((e) => e.value as ScheduleRecord).filter((s) => matchSchedule(s, { tags: data.tags, id: data.id })),
+      );
+      const { items, cursor } = page(found, searchLimit(data.limit));
+      return { kind: request.kind, status: 200, data: withCursor({ schedules: items }, cursor) };
+    }
+  }
+}
+
+/**
+ * Up to `limit + 1` matches after `cursor`, in id order: the extra one tells
+ * the page that more follow.
+ */
+async function collect<T>(
+  store: Store,
+  kindPrefix: string,
+  idPattern: string | undefined,
+  cursor: string | undefined,
+  limit: number,
+  select: (entries: Entry[]) => Promise<T[]>,
+): Promise<T[]> {
+  const prefix = kindPrefix + idListPrefix(idPattern);
+  const chunk = Math.min(1000, Math.max(64, (limit + 1) * 2));
+  const out: T[] = [];
+  let after = cursor === undefined || cursor === "" ? undefined : kindPrefix + cursor;
+  for (;;) {
+    const entries = await store.list({ prefix, after, limit: chunk });
+    for (const match of await select(entries)) {
+      out.push(match);
+      if (out.length > limit) return out;
+    }
+    if (entries.length < chunk) return out;
+    after = entries[entries.length - 1]!.key;
+  }
+}
+
+function withCursor<D extends object>(data: D, cursor: string | undefined): D & { cursor?: string } {
+  return cursor === undefined ? data : { ...data, cursor };
+}

@@ -1,0 +1,94 @@
+// The transitions the timer loop drives. Each first checks that its record is
+// still due (the loop may act on a stale view) and is a no-op otherwise.
+
+import { resolveConfig, type ProtocolConfig } from "./config.ts";
+import { isTimer, targetOf } from "./records.ts";
+import { fireDueTicks } from "./schedules.ts";
+import { dispatch } from "./settle.ts";
+import { Tx } from "./tx.ts";
+import type { Message, PromiseRecord, ScheduleRecord, Snapshot, StoredTask, TaskRecord, Write } from "./types.ts";
+
+export interface TimerEffects {
+  writes: Write[];
+  messages: Message[];
+}
+
+const nothing = (): TimerEffects => ({ writes: [], messages: [] });
+
+function run(snapshot: Snapshot, now: number, config: Partial<ProtocolConfig> | undefined, body: (tx: Tx) => void): TimerEffects {
+  const tx = new Tx(snapshot, now, resolveConfig(config));
+  body(tx);
+  return { writes: tx.writes, messages: tx.messages };
+}
+
+/** A pending promise past its deadline times out (a timer resolves), with every settlement trigger. */
+export function timeoutPromise(snapshot: Snapshot, id: string, now: number, config?: Partial<ProtocolConfig>): TimerEffects {
+  const p = snapshot.promise(id);
+  if (p === undefined || p.state !== "pending" || now < p.timeoutAt) return nothing();
+  return run(snapshot, now, config, (tx) => tx.promise(id));
+}
+
+/** An acquired task whose lease ended returns to pending (same version) and is dispatched again. */
+export function expireLease(snapshot: Snapshot, id: string, now: number, config?: Partial<ProtocolConfig>): TimerEffects {
+  const t = snapshot.task(id);
+  if (t === undefined || t.state !== "acquired" || t.leaseExpiresAt === undefined || t.leaseExpiresAt > now) {
+    return nothing();
+  }
+  return run(snapshot, now, config, (tx) => {
+    const task = tx.task(id);
+    const promise = tx.storedPromise(id);
+    if (task?.state === "acquired" && promise !== undefined) dispatch(tx, task, promise);
+  });
+}
+
+/** A pending task not acquired by its retry time gets its `execute` again. */
+export function retryTask(snapshot: Snapshot, id: string, now: number, config?: Partial<ProtocolConfig>): TimerEffects {
+  const t = snapshot.task(id);
+  if (t === undefined || t.state !== "pending" || t.retryAt === undefined || t.retryAt > now) return nothing();
+  return run(snapshot, now, config, (tx) => {
+    const task = tx.task(id);
+    const promise = tx.storedPromise(id);
+    if (task?.state === "pending" && promise !== undefined) dispatch(tx, task, promise);
+  });
+}
+
+/** Create the promise of every tick of the schedule due by now (catch-up, capped per call). */
+export function fireSchedule(snapshot: Snapshot, id: string, now: number, config?: Partial<ProtocolConfig>): TimerEffects {
+  const s = snapshot.schedule(id);
+  if (s === undefined || s.nextRunAt > now) return nothing();
+  return run(snapshot, now, config, (tx) => fireDueTicks(tx, s));
+}
+
+/**
+ * When the timer loop must look at a record, or undefined when no timer
+ * applies: a pending promise that is targeted or a timer at its deadline; an
+ * acquired task at its lease end; a pending task at its retry time; a schedule
+ * at its next run.
+ */
+export function dueAt(kind: "promise", record: PromiseRecord): number | undefined;
+export function dueAt(kind: "task", record: StoredTask | TaskRecord): number | undefined;
+export function dueAt(kind: "schedule", record: ScheduleRecord): number | undefined;
+export function dueAt(
+  kind: "promise" | "task" | "schedule",
+  record: PromiseRecord | StoredTask | TaskRecord | ScheduleRecord,
+): number | undefined;
+export function dueAt(
+  kind: "promise" | "task" | "schedule",
+  record: PromiseRecord | StoredTask | TaskRecord | ScheduleRecord,
+): number | undefined {
+  switch (kind) {
+    case "promise": {
+      const p = record as PromiseRecord;
+      if (p.state !== "pending") return undefined;
+      return targetOf(p) !== undefined || isTimer(p) ? p.timeoutAt : undefined;
+    }
+    case "task": {
+      const t = record as StoredTask;
+      if (t.state === "acquired") return t.leaseExpiresAt;
+      if (t.state === "pending") return t.retryAt;
+      return undefined;
+    }
+    case "schedule":
+      return (record as ScheduleRecord).nextRunAt;
+  }
+}

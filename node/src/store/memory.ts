@@ -1,0 +1,252 @@
+// The embedded engine: one process, nothing to install, gone on restart.
+// It keeps the same contract as the JetStream engine (async calls, per-key
+// revisions as compare-and-set tokens, ordered listing, a change feed) so the
+// node runs the exact same read -> transition -> compare-and-set path on both.
+
+import {
+  ConflictError,
+  type Change,
+  type CommitOp,
+  type Entry,
+  type ListOptions,
+  type Store,
+} from "./types.ts";
+
+interface Slot {
+  /** Serialised once on write: stored state can never alias a caller's object. */
+  json: string;
+  revision: number;
+}
+
+/** A change waiting to be delivered, still serialised (each watcher parses its own copy). */
+interface PendingChange {
+  key: string;
+  json: string | null;
+  revision: number;
+}
+
+interface Watcher {
+  prefix: string;
+  onChange: (change: Change) => void;
+  active: boolean;
+}
+
+export class MemoryStore implements Store {
+  readonly name = "memory";
+
+  private readonly slots = new Map<string, Slot>();
+  /** Every live key, sorted, so listing is a binary search plus a walk. */
+  private readonly keys = new SortedKeys();
+  /** One counter for the whole store, like a stream sequence: a re-created key never reuses a revision. */
+  private sequence = 0;
+  private readonly watchers = new Set<Watcher>();
+  private readonly pending: PendingChange[] = [];
+  private delivering = false;
+  private closed = false;
+
+  async get(key: string): Promise<Entry | undefined> {
+    this.assertOpen();
+    const slot = this.slots.get(key);
+    return slot === undefined ? undefined : { key, value: JSON.parse(slot.json), revision: slot.revision };
+  }
+
+  async create(key: string, value: unknown): Promise<number> {
+    return this.apply([{ key, value, expectedRevision: 0 }])[0]!;
+  }
+
+  async update(key: string, value: unknown, revision: number): Promise<number> {
+    return this.apply([{ key, value, expectedRevision: revision }])[0]!;
+  }
+
+  async commit(ops: CommitOp[]): Promise<void> {
+    this.apply(ops);
+  }
+
+  async list(options: ListOptions): Promise<Entry[]> {
+    this.assertOpen();
+    const { prefix, after, limit } = options;
+    if (limit !== undefined && limit <= 0) return [];
+    // `after` is exclusive; a prefix is where the keys start.
+    const fromAfter = after !== undefined && after >= prefix;
+    const out: Entry[] = [];
+    for (const key of this.keys.from(fromAfter ? after : prefix, !fromAfter)) {
+      if (!key.startsWith(prefix)) break;
+      const slot = this.slots.get(key)!;
+      out.push({ key, value: JSON.parse(slot.json), revision: slot.revision });
+      if (limit !== undefined && out.length >= limit) break;
+    }
+    return out;
+  }
+
+  watch(prefix: string, onChange: (change: Change) => void): () => void {
+    this.assertOpen();
+    const watcher: Watcher = { prefix, onChange, active: true };
+    this.watchers.add(watcher);
+    return () => {
+      watcher.active = false;
+      this.watchers.delete(watcher);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const w of this.watchers) w.active = false;
+    this.watchers.clear();
+  }
+
+  /** Number of live keys (for metrics and tests). */
+  get size(): number {
+    return this.keys.size;
+  }
+
+  // Check every expected revision first, then apply: a commit lands whole or not at all.
+  private apply(ops: CommitOp[]): number[] {
+    this.assertOpen();
+    const seen = new Set<string>();
+    for (const op of ops) {
+      if (seen.has(op.key)) throw new Error(`commit names the key ${op.key} twice; merge the writes first`);
+      seen.add(op.key);
+      const actual = this.slots.get(op.key)?.revision ?? 0;
+      if (actual !== op.expectedRevision) throw new ConflictError(op.key, op.expectedRevision, actual);
+    }
+    // Serialise before mutating anything, so a value that cannot be stored fails the whole commit.
+    const encoded = ops.map((op) => (op.value === null || op.value === undefined ? null : JSON.stringify(op.value)));
+    const revisions: number[] = [];
+    const changes: PendingChange[] = [];
+    ops.forEach((op, i) => {
+      const json = encoded[i]!;
+      const revision = ++this.sequence;
+      revisions.push(revision);
+      if (json === null) {
+        if (this.slots.delete(op.key)) {
+          this.keys.delete(op.key);
+          changes.push({ key: op.key, json: null, revision });
+        }
+        return;
+      }
+      if (!this.slots.has(op.key)) this.keys.insert(op.key);
+      this.slots.set(op.key, { json, revision });
+      changes.push({ key: op.key, json, revision });
+    });
+    this.publish(changes);
+    return revisions;
+  }
+
+  // Changes go out synchronously after the commit, through one queue, so a
+  // watcher that commits from its callback cannot reorder what others see.
+  private publish(changes: PendingChange[]): void {
+    if (this.watchers.size === 0) return;
+    this.pending.push(...changes);
+    if (this.delivering) return;
+    this.delivering = true;
+    try {
+      for (let next = 0; next < this.pending.length; next++) {
+        const change = this.pending[next]!;
+        for (const w of [...this.watchers]) {
+          if (!w.active || !change.key.startsWith(w.prefix)) continue;
+          const value = change.json === null ? null : JSON.parse(change.json);
+          try {
+            w.onChange({ key: change.key, value, revision: change.revision });
+          } catch {
+            // A watcher's failure is its own; the commit has already happened.
+          }
+        }
+      }
+    } finally {
+      this.pending.length = 0;
+      this.delivering = false;
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error("the memory store is closed");
+  }
+}
+
+/**
+ * A sorted set of strings kept in blocks of bounded size (a one-level
+ * B-tree): insert and delete move at most one block's worth of entries, so a
+ * store with millions of keys does not pay a memmove of the whole index per
+ * new key, and a seek is two binary searches.
+ */
+class SortedKeys {
+  private static readonly BLOCK = 512;
+  private readonly blocks: string[][] = [];
+  /** The last (greatest) key of each block. */
+  private readonly maxes: string[] = [];
+  size = 0;
+
+  insert(key: string): void {
+    if (this.blocks.length === 0) {
+      this.blocks.push([key]);
+      this.maxes.push(key);
+      this.size = 1;
+      return;
+    }
+    let b = lowerBound(this.maxes, key);
+    if (b === this.blocks.length) b--;
+    const block = this.blocks[b]!;
+    const i = lowerBound(block, key);
+    if (block[i] === key) return;
+    block.splice(i, 0, key);
+    this.maxes[b] = block[block.length - 1]!;
+    this.size++;
+    if (block.length > 2 * SortedKeys.BLOCK) {
+      const tail = block.splice(SortedKeys.BLOCK);
+      this.blocks.splice(b + 1, 0, tail);
+      this.maxes.splice(b, 1, block[block.length - 1]!, tail[tail.length - 1]!);
+    }
+  }
+
+  delete(key: string): void {
+    const b = lowerBound(this.maxes, key);
+    const block = this.blocks[b];
+    if (block === undefined) return;
+    const i = lowerBound(block, key);
+    if (block[i] !== key) return;
+    block.splice(i, 1);
+    this.size--;
+    if (block.length === 0) {
+      this.blocks.splice(b, 1);
+      this.maxes.splice(b, 1);
+    } else {
+      this.maxes[b] = block[block.length - 1]!;
+    }
+  }
+
+  /** Keys from `start` on, in order: `>= start` when inclusive, else `> start`. */
+  *from(start: string, inclusive: boolean): Generator<string> {
+    const bound = inclusive ? lowerBound : upperBound;
+    let b = bound(this.maxes, start);
+    if (b >= this.blocks.length) return;
+    let i = bound(this.blocks[b]!, start);
+    for (; b < this.blocks.length; b++, i = 0) {
+      const block = this.blocks[b]!;
+      for (; i < block.length; i++) yield block[i]!;
+    }
+  }
+}
+
+/** First index whose key is >= `key`. */
+function lowerBound(keys: string[], key: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid]! < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** First index whose key is > `key`. */
+function upperBound(keys: string[], key: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid]! <= key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

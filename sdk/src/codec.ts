@@ -1,0 +1,216 @@
+// Values on the wire: `Value.data` is base64 of JSON, like the official SDK's,
+// so both SDKs read each other's promises. JSON cannot carry bigint, Date,
+// undefined, Map, Set, Error, NaN or bytes, so those travel as tagged objects
+// `{"__type": ...}`; errors use the official SDK's exact shape
+// `{__type:"error", name, message, stack}`. Anything else (functions, symbols,
+// class instances without toJSON, cycles) is refused with the value's path,
+// never silently dropped or mangled.
+
+import type { Value } from "@resonate-mesh/node/protocol/types";
+import { notDeserializable, notSerializable } from "./errors.ts";
+
+export interface Codec {
+  /** `path` names the value in error messages (`args[1].when`); `promiseId` the promise it belongs to. */
+  encode(value: unknown, path?: string, promiseId?: string): Value;
+  decode(value: Value | undefined, promiseId?: string): unknown;
+}
+
+// The official SDK's encoding of infinities, kept for interoperability.
+const INF = "__INF__";
+const NEG_INF = "__NEG_INF__";
+
+const ERROR_TYPES: Record<string, ErrorConstructor> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+export class JsonCodec implements Codec {
+  encode(value: unknown, path = "value", promiseId?: string): Value {
+    if (value === undefined) return { headers: {}, data: "" };
+    const json = JSON.stringify(toJson(value, path, new Set(), promiseId));
+    return { headers: {}, data: Buffer.from(json, "utf8").toString("base64") };
+  }
+
+  decode(value: Value | undefined, promiseId?: string): unknown {
+    if (value === undefined || value.data === undefined || value.data === "") return undefined;
+    let parsed: Json;
+    try {
+      parsed = JSON.parse(Buffer.from(value.data, "base64").toString("utf8")) as Json;
+    } catch (err) {
+      throw notDeserializable("its data is not base64-encoded JSON", promiseId, err);
+    }
+    return fromJson(parsed);
+  }
+}
+
+export const defaultCodec: Codec = new JsonCodec();
+
+function member(path: string, key: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "function") return `a function (${value.name || "anonymous"})`;
+  if (typeof value === "symbol") return `a symbol (${String(value)})`;
+  const ctor = (value as object).constructor?.name;
+  if (value instanceof Promise) return "a Promise (await it first and pass its value)";
+  return `an instance of ${ctor ?? "an unknown class"}, which has no toJSON()`;
+}
+
+function toJson(value: unknown, path: string, seen: Set<object>, promiseId: string | undefined): Json {
+  switch (typeof value) {
+    case "undefined":
+      return { __type: "undefined" };
+    case "boolean":
+    case "string":
+      return value;
+    case "number":
+      if (Number.isNaN(value)) return { __type: "number", value: "NaN" };
+      if (value === Infinity) return INF;
+      if (value === -Infinity) return NEG_INF;
+      if (Object.is(value, -0)) return { __type: "number", value: "-0" };
+      return value;
+    case "bigint":
+      return { __type: "bigint", value: value.toString() };
+    case "function":
+    case "symbol":
+      throw notSerializable(path, describe(value), promiseId);
+  }
+  if (value === null) return null;
+  const obj = value as object;
+  if (seen.has(obj)) throw notSerializable(path, "a circular reference (the value contains itself)", promiseId);
+  seen.add(obj);
+  try {
+    return objectToJson(obj, path, seen, promiseId);
+  } finally {
+    seen.delete(obj);
+  }
+}
+
+function objectToJson(obj: object, path: string, seen: Set<object>, promiseId: string | undefined): Json {
+  const child = (v: unknown, p: string) => toJson(v, p, seen, promiseId);
+  if (Array.isArray(obj)) {
+    const out: Json[] = [];
+    for (let i = 0; i < obj.length; i++) out.push(child(obj[i], `${path}[${i}]`));
+    return out;
+  }
+  if (obj instanceof Date) {
+    const time = obj.getTime();
+    return { __type: "date", value: Number.isNaN(time) ? null : obj.toISOString() };
+  }
+  if (obj instanceof Error) return errorToJson(obj, path, child);
+  if (obj instanceof Map) {
+    let i = 0;
+    const entries: Json[] = [];
+    for (const [k, v] of obj) {
+      entries.push([child(k, `${path}<map key ${i}>`), child(v, `${path}<map value ${i}>`)]);
+      i++;
+    }
+    return { __type: "map", entries };
+  }
+  if (obj instanceof Set) {
+    let i = 0;
+    const values: Json[] = [];
+    for (const v of obj) values.push(child(v, `${path}<set element ${i++}>`));
+    return { __type: "set", values };
+  }
+  if (obj instanceof Uint8Array) {
+    return { __type: "bytes", value: Buffer.from(obj.buffer, obj.byteOffset, obj.byteLength).toString("base64") };
+  }
+  const proto = Object.getPrototypeOf(obj);
+  if (proto !== Object.prototype && proto !== null) {
+    const toJSON = (obj as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === "function") return child(toJSON.call(obj), path);
+    throw notSerializable(path, describe(obj), promiseId);
+  }
+  const out: { [key: string]: Json } = {};
+  for (const [k, v] of Object.entries(obj)) out[k] = child(v, member(path, k));
+  // A plain object that has its own `__type` key is wrapped, so it is not mistaken for a tag.
+  return "__type" in out ? { __type: "object", value: out } : out;
+}
+
+function errorToJson(err: Error, path: string, child: (v: unknown, p: string) => Json): Json {
+  const out: { [key: string]: Json } = {
+    __type: err instanceof AggregateError ? "aggregate_error" : "error",
+    name: err.name,
+    message: err.message,
+    stack: err.stack ?? null,
+  };
+  if (err instanceof AggregateError) out.errors = child(err.errors, `${path}.errors`);
+  if (err.cause !== undefined) out.cause = child(err.cause, `${path}.cause`);
+  // Own fields such as `code` or `status`: callers branch on them.
+  const props: { [key: string]: Json } = {};
+  let any = false;
+  for (const [k, v] of Object.entries(err)) {
+    if (k === "cause" || k === "errors") continue;
+    props[k] = child(v, member(path, k));
+    any = true;
+  }
+  if (any) out.props = props;
+  return out;
+}
+
+function fromJson(json: Json): unknown {
+  if (json === INF) return Infinity;
+  if (json === NEG_INF) return -Infinity;
+  if (json === null || typeof json !== "object") return json;
+  if (Array.isArray(json)) return json.map(fromJson);
+  const type = json.__type;
+  switch (type) {
+    case "undefined":
+      return undefined;
+    case "number":
+      return json.value === "-0" ? -0 : NaN;
+    case "bigint":
+      return BigInt(json.value as string);
+    case "date":
+      return new Date(json.value === null ? NaN : (json.value as string));
+    case "map":
+      return new Map((json.entries as Json[][]).map(([k, v]) => [fromJson(k!), fromJson(v!)]));
+    case "set":
+      return new Set((json.values as Json[]).map(fromJson));
+    case "bytes":
+      return new Uint8Array(Buffer.from(json.value as string, "base64"));
+    case "error":
+    case "aggregate_error":
+      return errorFromJson(json);
+    case "object":
+      return plainFromJson(json.value as { [key: string]: Json });
+  }
+  return plainFromJson(json);
+}
+
+function plainFromJson(json: { [key: string]: Json }): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(json)) out[k] = fromJson(v);
+  return out;
+}
+
+function errorFromJson(json: { [key: string]: Json }): Error {
+  const name = typeof json.name === "string" ? json.name : "Error";
+  const message = typeof json.message === "string" ? json.message : "";
+  const cause = json.cause === undefined ? undefined : { cause: fromJson(json.cause) };
+  let err: Error;
+  if (json.__type === "aggregate_error") {
+    err = new AggregateError((fromJson(json.errors ?? []) as unknown[]) ?? [], message, cause);
+  } else {
+    const Ctor = ERROR_TYPES[name] ?? Error;
+    err = new Ctor(message, cause);
+  }
+  if (err.name !== name) {
+    // Keep `name` an own, non-enumerable property, as Error's own is on the prototype.
+    Object.defineProperty(err, "name", { value: name, writable: true, configurable: true, enumerable: false });
+  }
+  if (typeof json.stack === "string") err.stack = json.stack;
+  if (json.props !== undefined && json.props !== null && typeof json.props === "object" && !Array.isArray(json.props)) {
+    Object.assign(err, plainFromJson(json.props));
+  }
+  return err;
+}

@@ -1,0 +1,734 @@
+// The replay engine: one Attempt is one run of a task at one version.
+//
+// Memoized re-execution: each attempt runs the function from the start. Child
+// ids are derived in call order; a child whose promise is already settled (in
+// the acquire's preload, or learnt from a fenced create) returns its recorded
+// outcome without running. A local child that has no record runs here and is
+// recorded with ONE fenced create of an already-settled promise. A remote
+// child (rpc, sleep, latent promise) is a fenced create; awaiting it while it
+// is pending leaves the JS promise pending. When every running function is
+// waiting on durable children and no request is in flight, nothing local can
+// make progress: the attempt sends `task.suspend` with a callback on every
+// awaited pending child. 300 continues this attempt with what settled; 200
+// drops it, and its pending JS promises are never resumed (no exception ever
+// travels through user code, so a try/catch cannot swallow a suspension).
+
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { Logger } from "pino";
+import type { Clock } from "@resonate-mesh/node/mesh/clock";
+import type {
+  Kind,
+  PromiseCreateRequest,
+  PromiseRecord,
+  PromiseSettleRequest,
+  RequestOf,
+  Response,
+  TaskRef,
+  Value,
+} from "@resonate-mesh/node/protocol/types";
+import { Tag } from "@resonate-mesh/node/protocol/types";
+import type { Codec } from "./codec.ts";
+import { Context, type ContextInfo } from "./context.ts";
+import { nonDeterministic, PromiseTimedOutError, ResonateError, ServerError } from "./errors.ts";
+import { defaultRetryPolicy, type RetryPolicy, withRetries } from "./options/retry.ts";
+import { deferred, outcomeOf, type Deferred, type Outcome } from "./outcome.ts";
+import type { Registry } from "./registry.ts";
+import type { DurableFunction } from "./types.ts";
+import { describeCall, sameCall } from "./calls.ts";
+
+export type Send = <K extends Kind>(request: RequestOf<K>) => Promise<Response<K>>;
+
+export interface CoreDeps {
+  send: Send;
+  codec: Codec;
+  clock: Clock;
+  logger: Logger;
+  /** Where timer promises point, so the node times them out actively. */
+  timerTarget: string;
+  /** Where ctx.rpc goes when no .target() is given. */
+  defaultTarget: string;
+  registry: Registry;
+}
+
+/** What a durable child call asks for. */
+export type ChildSpec =
+  | {
+      kind: "run";
+      id: string;
+      name: string;
+      fn: DurableFunction;
+      args: unknown[];
+      version: number;
+      retry?: RetryPolicy;
+      timeout?: number;
+    }
+  | {
+      kind: "rpc" | "detached";
+      id: string;
+      name: string;
+      args: unknown[];
+      target: string;
+      version: number;
+      retry?: RetryPolicy;
+      timeout?: number;
+      tags?: Record<string, string>;
+    }
+  | { kind: "sleep"; id: string; ms: number }
+  | { kind: "promise"; id: string; timeout?: number; data?: unknown; tags?: Record<string, string> };
+
+/** How an attempt ended. */
+export type AttemptResult =
+  | { kind: "completed"; promise: PromiseRecord }
+  | { kind: "suspended" }
+  /** Someone else holds the task now (version moved on, lease lost): nothing more to do. */
+  | { kind: "lost"; reason: string }
+  /** Something unexpected: the task should be released so it runs again. */
+  | { kind: "failed"; error: unknown };
+
+const DAY = 24 * 60 * 60 * 1000;
+
+/** The running function each async continuation belongs to. */
+const current = new AsyncLocalStorage<Execution>();
+
+export function currentExecution(): Execution | undefined {
+  return current.getStore();
+}
+
+/** Stand-in result when the attempt was dropped: nothing may continue. */
+const DROPPED = Symbol("dropped");
+type Dropped = typeof DROPPED;
+
+/** A durable child: its JS promise settles from its record, once. */
+export class Child {
+  state: "starting" | "running" | "pending" | "settled" = "starting";
+  readonly promise: Promise<unknown>;
+  private readonly d: Deferred<unknown>;
+  /** Known to exist durably (spawn() resolves then). */
+  readonly created: Deferred<void> = deferred<void>();
+  /** Functions currently waiting on it. */
+  readonly awaiters = new Set<Execution>();
+  /** The user awaited it or asked for its result: its failure is theirs to see. */
+  consumed = false;
+
+  constructor(
+    readonly id: string,
+    readonly remote: boolean,
+    readonly detached: boolean,
+    private readonly attempt: Attempt,
+  ) {
+    this.d = deferred<unknown>();
+    this.promise = this.d.promise;
+    // A child nobody awaits must not crash the process with an unhandled rejection.
+    this.promise.catch(() => undefined);
+    this.created.promise.catch(() => undefined);
+  }
+
+  settle(outcome: Outcome): void {
+    if (this.state === "settled") return;
+    this.state = "settled";
+    for (const e of this.awaiters) e.awaiting.delete(this);
+    this.awaiters.clear();
+    this.created.resolve();
+    if (outcome.ok) this.d.resolve(outcome.value);
+    else this.d.reject(outcome.error);
+    this.attempt.poke();
+  }
+
+  /** Failed before it existed durably (bad argument, refused request): nothing was recorded. */
+  fail(error: unknown): void {
+    if (this.state === "settled") return;
+    this.created.reject(error);
+    this.settle({ ok: false, error });
+  }
+}
+
+/** One run of one durable function (the root or a local child) within an attempt. */
+export class Execution {
+  running = true;
+  /** Durable children this function is waiting on right now. */
+  readonly awaiting = new Set<Child>();
+  /** Every child it started, for structured concurrency. */
+  readonly children: Child[] = [];
+  seq = 0;
+  readonly ctx: Context;
+
+  constructor(
+    readonly attempt: Attempt,
+    readonly id: string,
+    readonly info: ContextInfo,
+  ) {
+    this.ctx = new Context(this);
+  }
+
+  nextId(): string {
+    return `${this.id}.${this.seq++}`;
+  }
+}
+
+export interface RootInvocation {
+  fn: DurableFunction;
+  name: string;
+  version: number;
+  args: unknown[];
+  retry: RetryPolicy;
+}
+
+export class Attempt {
+  readonly cache = new Map<string, PromiseRecord>();
+  private readonly executions = new Set<Execution>();
+  private readonly result = deferred<AttemptResult>();
+  private inFlight = 0;
+  private checkScheduled = false;
+  private suspending = false;
+  private finished = false;
+  /** Once set, nothing of this attempt continues: its pending promises are abandoned. */
+  dropped = false;
+  private poison?: ResonateError;
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    readonly deps: CoreDeps,
+    readonly task: TaskRef,
+    readonly root: PromiseRecord,
+    preload: PromiseRecord[],
+    private readonly invocation: RootInvocation,
+  ) {
+    this.merge(preload);
+  }
+
+  get originId(): string {
+    return this.root.tags[Tag.origin] ?? this.root.id;
+  }
+
+  get branchId(): string {
+    return this.root.tags[Tag.branch] ?? this.root.id;
+  }
+
+  /** Run until the root settles, the attempt suspends, or it is lost. */
+  execute(): Promise<AttemptResult> {
+    const { fn, args, retry, name, version } = this.invocation;
+    const info = (attempt: number): ContextInfo => ({
+      parentId: this.root.tags[Tag.parent] ?? this.root.id,
+      originId: this.originId,
+      branchId: this.branchId,
+      funcName: name,
+      timeoutAt: this.root.timeoutAt,
+      attempt,
+      version,
+      tags: { ...this.root.tags },
+    });
+    void this.runFunction(this.root.id, fn, args, info, retry, this.root.timeoutAt).then(async (outcome) => {
+      if (outcome === DROPPED || this.dropped) return;
+      const final: Outcome = this.poison ? { ok: false, error: this.poison } : outcome;
+      const record = await this.fulfill(final);
+      if (record !== DROPPED) this.finish({ kind: "completed", promise: record });
+    }).catch((error: unknown) => this.fail(error));
+    return this.result.promise;
+  }
+
+  /** Give up this attempt (the client is stopping): nothing continues. */
+  abandon(reason: string): void {
+    this.lose(reason);
+  }
+
+  // ------------------------------------------------------------ children
+
+  start(parent: Execution, spec: ChildSpec): Child {
+    const remote = spec.kind !== "run";
+    const child = new Child(spec.id, remote, spec.kind === "detached", this);
+    parent.children.push(child);
+    if (this.dropped) return child;
+    let param: Value;
+    try {
+      param = this.paramOf(spec);
+    } catch (error) {
+      child.fail(error);
+      return child;
+    }
+    const recorded = this.cache.get(spec.id);
+    if (recorded !== undefined) {
+      const mismatch = this.compare(spec, param, recorded);
+      if (mismatch !== undefined) {
+        child.fail(mismatch);
+        return child;
+      }
+      if (recorded.state !== "pending") {
+        child.settle(outcomeOf(recorded, this.deps.codec));
+        return child;
+      }
+    }
+    if (spec.kind === "run") {
+      child.state = "running";
+      child.created.resolve();
+      void this.runLocal(parent, child, spec, param, recorded).catch((error: unknown) => this.fail(error));
+    } else if (recorded !== undefined) {
+      child.state = "pending";
+      child.created.resolve();
+    } else {
+      void this.createRemote(parent, child, spec, param).catch((error: unknown) => this.fail(error));
+    }
+    return child;
+  }
+
+  /** `exec` waits on `child` until it settles; returns the child's promise. */
+  await(child: Child, exec: Execution): Promise<unknown> {
+    child.consumed = true;
+    if (child.state !== "settled" && exec.running && exec.attempt === this) {
+      exec.awaiting.add(child);
+      child.awaiters.add(exec);
+      this.poke();
+    }
+    return child.promise;
+  }
+
+  private paramOf(spec: ChildSpec): Value {
+    const codec = this.deps.codec;
+    switch (spec.kind) {
+      case "run":
+      case "rpc":
+      case "detached": {
+        const invocation: Record<string, unknown> = { func: spec.name, args: spec.args, version: spec.version };
+        if (spec.kind !== "run" && spec.retry !== undefined) invocation.retry = spec.retry.encode();
+        return codec.encode(invocation, "", spec.id);
+      }
+      case "sleep":
+        return codec.encode({ func: "resonate:sleep", args: [spec.ms] }, "", spec.id);
+      case "promise":
+        return codec.encode({ func: "resonate:promise", args: spec.data === undefined ? [] : [spec.data] }, "", spec.id);
+    }
+  }
+
+  /** A replayed call must be the call that was recorded. */
+  private compare(spec: ChildSpec, param: Value, recorded: PromiseRecord): ResonateError | undefined {
+    const same = sameCall(spec, param, recorded, this.deps.codec);
+    if (same) return undefined;
+    const error = nonDeterministic(
+      spec.id,
+      describeCall(recorded, this.deps.codec),
+      describeCall({ id: spec.id, param, tags: this.tagsOf(spec) }, this.deps.codec),
+    );
+    this.poisonWith(error);
+    return error;
+  }
+
+  private poisonWith(error: ResonateError): void {
+    if (this.poison !== undefined) return;
+    this.poison = error;
+    this.deps.logger.error({ promise: this.root.id, child: error.promiseId }, error.message);
+  }
+
+  private timeoutOf(parent: Execution, relative: number | undefined): number {
+    const parentTimeout = parent.info.timeoutAt;
+    return relative === undefined ? parentTimeout : Math.min(this.deps.clock.now() + relative, parentTimeout);
+  }
+
+  private tagsOf(spec: ChildSpec, parent?: Execution): Record<string, string> {
+    const parentId = parent?.id ?? this.root.id;
+    const base = { [Tag.origin]: this.originId, [Tag.parent]: parentId };
+    switch (spec.kind) {
+      case "run":
+        return { ...base, [Tag.scope]: "local", [Tag.branch]: this.branchId };
+      case "rpc":
+      case "detached":
+        return {
+          ...(spec.tags ?? {}),
+          ...base,
+          [Tag.scope]: "global",
+          [Tag.branch]: spec.id,
+          [Tag.target]: spec.target,
+        };
+      case "sleep":
+        return {
+          ...base,
+          [Tag.scope]: "global",
+          [Tag.branch]: spec.id,
+          [Tag.target]: this.deps.timerTarget,
+          [Tag.timer]: "true",
+        };
+      case "promise":
+        return { ...(spec.tags ?? {}), ...base, [Tag.scope]: "global", [Tag.branch]: spec.id };
+    }
+  }
+
+  private async createRemote(parent: Execution, child: Child, spec: Exclude<ChildSpec, { kind: "run" }>, param: Value) {
+    const now = this.deps.clock.now();
+    let timeoutAt: number;
+    switch (spec.kind) {
+      case "sleep":
+        timeoutAt = Math.min(now + spec.ms, parent.info.timeoutAt);
+        break;
+      case "detached":
+        timeoutAt = now + (spec.timeout ?? DAY);
+        break;
+      default:
+        timeoutAt = this.timeoutOf(parent, spec.timeout ?? DAY);
+    }
+    const record = await this.fence(child.id, {
+      kind: "promise.create",
+      data: { id: spec.id, timeoutAt, param, tags: this.tagsOf(spec, parent) },
+    });
+    if (record === DROPPED) return;
+    if (record instanceof Error) {
+      child.fail(record);
+      return;
+    }
+    const mismatch = this.compare(spec, param, record);
+    if (mismatch !== undefined) {
+      child.fail(mismatch);
+      return;
+    }
+    if (record.state === "pending") {
+      child.state = "pending";
+      child.created.resolve();
+      this.poke();
+    } else {
+      child.settle(outcomeOf(record, this.deps.codec));
+    }
+  }
+
+  private async runLocal(
+    parent: Execution,
+    child: Child,
+    spec: Extract<ChildSpec, { kind: "run" }>,
+    param: Value,
+    recorded: PromiseRecord | undefined,
+  ): Promise<void> {
+    const timeoutAt = this.timeoutOf(parent, spec.timeout);
+    const info = (attempt: number): ContextInfo => ({
+      parentId: parent.id,
+      originId: this.originId,
+      branchId: this.branchId,
+      funcName: spec.name,
+      timeoutAt,
+      attempt,
+      version: spec.version,
+      tags: this.tagsOf(spec, parent),
+    });
+    const outcome = await this.runFunction(spec.id, spec.fn, spec.args, info, spec.retry ?? defaultRetryPolicy, timeoutAt);
+    if (outcome === DROPPED || this.dropped) return;
+    const value = this.encodeOutcome(outcome, spec.id);
+    const state = outcome.ok ? "resolved" : "rejected";
+    const action: PromiseCreateRequest | PromiseSettleRequest =
+      recorded === undefined
+        ? {
+            kind: "promise.create",
+            data: { id: spec.id, timeoutAt, param, tags: this.tagsOf(spec, parent), settled: { state, value } },
+          }
+        : { kind: "promise.settle", data: { id: spec.id, state, value } };
+    const record = await this.fence(spec.id, action);
+    if (record === DROPPED) return;
+    if (record instanceof Error) {
+      child.fail(record);
+      return;
+    }
+    child.settle(outcomeOf(record, this.deps.codec));
+  }
+
+  /**
+   * Run a function (root or local child) with its retries, inside its own
+   * Execution per try, bounded by `timeoutAt`. Spawned children are joined
+   * before a try ends, so a retry never races the previous try's children.
+   */
+  private async runFunction(
+    id: string,
+    fn: DurableFunction,
+    args: unknown[],
+    info: (attempt: number) => ContextInfo,
+    policy: RetryPolicy,
+    timeoutAt: number,
+  ): Promise<Outcome | Dropped> {
+    const clock = this.deps.clock;
+    let live: Execution | undefined;
+    const tries = withRetries(
+      policy,
+      timeoutAt,
+      () => clock.now(),
+      (ms) => this.wait(ms),
+      async (n) => {
+        if (this.dropped) return DROPPED;
+        const exec = new Execution(this, id, info(n));
+        live = exec;
+        return { ok: true as const, value: await this.invoke(exec, fn, args) };
+      },
+      (error) => !this.dropped && this.poison === undefined && retryable(error),
+    ).catch((error: unknown): Outcome => ({ ok: false, error }));
+
+    const remaining = timeoutAt - clock.now();
+    if (remaining <= 0) return { ok: false, error: new PromiseTimedOutError(id, timeoutAt) };
+    if (remaining >= 2 ** 31 - 1) return tries;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<Outcome>((resolve) => {
+      timer = setTimeout(() => {
+        // Abandon the running try: it can no longer change the outcome.
+        if (live !== undefined) this.retire(live);
+        resolve({ ok: false, error: new PromiseTimedOutError(id, timeoutAt) });
+      }, remaining);
+      timer.unref();
+      this.timers.add(timer);
+    });
+    try {
+      return await Promise.race([tries, timedOut]);
+    } finally {
+      clearTimeout(timer);
+      this.timers.delete(timer!);
+    }
+  }
+
+  private async invoke(exec: Execution, fn: DurableFunction, args: unknown[]): Promise<unknown> {
+    this.executions.add(exec);
+    try {
+      let value: unknown;
+      try {
+        value = await current.run(exec, () => fn(exec.ctx, ...args));
+      } catch (error) {
+        await this.join(exec);
+        throw error;
+      }
+      const failure = await this.join(exec);
+      if (failure !== undefined) throw failure.error;
+      return value;
+    } finally {
+      this.retire(exec);
+    }
+  }
+
+  /** Structured concurrency: wait for every child `exec` started; the first unobserved failure is returned. */
+  private async join(exec: Execution): Promise<{ error: unknown } | undefined> {
+    const open = exec.children.filter((c) => !c.detached && c.state !== "settled");
+    const unobserved = exec.children.filter((c) => !c.detached && !c.consumed);
+    if (open.length > 0) await Promise.allSettled(open.map((c) => this.await(c, exec)));
+    for (const c of unobserved) {
+      const failed = await c.promise.then(
+        () => undefined,
+        (error: unknown) => ({ error }),
+      );
+      if (failed !== undefined) return failed;
+    }
+    return undefined;
+  }
+
+  private retire(exec: Execution): void {
+    exec.running = false;
+    for (const c of exec.awaiting) c.awaiters.delete(exec);
+    exec.awaiting.clear();
+    this.executions.delete(exec);
+    this.poke();
+  }
+
+  private wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        if (!this.dropped) resolve();
+      }, ms);
+      this.timers.add(timer);
+    });
+  }
+
+  encodeOutcome(outcome: Outcome, id: string): Value {
+    const codec = this.deps.codec;
+    if (outcome.ok) {
+      try {
+        return codec.encode(outcome.value, "the result", id);
+      } catch (error) {
+        return this.encodeError(error, id);
+      }
+    }
+    return this.encodeError(outcome.error, id);
+  }
+
+  private encodeError(error: unknown, id: string): Value {
+    try {
+      return this.deps.codec.encode(error, "the error", id);
+    } catch {
+      // The thrown value itself cannot be stored: keep what a person needs to read it.
+      const e = error instanceof Error ? error : new Error(String(error));
+      const plain = new Error(e.message);
+      plain.name = e.name;
+      plain.stack = e.stack;
+      return this.deps.codec.encode(plain, "the error", id);
+    }
+  }
+
+  // ------------------------------------------------------------ the node
+
+  private merge(records: PromiseRecord[] | undefined): void {
+    for (const r of records ?? []) {
+      const known = this.cache.get(r.id);
+      if (known === undefined || known.state === "pending") this.cache.set(r.id, r);
+    }
+  }
+
+  /** One fenced create or settle at this attempt's version. */
+  private async fence(
+    id: string,
+    action: PromiseCreateRequest | PromiseSettleRequest,
+  ): Promise<PromiseRecord | Error | Dropped> {
+    const res = await this.call({
+      kind: "task.fence",
+      data: { id: this.task.id, version: this.task.version, action },
+    });
+    if (res === DROPPED) return DROPPED;
+    if (res.status !== 200) return this.refused(res, id);
+    this.merge(res.data.preload);
+    const inner = res.data.action;
+    if (inner.status !== 200) return new ServerError(inner.kind, inner.error, id);
+    const record = inner.data.promise;
+    this.cache.set(record.id, record);
+    return record;
+  }
+
+  private async fulfill(outcome: Outcome): Promise<PromiseRecord | Dropped> {
+    const res = await this.call({
+      kind: "task.fulfill",
+      data: {
+        id: this.task.id,
+        version: this.task.version,
+        action: {
+          kind: "promise.settle",
+          data: { id: this.root.id, state: outcome.ok ? "resolved" : "rejected", value: this.encodeOutcome(outcome, this.root.id) },
+        },
+      },
+    });
+    if (res === DROPPED) return DROPPED;
+    if (res.status !== 200) {
+      const refused = this.refused(res, this.root.id);
+      if (refused === DROPPED) return DROPPED;
+      throw refused;
+    }
+    return res.data.promise;
+  }
+
+  /** A refusal of a holder operation: 404/409 mean the task is not ours any more. */
+  private refused(res: Response, id: string): Error | Dropped {
+    const error = "error" in res ? res.error : { status: 500 as const, code: "INTERNAL" as const, message: `unexpected status ${res.status}` };
+    if (res.status === 404 || res.status === 409) {
+      this.lose(`${res.kind} answered ${res.status}: ${error.message}`);
+      return DROPPED;
+    }
+    return new ServerError(res.kind, error, id);
+  }
+
+  /** Send, counting the request as in flight so the attempt does not suspend meanwhile. */
+  private async call<K extends Kind>(request: RequestOf<K>): Promise<Response<K> | Dropped> {
+    if (this.dropped) return DROPPED;
+    this.inFlight++;
+    try {
+      const res = await this.deps.send(request);
+      return this.dropped ? DROPPED : res;
+    } finally {
+      this.inFlight--;
+      this.poke();
+    }
+  }
+
+  // ------------------------------------------------------------ suspension
+
+  /** Something changed: look again, once the microtasks it caused have run. */
+  poke(): void {
+    if (this.checkScheduled || this.dropped || this.finished) return;
+    this.checkScheduled = true;
+    setImmediate(() => {
+      this.checkScheduled = false;
+      this.check();
+    });
+  }
+
+  private check(): void {
+    if (this.dropped || this.finished || this.suspending || this.inFlight > 0) return;
+    if (this.executions.size === 0) return;
+    const awaited = new Map<string, Child>();
+    for (const exec of this.executions) {
+      if (exec.awaiting.size === 0) return; // still running user code
+      for (const child of exec.awaiting) if (child.remote && child.state === "pending") awaited.set(child.id, child);
+    }
+    if (awaited.size === 0) return; // waiting on local children that are about to settle
+    void this.suspend([...awaited.values()]).catch((error: unknown) => this.fail(error));
+  }
+
+  private async suspend(awaited: Child[]): Promise<void> {
+    this.suspending = true;
+    let res;
+    try {
+      res = await this.deps.send({
+        kind: "task.suspend",
+        data: {
+          id: this.task.id,
+          version: this.task.version,
+          actions: awaited.map((c) => ({
+            kind: "promise.register_callback" as const,
+            data: { awaited: c.id, awaiter: this.root.id },
+          })),
+        },
+      });
+    } finally {
+      this.suspending = false;
+    }
+    if (this.dropped) return;
+    if (res.status === 200) {
+      this.drop();
+      this.finish({ kind: "suspended" });
+      return;
+    }
+    if (res.status !== 300) {
+      const refused = this.refused(res, this.root.id);
+      if (refused !== DROPPED) this.fail(refused);
+      return;
+    }
+    // Redirect: something awaited settled meanwhile; continue this attempt with it.
+    this.merge(res.data.preload);
+    const unknown = awaited.filter((c) => (this.cache.get(c.id)?.state ?? "pending") === "pending");
+    await Promise.all(
+      unknown.map(async (c) => {
+        const got = await this.call({ kind: "promise.get", data: { id: c.id } });
+        if (got !== DROPPED && got.status === 200) this.merge([got.data.promise]);
+      }),
+    );
+    for (const c of awaited) {
+      const record = this.cache.get(c.id);
+      if (record !== undefined && record.state !== "pending") c.settle(outcomeOf(record, this.deps.codec));
+    }
+    this.poke();
+  }
+
+  // ------------------------------------------------------------ endings
+
+  /** Stop everything of this attempt; its pending JS promises are never settled. */
+  private drop(): void {
+    if (this.dropped) return;
+    this.dropped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const exec of this.executions) exec.running = false;
+    this.executions.clear();
+  }
+
+  private lose(reason: string): void {
+    if (this.finished) return;
+    this.drop();
+    this.finish({ kind: "lost", reason });
+  }
+
+  private fail(error: unknown): void {
+    if (this.finished) return;
+    this.deps.logger.warn({ promise: this.root.id, err: error }, "execution failed unexpectedly; releasing the task");
+    this.drop();
+    this.finish({ kind: "failed", error });
+  }
+
+  private finish(result: AttemptResult): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.result.resolve(result);
+  }
+}
+
+/** Errors that retrying cannot fix. */
+function retryable(error: unknown): boolean {
+  if (error instanceof ResonateError) {
+    return !["NON_DETERMINISTIC", "NOT_SERIALIZABLE", "CONTEXT_OUTSIDE_FUNCTION", "FUTURE_ALREADY_AWAITED", "PROMISE_TIMED_OUT"].includes(
+      error.code,
+    );
+  }
+  return true;
+}
