@@ -53,6 +53,7 @@ export class JsonCodec implements Codec {
 export const defaultCodec: Codec = new JsonCodec();
 
 function member(path: string, key: string): string {
+  if (path === "") return key;
   return /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
 }
 

@@ -27,6 +27,7 @@ import type {
   Value,
 } from "@resonate-mesh/node/protocol/types";
 import { Tag } from "@resonate-mesh/node/protocol/types";
+import { sameOrigin } from "@resonate-mesh/node/protocol/ids";
 import type { Codec } from "./codec.ts";
 import { Context, type ContextInfo } from "./context.ts";
 import { nonDeterministic, PromiseTimedOutError, ResonateError, ServerError } from "./errors.ts";
@@ -48,6 +49,8 @@ export interface CoreDeps {
   /** Where ctx.rpc goes when no .target() is given. */
   defaultTarget: string;
   registry: Registry;
+  /** Waits for a promise through a listener (for children the node will not call back for). */
+  listen(id: string): Promise<PromiseRecord>;
 }
 
 /** What a durable child call asks for. */
@@ -109,6 +112,8 @@ export class Child {
   readonly awaiters = new Set<Execution>();
   /** The user awaited it or asked for its result: its failure is theirs to see. */
   consumed = false;
+  /** A listener waits for it (it cannot be a suspend callback). */
+  listening = false;
 
   constructor(
     readonly id: string,
@@ -406,8 +411,7 @@ export class Attempt {
     });
     const outcome = await this.runFunction(spec.id, spec.fn, spec.args, info, spec.retry ?? defaultRetryPolicy, timeoutAt);
     if (outcome === DROPPED || this.dropped) return;
-    const value = this.encodeOutcome(outcome, spec.id);
-    const state = outcome.ok ? "resolved" : "rejected";
+    const { state, value } = this.settlementOf(outcome, spec.id);
     const action: PromiseCreateRequest | PromiseSettleRequest =
       recorded === undefined
         ? {
@@ -492,9 +496,15 @@ export class Attempt {
     }
   }
 
-  /** Structured concurrency: wait for every child `exec` started; the first unobserved failure is returned. */
+  /**
+   * Structured concurrency: before a function ends, wait for what it spawned
+   * and never awaited, and for its local children still running (so a retry
+   * never races the previous try's steps). A remote child it awaited and then
+   * abandoned (the loser of a race) is not waited for. Returns the first
+   * failure nobody observed.
+   */
   private async join(exec: Execution): Promise<{ error: unknown } | undefined> {
-    const open = exec.children.filter((c) => !c.detached && c.state !== "settled");
+    const open = exec.children.filter((c) => !c.detached && c.state !== "settled" && (!c.remote || !c.consumed));
     const unobserved = exec.children.filter((c) => !c.detached && !c.consumed);
     if (open.length > 0) await Promise.allSettled(open.map((c) => this.await(c, exec)));
     for (const c of unobserved) {
@@ -525,16 +535,16 @@ export class Attempt {
     });
   }
 
-  encodeOutcome(outcome: Outcome, id: string): Value {
-    const codec = this.deps.codec;
+  /** How an outcome is stored: a result that cannot be encoded becomes a rejection saying so. */
+  settlementOf(outcome: Outcome, id: string): { state: "resolved" | "rejected"; value: Value } {
     if (outcome.ok) {
       try {
-        return codec.encode(outcome.value, "the result", id);
+        return { state: "resolved", value: this.deps.codec.encode(outcome.value, "the result", id) };
       } catch (error) {
-        return this.encodeError(error, id);
+        return { state: "rejected", value: this.encodeError(error, id) };
       }
     }
-    return this.encodeError(outcome.error, id);
+    return { state: "rejected", value: this.encodeError(outcome.error, id) };
   }
 
   private encodeError(error: unknown, id: string): Value {
@@ -572,7 +582,7 @@ export class Attempt {
     if (res.status !== 200) return this.refused(res, id);
     this.merge(res.data.preload);
     const inner = res.data.action;
-    if (inner.status !== 200) return new ServerError(inner.kind, inner.error, id);
+    if ("error" in inner) return new ServerError(inner.kind, inner.error, id);
     const record = inner.data.promise;
     this.cache.set(record.id, record);
     return record;
@@ -586,7 +596,7 @@ export class Attempt {
         version: this.task.version,
         action: {
           kind: "promise.settle",
-          data: { id: this.root.id, state: outcome.ok ? "resolved" : "rejected", value: this.encodeOutcome(outcome, this.root.id) },
+          data: { id: this.root.id, ...this.settlementOf(outcome, this.root.id) },
         },
       },
     });
@@ -602,7 +612,7 @@ export class Attempt {
   /** A refusal of a holder operation: 404/409 mean the task is not ours any more. */
   private refused(res: Response, id: string): Error | Dropped {
     const error = "error" in res ? res.error : { status: 500 as const, code: "INTERNAL" as const, message: `unexpected status ${res.status}` };
-    if (res.status === 404 || res.status === 409) {
+    if (res.status === 409 || error.code === "TASK_NOT_FOUND") {
       this.lose(`${res.kind} answered ${res.status}: ${error.message}`);
       return DROPPED;
     }
@@ -643,7 +653,32 @@ export class Attempt {
       for (const child of exec.awaiting) if (child.remote && child.state === "pending") awaited.set(child.id, child);
     }
     if (awaited.size === 0) return; // waiting on local children that are about to settle
-    void this.suspend([...awaited.values()]).catch((error: unknown) => this.fail(error));
+    const children = [...awaited.values()];
+    if (children.some((c) => !sameOrigin(c.id, this.root.id))) {
+      // A child with an explicit id outside this execution tree cannot be a
+      // suspend callback (the node keeps callbacks within one origin): keep the
+      // task and wait for every awaited child through listeners instead.
+      this.hold(children);
+      return;
+    }
+    void this.suspend(children).catch((error: unknown) => this.fail(error));
+  }
+
+  private hold(children: Child[]): void {
+    for (const child of children) {
+      if (child.listening) continue;
+      child.listening = true;
+      this.deps.listen(child.id).then(
+        (record) => {
+          if (this.dropped) return;
+          this.merge([record]);
+          child.settle(outcomeOf(record, this.deps.codec));
+        },
+        (error: unknown) => {
+          if (!this.dropped) child.settle({ ok: false, error });
+        },
+      );
+    }
   }
 
   private async suspend(awaited: Child[]): Promise<void> {

@@ -71,7 +71,7 @@ export class Subscriptions {
         }
         const d = this.waiters.get(id);
         this.waiters.delete(id);
-        d?.reject(res.status === 404 ? promiseNotFound(id) : new ServerError(res.kind, res.error, id));
+        d?.reject(res.status === 404 || !("error" in res) ? promiseNotFound(id) : new ServerError(res.kind, res.error, id));
         return;
       } catch (err) {
         if (!(err instanceof TransportError)) throw err;

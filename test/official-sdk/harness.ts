@@ -99,6 +99,8 @@ export interface WorkerOptions {
   hangAt?: string;
   ttl?: number;
   adders?: string;
+  /** The group of our-SDK workers that `callsOurs` calls. */
+  ours?: string;
 }
 
 /** The official-SDK worker program (programs/worker.mjs), ready once it has registered its functions. */
@@ -107,8 +109,20 @@ export async function startWorker(url: string, options: WorkerOptions): Promise<
   if (options.effects) env.EFFECTS = options.effects;
   if (options.hangAt) env.HANG_AT = options.hangAt;
   if (options.adders) env.ADDERS = options.adders;
+  if (options.ours) env.OURS = options.ours;
   const child = spawn(process.execPath, [join(programs, "worker.mjs")], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
   const proc = new Proc(`worker(${options.group})`, child);
+  const m = await proc.waitForOutput(/ready \S+ (\S+)/);
+  return Object.assign(proc, { pid: m[1]! });
+}
+
+/** A worker of our own SDK (programs/ours-worker.ts, through tsx), for the cross-SDK tests. */
+export async function startOursWorker(url: string, options: { group: string; effects?: string; official?: string }): Promise<Proc & { pid: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, RESONATE_URL: url, GROUP: options.group };
+  if (options.effects) env.EFFECTS = options.effects;
+  if (options.official) env.OFFICIAL = options.official;
+  const child = spawn(process.execPath, ["--import", "tsx", join(programs, "ours-worker.ts")], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = new Proc(`ours-worker(${options.group})`, child);
   const m = await proc.waitForOutput(/ready \S+ (\S+)/);
   return Object.assign(proc, { pid: m[1]! });
 }

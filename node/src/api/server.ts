@@ -71,13 +71,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     sse: options.sse,
   });
   const httpServer = http.createServer({ keepAliveTimeout: 65_000 }, router);
+  // This server never listens itself (it gets sockets from the listener below), but node only
+  // tracks connections (request timeouts, closeIdleConnections) once 'listening' fires.
+  httpServer.emit("listening");
   httpServer.on("clientError", (err, socket) => {
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
     else socket.destroy(err);
   });
 
   const sockets = new Set<net.Socket>();
-  const listener = net.createServer((socket) => {
+  // noDelay: RPCs are small writes that must not wait for Nagle's algorithm (tens of ms per call).
+  const listener = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     let seen: Buffer = Buffer.alloc(0);

@@ -22,9 +22,9 @@ export interface ProtocolConfig {
   maxCatchUpTicks: number;
   /**
    * Refuse (400) a callback between promises of different origins, as the
-   * reference server does. Our mesh does not partition by origin, so an
-   * operator may turn this off for clients that await promises with explicit
-   * ids outside their own tree.
+   * reference server does. Off by default: our mesh does not partition by
+   * origin, and workflows await latent promises with explicit ids outside
+   * their own tree (human in the loop), which the official SDK does too.
    */
   requireSameOrigin: boolean;
 }
@@ -39,7 +39,7 @@ export const defaultProtocolConfig: ProtocolConfig = Object.freeze({
   defaultSearchLimit: 100,
   maxSearchLimit: 1000,
   maxCatchUpTicks: 1000,
-  requireSameOrigin: true,
+  requireSameOrigin: false,
 });
 
 export function resolveConfig(config?: Partial<ProtocolConfig>): ProtocolConfig {

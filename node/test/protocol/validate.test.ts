@@ -54,7 +54,6 @@ const cases: [string, Request, string, string?][] = [
   ["heartbeat with a bad entry", raw("task.heartbeat", { pid: "w", tasks: [{ id: "t" }] }), "data.tasks[0].version"],
   ["suspend with no actions", raw("task.suspend", { id: "t", version: 1, actions: [] }), "data.actions", "non-empty"],
   ["suspend with an action of another kind", raw("task.suspend", { id: "t", version: 1, actions: [settleAction()] }), "data.actions[0].kind"],
-  ["suspend awaiting another origin", raw("task.suspend", { id: "t", version: 1, actions: [{ kind: "promise.register_callback", data: { awaited: "u.1", awaiter: "t" } }] }), "data.actions[0].data.awaited", "same origin"],
   ["fulfill with a bad inner state", raw("task.fulfill", { id: "t", version: 1, action: settleAction({ state: "ok" }) }), "data.action.data.state"],
   ["fence with a missing action", raw("task.fence", { id: "t", version: 1 }), "data.action"],
   ["fence with a bad inner create", raw("task.fence", { id: "t", version: 1, action: createAction({ timeoutAt: -5 }) }), "data.action.data.timeoutAt"],
@@ -66,6 +65,15 @@ const cases: [string, Request, string, string?][] = [
 ];
 
 describe("validateRequest", () => {
+  test("suspend awaiting another origin answers 400 naming the field when requireSameOrigin is on", () => {
+    const request = raw("task.suspend", { id: "t", version: 1, actions: [{ kind: "promise.register_callback", data: { awaited: "u.1", awaiter: "t" } }] });
+    expect(validateRequest(request, { ...defaultProtocolConfig, requireSameOrigin: true })).toMatchObject({
+      status: 400,
+      field: "data.actions[0].data.awaited",
+    });
+    expect(validateRequest(request)).toBeUndefined();
+  });
+
   test.each(cases)("%s answers 400 INVALID_ARGUMENT naming the field", (_rule, request, field, words) => {
     const e = validateRequest(request);
     expect(e).toMatchObject({ status: 400, code: "INVALID_ARGUMENT", field });

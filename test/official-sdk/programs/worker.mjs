@@ -27,6 +27,18 @@ function step(ctx, label, value) {
   return value;
 }
 
+async function pause(ctx, label, ms) {
+  record(`start ${label}`);
+  await new Promise((r) => setTimeout(r, ms));
+  record(`done ${label}`);
+  return ms;
+}
+
+// One step that outlives the lease: only heartbeats keep the task held.
+function* slow(ctx, ms) {
+  return yield* ctx.run(pause, `${ctx.id}/pause`, ms);
+}
+
 function add(ctx, a, b) {
   record(`add ${ctx.id}`);
   return a + b;
@@ -77,6 +89,12 @@ function* approval(ctx) {
   return `approved:${value}`;
 }
 
+// Calls a function served by a worker of our own SDK (cross-SDK).
+function* callsOurs(ctx, a, b) {
+  const sum = yield* ctx.rpc("oursAdd", a, b, ctx.options({ target: process.env.OURS ?? "ours" }));
+  return `sum=${sum}`;
+}
+
 function tick(ctx, label) {
   record(`tick ${label} ${ctx.id}`);
   return label;
@@ -91,9 +109,11 @@ resonate.register("square", square);
 resonate.register("greet", greet);
 resonate.register("pipeline", pipeline);
 resonate.register("steps", steps);
+resonate.register("slow", slow);
 resonate.register("fanout", fanout);
 resonate.register("approval", approval);
 resonate.register("tick", tick);
+resonate.register("callsOurs", callsOurs);
 resonate.register("fail", fail, { version: 1 });
 
 const stop = async () => {

@@ -46,7 +46,7 @@ export function validatePoll(group: string, pid: string): ProtocolError | undefi
     return invalid("group", `must not start with "${RESERVED_GROUP_PREFIX}", which is reserved for the node itself, got "${group}"`);
   }
   const groupOk = parseAddress(`poll://any@${group}`);
-  if (typeof groupOk === "string") {
+  if (typeof groupOk === "string" || groupOk.scheme !== "poll" || groupOk.group !== group || groupOk.pid !== undefined) {
     return invalid("group", `must be letters, digits, '-', '_', '.', '~' or ':' (a valid address part), got ${JSON.stringify(group)}`);
   }
   const pidOk = parseAddress(`poll://uni@${group}/${pid}`);

@@ -36,8 +36,8 @@ export function createEnvelopeHandler(engine: Engine, options: EnvelopeOptions =
 
   return (req: IncomingMessage, res: ServerResponse): void => {
     void serve(req, res).catch((error: unknown) => {
-      // Only a failure to write the answer lands here (the client went away).
-      logger?.warn({ err: error }, "envelope answer could not be written");
+      // Only a failed read or write lands here: the client went away mid-request.
+      logger?.warn({ err: error }, "envelope request ended before it was answered");
     });
   };
 
@@ -89,16 +89,15 @@ export function createEnvelopeHandler(engine: Engine, options: EnvelopeOptions =
       return;
     }
 
-    let response: Response;
+    let answer: ResponseEnvelope;
     try {
-      response = await engine.handle(decoded.request);
+      answer = encodeResponse(decoded, await engine.handle(decoded.request));
     } catch (error) {
       logger?.error({ err: error, kind: decoded.kind, corrId: decoded.corrId }, "request failed inside the node");
       const reason = error instanceof Error ? error.message : String(error);
-      send(res, errorEnvelope(decoded.kind, decoded.corrId, 500, `the node failed to process ${decoded.kind}: ${reason}`));
-      return;
+      answer = errorEnvelope(decoded.kind, decoded.corrId, 500, `the node failed to process ${decoded.kind}: ${reason}`);
     }
-    send(res, encodeResponse(decoded, response));
+    send(res, answer);
   }
 }
 

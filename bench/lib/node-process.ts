@@ -1,0 +1,56 @@
+// The node under test runs as its own process (`resonate dev`), as a user
+// runs it, so client and server do not share a CPU's event loop.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface NodeProcess {
+  address: string;
+  stop(): Promise<void>;
+}
+
+export async function startNodeProcess(): Promise<NodeProcess> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [path.join(root, "node/bin/resonate.js"), "dev", "--port", String(port), "--log-level", "info"],
+    { cwd: root, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  let out = "";
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the node did not start within 20 s:\n${out}`)), 20_000);
+    child.stdout!.setEncoding("utf8").on("data", (d: string) => {
+      out += d;
+      if (out.includes("serving gRPC and HTTP")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`the node exited (${code}) before serving:\n${out}`)));
+  });
+  child.stdout!.resume();
+  return {
+    address: `127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}

@@ -1,0 +1,36 @@
+// What a workload is: a named operation measured at several concurrencies
+// against a node at `address`. Add a file under bench/workloads/ exporting
+// `workload` and list it in bench/run.ts to add rows to the table.
+
+export interface RunContext {
+  /** `host:port` of the node (gRPC and HTTP). */
+  address: string;
+  /** Operations in flight at once (one client each). */
+  concurrency: number;
+  /** Measure for this long, after the warm-up. */
+  durationMs: number;
+  warmupMs: number;
+  /** A prefix unique to this row, for ids. */
+  prefix: string;
+}
+
+export interface RunResult {
+  /** Completed operations during the measured window. */
+  ops: number;
+  /** Latency of each measured operation, in ms. */
+  latenciesMs: number[];
+  /** Measured window, in ms. */
+  elapsedMs: number;
+  /** Operations that failed (they do not count as ops). */
+  errors: number;
+}
+
+export interface Workload {
+  /** As shown in the table, e.g. "create+settle". */
+  name: string;
+  /** What one operation is, for the legend. */
+  operation: string;
+  /** The concurrencies to run by default. */
+  concurrency: number[];
+  run(ctx: RunContext): Promise<RunResult>;
+}

@@ -1,0 +1,63 @@
+// `npm run bench`: start a node as a separate process, run every workload at
+// each of its concurrencies, and print one table.
+//
+//   npm run bench                        all workloads, default concurrencies
+//   npm run bench -- --duration 10000    measure each row for 10 s (default 3 s)
+//   npm run bench -- --only create       workloads whose name contains "create"
+
+import { parseArgs } from "node:util";
+import { percentile } from "./lib/measure.ts";
+import { startNodeProcess } from "./lib/node-process.ts";
+import type { Workload } from "./lib/types.ts";
+import { workload as createSettle } from "./workloads/create-settle.ts";
+
+/** Rows of the table, in order. SDK workflow workloads go here as they land. */
+const workloads: Workload[] = [createSettle];
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: "string", default: process.env.BENCH_DURATION_MS ?? "3000" },
+    warmup: { type: "string", default: "500" },
+    only: { type: "string" },
+  },
+});
+
+const durationMs = Number(values.duration);
+const warmupMs = Number(values.warmup);
+const selected = workloads.filter((w) => values.only === undefined || w.name.includes(values.only));
+
+const node = await startNodeProcess();
+const rows: string[][] = [];
+try {
+  for (const w of selected) {
+    for (const concurrency of w.concurrency) {
+      const result = await w.run({
+        address: node.address,
+        concurrency,
+        durationMs,
+        warmupMs,
+        prefix: `bench-${w.name.replace(/\W+/g, "-")}-${concurrency}-${Date.now()}`,
+      });
+      const sorted = result.latenciesMs.sort((a, b) => a - b);
+      rows.push([
+        w.name,
+        String(concurrency),
+        Math.round((result.ops * 1000) / result.elapsedMs).toLocaleString("en-US"),
+        percentile(sorted, 50).toFixed(2),
+        percentile(sorted, 99).toFixed(2),
+        String(result.errors),
+      ]);
+    }
+  }
+} finally {
+  await node.stop();
+}
+
+const header = ["workload", "concurrency", "ops/s", "p50 ms", "p99 ms", "errors"];
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+const line = (cells: string[]) => cells.map((c, i) => (i < 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+console.log(line(header));
+console.log(widths.map((w) => "-".repeat(w)).join("  "));
+for (const r of rows) console.log(line(r));
+console.log(`\n${durationMs} ms per row after ${warmupMs} ms warm-up; node: \`resonate dev\` (memory store) in its own process.`);
+for (const w of selected) console.log(`${w.name}: one op = ${w.operation}`);

@@ -1,0 +1,439 @@
+// The client: registers durable functions, invokes them (here with run, on
+// some worker with rpc), waits for results, and is itself a worker of its
+// group once it has registered something.
+
+import { pino, type Logger } from "pino";
+import { systemClock, type Clock } from "@resonate-mesh/node/mesh/clock";
+import type { MeshNode } from "@resonate-mesh/node/mesh/node";
+import type { ProtocolConfig } from "@resonate-mesh/node/protocol/config";
+import { Tag, type Message, type PromiseRecord } from "@resonate-mesh/node/protocol/types";
+import { defaultCodec, type Codec } from "./codec.ts";
+import { resolveConfig, type ConnectionConfig, type ResolvedConfig } from "./config.ts";
+import { resolveTarget } from "./context.ts";
+import type { CoreDeps, Send } from "./core.ts";
+import { functionNotRegistered, invalidArgument, ServerError, stopped } from "./errors.ts";
+import { ExecutionHandle, ScheduleHandle, unknownError } from "./handles.ts";
+import { Heartbeat } from "./heartbeat.ts";
+import { validateId } from "./ids.ts";
+import type { RetryPolicy } from "./options/retry.ts";
+import { Promises } from "./promises.ts";
+import { Registry, type RegisterOptions } from "./registry.ts";
+import { Schedules } from "./schedules.ts";
+import { Subscriptions } from "./subscriptions.ts";
+import { GrpcTransport } from "./transport/grpc.ts";
+import { LocalTransport } from "./transport/local.ts";
+import { TransportError, type Transport } from "./transport/types.ts";
+import type { DurableFunction } from "./types.ts";
+import { Worker } from "./worker.ts";
+
+const DAY = 24 * 60 * 60 * 1000;
+
+export interface ResonateOptions extends ConnectionConfig {
+  /** How values are stored (default: JSON with tagged bigint, Date, Map, Set, Error, ...). */
+  codec?: Codec;
+  logger?: Logger;
+  /** The SDK's clock; in local mode also the in-process node's (a ManualClock for tests). */
+  clock?: Clock;
+  /** Bring your own transport (advanced; overrides url). */
+  transport?: Transport;
+  /** Local mode: protocol limits of the in-process node. */
+  protocol?: Partial<ProtocolConfig>;
+  /** How long stop() lets running functions finish before releasing them (default 10 s). */
+  stopGraceMs?: number;
+  /** How often listeners for awaited results are registered again (default 60 s). */
+  listenerRefreshMs?: number;
+  /** How long a request is retried while the node is unreachable (default 30 s). */
+  unavailableRetryMs?: number;
+}
+
+export interface LocalOptions extends Omit<ResonateOptions, "url" | "transport"> {
+  /** Share the in-process node of another local client. */
+  node?: MeshNode;
+}
+
+export class Resonate {
+  readonly group: string;
+  readonly pid: string;
+  readonly ttl: number;
+  readonly prefix: string;
+  readonly transport: Transport;
+  readonly promises: Promises;
+  readonly schedules: Schedules;
+  readonly clock: Clock;
+  readonly logger: Logger;
+
+  private readonly config: ResolvedConfig;
+  private readonly codec: Codec;
+  private readonly registry = new Registry();
+  private readonly heartbeat: Heartbeat;
+  private readonly subscriptions: Subscriptions;
+  private readonly worker: Worker;
+  private readonly ownsTransport: boolean;
+  private readonly stopGraceMs: number;
+  private readonly unavailableRetryMs: number;
+  private unsubscribe: (() => void) | undefined;
+  private stopped = false;
+
+  constructor(options: ResonateOptions = {}) {
+    this.config = resolveConfig(options);
+    this.group = this.config.group;
+    this.pid = this.config.pid;
+    this.ttl = this.config.ttl;
+    this.prefix = this.config.prefix;
+    this.clock = options.clock ?? systemClock;
+    this.codec = options.codec ?? defaultCodec;
+    this.logger = options.logger ?? pino({ name: "resonate", level: process.env.RESONATE_LOG_LEVEL ?? "warn" });
+    this.stopGraceMs = options.stopGraceMs ?? 10_000;
+    this.unavailableRetryMs = options.unavailableRetryMs ?? 30_000;
+
+    if (options.transport !== undefined) {
+      this.transport = options.transport;
+      this.ownsTransport = false;
+    } else if (this.config.url !== undefined) {
+      this.transport = new GrpcTransport({ url: this.config.url, token: this.config.token, logger: this.logger });
+      this.ownsTransport = true;
+    } else {
+      this.transport = new LocalTransport({ clock: options.clock, protocol: options.protocol });
+      this.ownsTransport = true;
+    }
+
+    const unicast = `poll://uni@${this.group}/${this.pid}`;
+    this.heartbeat = new Heartbeat(this.pid, Math.max(50, Math.floor(this.ttl / 2)), this.transport, this.logger);
+    this.subscriptions = new Subscriptions(this.send, unicast, () => this.connect(), this.logger, options.listenerRefreshMs ?? 60_000);
+    const deps: CoreDeps = {
+      send: this.send,
+      codec: this.codec,
+      clock: this.clock,
+      logger: this.logger,
+      registry: this.registry,
+      timerTarget: `poll://any@${this.group}`,
+      defaultTarget: "poll://any@default",
+      listen: (id) => this.subscriptions.wait(id),
+    };
+    this.worker = new Worker({
+      deps,
+      pid: this.pid,
+      ttl: this.ttl,
+      heartbeat: this.heartbeat,
+      onSettled: (p) => this.subscriptions.notify(p),
+    });
+    const qualify = (id: string) => this.qualify(id);
+    this.promises = new Promises(this.send, this.codec, this.clock, qualify);
+    this.schedules = new Schedules(this.send, this.codec, qualify);
+  }
+
+  /** Local mode: an in-process node on the memory store, whatever the environment says. */
+  static local(options: LocalOptions = {}): Resonate {
+    const { node, ...rest } = options;
+    const transport = node === undefined ? new LocalTransport({ clock: options.clock, protocol: options.protocol }) : new LocalTransport({ node });
+    const client = new Resonate({ ...rest, transport });
+    // This client made the transport, so it closes it (and the embedded node) on stop().
+    (client as unknown as { ownsTransport: boolean }).ownsTransport = true;
+    return client;
+  }
+
+  /** The in-process node in local mode (tests advance its clock and run its timers with tick()). */
+  get node(): MeshNode | undefined {
+    return this.transport instanceof LocalTransport ? this.transport.node : undefined;
+  }
+
+  /** Make `fn` callable by name (rpc, schedules, the CLI) and runnable by this worker. */
+  register<F extends DurableFunction>(fn: F, options: RegisterOptions = {}): F {
+    this.assertRunning("register");
+    this.registry.add(fn, options);
+    this.connect();
+    return fn;
+  }
+
+  /** Run a registered function here, durably, as promise `id`; awaiting gives its result. */
+  run<A extends unknown[], R>(id: string, fn: DurableFunction<A, R>, ...args: A): ClientCall<Awaited<R>> {
+    return new ClientCall<Awaited<R>>("run", (o) => this.startRun(id, fn as DurableFunction, args, o));
+  }
+
+  /** Run the function registered as `name` on a worker of the target group (default poll://any@default). */
+  rpc<T = unknown>(id: string, name: string, ...args: unknown[]): ClientCall<T> {
+    return new ClientCall<T>("rpc", (o) => this.startRpc(id, name, args, o));
+  }
+
+  /** A handle on an existing execution. */
+  async get<T = unknown>(id: string): Promise<ExecutionHandle<T>> {
+    this.assertRunning("get");
+    const full = this.qualify(validateId(id, "get() id"));
+    const promise = await this.promises.get(id);
+    return this.handle<T>(full, promise.record);
+  }
+
+  /** A cron schedule: every tick invokes `funcName` with `args` on a worker of this client's group. */
+  schedule(name: string, cron: string, funcName: string, ...args: unknown[]): ScheduleCall {
+    return new ScheduleCall(async (o) => {
+      this.assertRunning("schedule");
+      const full = this.qualify(validateId(name, "schedule() name"));
+      const invocation: Record<string, unknown> = { func: funcName, args, version: o.version ?? 1 };
+      if (o.retry !== undefined) invocation.retry = o.retry.encode();
+      await this.schedules.create(name, cron, {
+        promiseId: "{{.id}}-{{.timestamp}}",
+        promiseTimeout: o.timeout ?? DAY,
+        promiseParam: invocation,
+        promiseTags: { ...(o.tags ?? {}), [Tag.target]: o.target ?? `poll://any@${this.group}` },
+      });
+      return new ScheduleHandle(full, this.send);
+    });
+  }
+
+  /**
+   * Graceful shutdown: take no new work, let running functions finish (up to
+   * stopGraceMs), release what is still held, stop heartbeats and the stream.
+   */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.worker.stop(this.stopGraceMs);
+    this.heartbeat.stop();
+    this.subscriptions.close();
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    if (this.ownsTransport) await this.transport.close();
+  }
+
+  // ------------------------------------------------------------ internals
+
+  private qualify(id: string): string {
+    // An id that already carries the prefix (a ctx.id, a child's id) is taken as it is.
+    return this.prefix === "" || id.startsWith(this.prefix) ? id : `${this.prefix}${id}`;
+  }
+
+  private assertRunning(what: string): void {
+    if (this.stopped) throw stopped(what);
+  }
+
+  /** Requests retried while the node is unreachable. */
+  private readonly send: Send = async (request) => {
+    const started = Date.now();
+    for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
+      try {
+        return await this.transport.send(request);
+      } catch (err) {
+        if (!(err instanceof TransportError) || Date.now() - started + delay > this.unavailableRetryMs) throw err;
+        this.logger.debug({ kind: request.kind, err: err.message }, "node unavailable; retrying");
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  };
+
+  /** Open the message stream (once): executes for this worker, unblocks for what it waits on. */
+  private connect(): void {
+    if (this.unsubscribe !== undefined || this.stopped) return;
+    this.unsubscribe = this.transport.subscribe(
+      this.group,
+      this.pid,
+      (message) => this.onMessage(message),
+      () => this.subscriptions.refresh(),
+    );
+  }
+
+  private onMessage(message: Message): void {
+    if (message.kind === "unblock") {
+      this.subscriptions.notify(message.promise);
+      return;
+    }
+    this.worker.onExecute(message.task).catch((err: unknown) => {
+      this.logger.warn({ task: message.task, err }, "execute failed");
+    });
+  }
+
+  private handle<T>(id: string, known: PromiseRecord | undefined, wait?: () => Promise<PromiseRecord>): ExecutionHandle<T> {
+    return new ExecutionHandle<T>(id, known, wait ?? (() => this.subscriptions.wait(id)), this.send, this.codec);
+  }
+
+  private invocationParam(full: string, func: string, args: unknown[], version: number, retry: RetryPolicy | undefined) {
+    const invocation: Record<string, unknown> = { func, args, version };
+    if (retry !== undefined) invocation.retry = retry.encode();
+    return this.codec.encode(invocation, "", full);
+  }
+
+  private rootTags(full: string, target: string, tags: Record<string, string> | undefined): Record<string, string> {
+    return {
+      ...(tags ?? {}),
+      [Tag.origin]: full,
+      [Tag.branch]: full,
+      [Tag.parent]: full,
+      [Tag.scope]: "global",
+      [Tag.target]: target,
+    };
+  }
+
+  private async startRun<T>(id: string, fn: DurableFunction, args: unknown[], o: CallOptions): Promise<ExecutionHandle<T>> {
+    this.assertRunning("run");
+    const full = this.qualify(validateId(id, "run() id"));
+    const registered = typeof fn === "function" ? this.registry.byFunction(fn) : undefined;
+    if (registered === undefined) {
+      throw functionNotRegistered(typeof fn === "function" ? fn.name : String(fn), undefined, full);
+    }
+    this.connect();
+    const res = await this.send({
+      kind: "task.create",
+      data: {
+        pid: this.pid,
+        ttl: this.ttl,
+        action: {
+          kind: "promise.create",
+          data: {
+            id: full,
+            timeoutAt: this.clock.now() + (o.timeout ?? DAY),
+            param: this.invocationParam(full, registered.name, args, registered.version, o.retry),
+            tags: this.rootTags(full, `poll://any@${this.group}/${this.pid}`, o.tags),
+          },
+        },
+      },
+    });
+    if (res.status === 409) return this.handle<T>(full, undefined); // held elsewhere: wait for it
+    if (res.status !== 200) throw new ServerError(res.kind, "error" in res ? res.error : unknownError(res.status), full);
+    const { task, promise, preload } = res.data;
+    if (promise.state !== "pending" || task.state !== "acquired" || task.pid !== this.pid) {
+      return this.handle<T>(full, promise);
+    }
+    const here = this.worker.execute(task, promise, preload);
+    here.catch(() => undefined);
+    return this.handle<T>(full, promise, async () => (await here) ?? (await this.subscriptions.wait(full)));
+  }
+
+  private async startRpc<T>(id: string, name: string, args: unknown[], o: CallOptions): Promise<ExecutionHandle<T>> {
+    this.assertRunning("rpc");
+    const full = this.qualify(validateId(id, "rpc() id"));
+    if (typeof name !== "string" || name.length === 0) {
+      throw invalidArgument(`rpc("${id}") needs the registered name of a function as its second argument.`, full);
+    }
+    const res = await this.send({
+      kind: "promise.create",
+      data: {
+        id: full,
+        timeoutAt: this.clock.now() + (o.timeout ?? DAY),
+        param: this.invocationParam(full, name, args, o.version ?? 1, o.retry),
+        tags: this.rootTags(full, o.target ?? "poll://any@default", o.tags),
+      },
+    });
+    if (res.status !== 200) throw new ServerError(res.kind, "error" in res ? res.error : unknownError(res.status), full);
+    return this.handle<T>(full, res.data.promise);
+  }
+}
+
+interface CallOptions {
+  timeout?: number;
+  tags?: Record<string, string>;
+  version?: number;
+  target?: string;
+  retry?: RetryPolicy;
+}
+
+function checkOptions(o: CallOptions, what: string): void {
+  if (o.timeout !== undefined && !(o.timeout > 0 && Number.isFinite(o.timeout))) {
+    throw invalidArgument(`${what}: timeout must be a positive number of ms, got ${String(o.timeout)}.`);
+  }
+  if (o.version !== undefined && !(Number.isInteger(o.version) && o.version >= 0)) {
+    throw invalidArgument(`${what}: version must be an integer >= 0 (0 = latest), got ${String(o.version)}.`);
+  }
+}
+
+/** `resonate.run(...)` / `resonate.rpc(...)`: options, then await (the result) or spawn (a handle). */
+export class ClientCall<T> implements PromiseLike<T> {
+  private readonly options: CallOptions = {};
+  private started: Promise<ExecutionHandle<T>> | undefined;
+
+  /** @internal */
+  constructor(
+    private readonly what: "run" | "rpc",
+    private readonly begin: (o: CallOptions) => Promise<ExecutionHandle<T>>,
+  ) {}
+
+  timeout(ms: number): this {
+    this.options.timeout = ms;
+    return this;
+  }
+  tags(tags: Record<string, string>): this {
+    this.options.tags = tags;
+    return this;
+  }
+  version(version: number): this {
+    this.options.version = version;
+    return this;
+  }
+  /** rpc only: a group name (`workers`) or an address (`poll://any@workers`). */
+  target(target: string): this {
+    if (this.what !== "rpc") throw invalidArgument(`.target() applies to rpc(); run() executes here.`);
+    this.options.target = resolveTarget(target);
+    return this;
+  }
+  retry(policy: RetryPolicy): this {
+    this.options.retry = policy;
+    return this;
+  }
+
+  /** Start it and get a handle ({ id, result(), done() }) without waiting for the result. */
+  spawn(): Promise<ExecutionHandle<T>> {
+    if (this.started === undefined) {
+      try {
+        checkOptions(this.options, this.what);
+        this.started = this.begin(this.options);
+      } catch (error) {
+        this.started = Promise.reject(error);
+      }
+    }
+    return this.started;
+  }
+
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return this.spawn()
+      .then((handle) => handle.result())
+      .then(onfulfilled, onrejected);
+  }
+}
+
+/** `resonate.schedule(...)`: options, then await for a handle with delete(). */
+export class ScheduleCall implements PromiseLike<ScheduleHandle> {
+  private readonly options: CallOptions = {};
+  private started: Promise<ScheduleHandle> | undefined;
+
+  /** @internal */
+  constructor(private readonly begin: (o: CallOptions) => Promise<ScheduleHandle>) {}
+
+  /** Where each tick runs: a group name or an address (default: this client's group). */
+  target(target: string): this {
+    this.options.target = resolveTarget(target);
+    return this;
+  }
+  /** Timeout of each tick's promise in ms (default 24 h). */
+  timeout(ms: number): this {
+    this.options.timeout = ms;
+    return this;
+  }
+  tags(tags: Record<string, string>): this {
+    this.options.tags = tags;
+    return this;
+  }
+  version(version: number): this {
+    this.options.version = version;
+    return this;
+  }
+  retry(policy: RetryPolicy): this {
+    this.options.retry = policy;
+    return this;
+  }
+
+  then<R1 = ScheduleHandle, R2 = never>(
+    onfulfilled?: ((value: ScheduleHandle) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    if (this.started === undefined) {
+      try {
+        checkOptions(this.options, "schedule");
+        this.started = this.begin(this.options);
+      } catch (error) {
+        this.started = Promise.reject(error);
+      }
+    }
+    return this.started.then(onfulfilled, onrejected);
+  }
+}
