@@ -10,9 +10,11 @@ import { percentile } from "./lib/measure.ts";
 import { startNodeProcess } from "./lib/node-process.ts";
 import type { Workload } from "./lib/types.ts";
 import { workload as createSettle } from "./workloads/create-settle.ts";
+import { workload as sdkFanOut } from "./workloads/sdk-fan-out.ts";
+import { workload as sdkThreeStep } from "./workloads/sdk-three-step.ts";
 
 /** Rows of the table, in order. SDK workflow workloads go here as they land. */
-const workloads: Workload[] = [createSettle];
+const workloads: Workload[] = [createSettle, sdkThreeStep, sdkFanOut];
 
 const { values } = parseArgs({
   options: {

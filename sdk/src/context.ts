@@ -8,8 +8,7 @@ import { contextOutsideFunction, futureAlreadyAwaited, invalidArgument } from ".
 import { validateId } from "./ids.ts";
 import type { RetryPolicy } from "./options/retry.ts";
 import { Retry } from "./options/retry.ts";
-import type { Child, ChildSpec, Execution } from "./core.ts";
-import { currentExecution } from "./core.ts";
+import { currentExecution, type Child, type ChildSpec, type Execution } from "./execution.ts";
 import type { DurableFunction } from "./types.ts";
 
 export interface ContextInfo {
@@ -214,7 +213,8 @@ abstract class DurableCall<T> implements PromiseLike<T> {
 
   then<R1 = T, R2 = never>(
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
-    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as PromiseLike declares it
+    onrejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
     let result: Promise<T>;
     try {
@@ -245,7 +245,7 @@ abstract class DurableCall<T> implements PromiseLike<T> {
   /** Replace the derived child id with one of your own. */
   protected setId(id: string): this {
     this.#assertFresh("id");
-    this.spec = { ...this.spec, id: validateId(id, "a child id") };
+    this.spec = { ...this.spec, id: this.exec.attempt.deps.qualify(validateId(id, "a child id")) };
     return this;
   }
 

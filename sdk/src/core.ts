@@ -13,9 +13,6 @@
 // drops it, and its pending JS promises are never resumed (no exception ever
 // travels through user code, so a try/catch cannot swallow a suspension).
 
-import { AsyncLocalStorage } from "node:async_hooks";
-import type { Logger } from "pino";
-import type { Clock } from "@resonate-mesh/node/mesh/clock";
 import type {
   Kind,
   PromiseCreateRequest,
@@ -27,148 +24,21 @@ import type {
   Value,
 } from "@resonate-mesh/node/protocol/types";
 import { Tag } from "@resonate-mesh/node/protocol/types";
-import { sameOrigin } from "@resonate-mesh/node/protocol/ids";
-import type { Codec } from "./codec.ts";
-import { Context, type ContextInfo } from "./context.ts";
+import { isDescendantOrSelf, sameOrigin } from "@resonate-mesh/node/protocol/ids";
+import type { ContextInfo } from "./context.ts";
+import { Child, Execution, within, type AttemptResult, type ChildSpec, type CoreDeps } from "./execution.ts";
 import { nonDeterministic, PromiseTimedOutError, ResonateError, ServerError } from "./errors.ts";
 import { defaultRetryPolicy, type RetryPolicy, withRetries } from "./options/retry.ts";
-import { deferred, outcomeOf, type Deferred, type Outcome } from "./outcome.ts";
-import type { Registry } from "./registry.ts";
+import { childTags, paramOf } from "./children.ts";
+import { deferred, outcomeOf, settlementOf, type Outcome } from "./outcome.ts";
 import type { DurableFunction } from "./types.ts";
 import { describeCall, sameCall } from "./calls.ts";
 
-export type Send = <K extends Kind>(request: RequestOf<K>) => Promise<Response<K>>;
-
-export interface CoreDeps {
-  send: Send;
-  codec: Codec;
-  clock: Clock;
-  logger: Logger;
-  /** Where timer promises point, so the node times them out actively. */
-  timerTarget: string;
-  /** Where ctx.rpc goes when no .target() is given. */
-  defaultTarget: string;
-  registry: Registry;
-  /** Waits for a promise through a listener (for children the node will not call back for). */
-  listen(id: string): Promise<PromiseRecord>;
-}
-
-/** What a durable child call asks for. */
-export type ChildSpec =
-  | {
-      kind: "run";
-      id: string;
-      name: string;
-      fn: DurableFunction;
-      args: unknown[];
-      version: number;
-      retry?: RetryPolicy;
-      timeout?: number;
-    }
-  | {
-      kind: "rpc" | "detached";
-      id: string;
-      name: string;
-      args: unknown[];
-      target: string;
-      version: number;
-      retry?: RetryPolicy;
-      timeout?: number;
-      tags?: Record<string, string>;
-    }
-  | { kind: "sleep"; id: string; ms: number }
-  | { kind: "promise"; id: string; timeout?: number; data?: unknown; tags?: Record<string, string> };
-
-/** How an attempt ended. */
-export type AttemptResult =
-  | { kind: "completed"; promise: PromiseRecord }
-  | { kind: "suspended" }
-  /** Someone else holds the task now (version moved on, lease lost): nothing more to do. */
-  | { kind: "lost"; reason: string }
-  /** Something unexpected: the task should be released so it runs again. */
-  | { kind: "failed"; error: unknown };
-
 const DAY = 24 * 60 * 60 * 1000;
-
-/** The running function each async continuation belongs to. */
-const current = new AsyncLocalStorage<Execution>();
-
-export function currentExecution(): Execution | undefined {
-  return current.getStore();
-}
 
 /** Stand-in result when the attempt was dropped: nothing may continue. */
 const DROPPED = Symbol("dropped");
 type Dropped = typeof DROPPED;
-
-/** A durable child: its JS promise settles from its record, once. */
-export class Child {
-  state: "starting" | "running" | "pending" | "settled" = "starting";
-  readonly promise: Promise<unknown>;
-  private readonly d: Deferred<unknown>;
-  /** Known to exist durably (spawn() resolves then). */
-  readonly created: Deferred<void> = deferred<void>();
-  /** Functions currently waiting on it. */
-  readonly awaiters = new Set<Execution>();
-  /** The user awaited it or asked for its result: its failure is theirs to see. */
-  consumed = false;
-  /** A listener waits for it (it cannot be a suspend callback). */
-  listening = false;
-
-  constructor(
-    readonly id: string,
-    readonly remote: boolean,
-    readonly detached: boolean,
-    private readonly attempt: Attempt,
-  ) {
-    this.d = deferred<unknown>();
-    this.promise = this.d.promise;
-    // A child nobody awaits must not crash the process with an unhandled rejection.
-    this.promise.catch(() => undefined);
-    this.created.promise.catch(() => undefined);
-  }
-
-  settle(outcome: Outcome): void {
-    if (this.state === "settled") return;
-    this.state = "settled";
-    for (const e of this.awaiters) e.awaiting.delete(this);
-    this.awaiters.clear();
-    this.created.resolve();
-    if (outcome.ok) this.d.resolve(outcome.value);
-    else this.d.reject(outcome.error);
-    this.attempt.poke();
-  }
-
-  /** Failed before it existed durably (bad argument, refused request): nothing was recorded. */
-  fail(error: unknown): void {
-    if (this.state === "settled") return;
-    this.created.reject(error);
-    this.settle({ ok: false, error });
-  }
-}
-
-/** One run of one durable function (the root or a local child) within an attempt. */
-export class Execution {
-  running = true;
-  /** Durable children this function is waiting on right now. */
-  readonly awaiting = new Set<Child>();
-  /** Every child it started, for structured concurrency. */
-  readonly children: Child[] = [];
-  seq = 0;
-  readonly ctx: Context;
-
-  constructor(
-    readonly attempt: Attempt,
-    readonly id: string,
-    readonly info: ContextInfo,
-  ) {
-    this.ctx = new Context(this);
-  }
-
-  nextId(): string {
-    return `${this.id}.${this.seq++}`;
-  }
-}
 
 export interface RootInvocation {
   fn: DurableFunction;
@@ -245,7 +115,7 @@ export class Attempt {
     if (this.dropped) return child;
     let param: Value;
     try {
-      param = this.paramOf(spec);
+      param = paramOf(spec, this.deps.codec);
     } catch (error) {
       child.fail(error);
       return child;
@@ -265,7 +135,17 @@ export class Attempt {
     if (spec.kind === "run") {
       child.state = "running";
       child.created.resolve();
-      void this.runLocal(parent, child, spec, param, recorded).catch((error: unknown) => this.fail(error));
+      void this.lookupOutsideBranch(spec.id, recorded)
+        .then((found) => {
+          if (found === DROPPED) return;
+          if (found !== undefined && found.state !== "pending") {
+            const mismatch = this.compare(spec, param, found);
+            child.settle(mismatch !== undefined ? { ok: false, error: mismatch } : outcomeOf(found, this.deps.codec));
+            return;
+          }
+          return this.runLocal(parent, child, spec, param, found);
+        })
+        .catch((error: unknown) => this.fail(error));
     } else if (recorded !== undefined) {
       child.state = "pending";
       child.created.resolve();
@@ -273,6 +153,19 @@ export class Attempt {
       void this.createRemote(parent, child, spec, param).catch((error: unknown) => this.fail(error));
     }
     return child;
+  }
+
+  /**
+   * The preload holds the branch's promises by id prefix, so a local child
+   * with an explicit id outside the branch is looked up before it runs.
+   */
+  private async lookupOutsideBranch(id: string, recorded: PromiseRecord | undefined): Promise<PromiseRecord | undefined | Dropped> {
+    if (recorded !== undefined || isDescendantOrSelf(id, this.branchId)) return recorded;
+    const res = await this.call({ kind: "promise.get", data: { id } });
+    if (res === DROPPED) return DROPPED;
+    if (res.status !== 200) return undefined;
+    this.merge([res.data.promise]);
+    return res.data.promise;
   }
 
   /** `exec` waits on `child` until it settles; returns the child's promise. */
@@ -284,23 +177,6 @@ export class Attempt {
       this.poke();
     }
     return child.promise;
-  }
-
-  private paramOf(spec: ChildSpec): Value {
-    const codec = this.deps.codec;
-    switch (spec.kind) {
-      case "run":
-      case "rpc":
-      case "detached": {
-        const invocation: Record<string, unknown> = { func: spec.name, args: spec.args, version: spec.version };
-        if (spec.kind !== "run" && spec.retry !== undefined) invocation.retry = spec.retry.encode();
-        return codec.encode(invocation, "", spec.id);
-      }
-      case "sleep":
-        return codec.encode({ func: "resonate:sleep", args: [spec.ms] }, "", spec.id);
-      case "promise":
-        return codec.encode({ func: "resonate:promise", args: spec.data === undefined ? [] : [spec.data] }, "", spec.id);
-    }
   }
 
   /** A replayed call must be the call that was recorded. */
@@ -328,31 +204,12 @@ export class Attempt {
   }
 
   private tagsOf(spec: ChildSpec, parent?: Execution): Record<string, string> {
-    const parentId = parent?.id ?? this.root.id;
-    const base = { [Tag.origin]: this.originId, [Tag.parent]: parentId };
-    switch (spec.kind) {
-      case "run":
-        return { ...base, [Tag.scope]: "local", [Tag.branch]: this.branchId };
-      case "rpc":
-      case "detached":
-        return {
-          ...(spec.tags ?? {}),
-          ...base,
-          [Tag.scope]: "global",
-          [Tag.branch]: spec.id,
-          [Tag.target]: spec.target,
-        };
-      case "sleep":
-        return {
-          ...base,
-          [Tag.scope]: "global",
-          [Tag.branch]: spec.id,
-          [Tag.target]: this.deps.timerTarget,
-          [Tag.timer]: "true",
-        };
-      case "promise":
-        return { ...(spec.tags ?? {}), ...base, [Tag.scope]: "global", [Tag.branch]: spec.id };
-    }
+    return childTags(spec, {
+      originId: this.originId,
+      branchId: this.branchId,
+      parentId: parent?.id ?? this.root.id,
+      timerTarget: this.deps.timerTarget,
+    });
   }
 
   private async createRemote(parent: Execution, child: Child, spec: Exclude<ChildSpec, { kind: "run" }>, param: Value) {
@@ -411,7 +268,7 @@ export class Attempt {
     });
     const outcome = await this.runFunction(spec.id, spec.fn, spec.args, info, spec.retry ?? defaultRetryPolicy, timeoutAt);
     if (outcome === DROPPED || this.dropped) return;
-    const { state, value } = this.settlementOf(outcome, spec.id);
+    const { state, value } = settlementOf(outcome, spec.id, this.deps.codec);
     const action: PromiseCreateRequest | PromiseSettleRequest =
       recorded === undefined
         ? {
@@ -442,6 +299,9 @@ export class Attempt {
     timeoutAt: number,
   ): Promise<Outcome | Dropped> {
     const clock = this.deps.clock;
+    const remaining = timeoutAt - clock.now();
+    // Past its deadline already (a replay after the timeout): it does not run at all.
+    if (remaining <= 0) return { ok: false, error: new PromiseTimedOutError(id, timeoutAt) };
     let live: Execution | undefined;
     const tries = withRetries(
       policy,
@@ -457,8 +317,6 @@ export class Attempt {
       (error) => !this.dropped && this.poison === undefined && retryable(error),
     ).catch((error: unknown): Outcome => ({ ok: false, error }));
 
-    const remaining = timeoutAt - clock.now();
-    if (remaining <= 0) return { ok: false, error: new PromiseTimedOutError(id, timeoutAt) };
     if (remaining >= 2 ** 31 - 1) return tries;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<Outcome>((resolve) => {
@@ -483,7 +341,9 @@ export class Attempt {
     try {
       let value: unknown;
       try {
-        value = await current.run(exec, () => fn(exec.ctx, ...args));
+        // Awaited inside the function's own context, so a function that returns a call
+        // without awaiting it (`(ctx) => ctx.run(step)`) is still the one waiting on it.
+        value = await within(exec, async () => await fn(exec.ctx, ...args));
       } catch (error) {
         await this.join(exec);
         throw error;
@@ -535,31 +395,6 @@ export class Attempt {
     });
   }
 
-  /** How an outcome is stored: a result that cannot be encoded becomes a rejection saying so. */
-  settlementOf(outcome: Outcome, id: string): { state: "resolved" | "rejected"; value: Value } {
-    if (outcome.ok) {
-      try {
-        return { state: "resolved", value: this.deps.codec.encode(outcome.value, "the result", id) };
-      } catch (error) {
-        return { state: "rejected", value: this.encodeError(error, id) };
-      }
-    }
-    return { state: "rejected", value: this.encodeError(outcome.error, id) };
-  }
-
-  private encodeError(error: unknown, id: string): Value {
-    try {
-      return this.deps.codec.encode(error, "the error", id);
-    } catch {
-      // The thrown value itself cannot be stored: keep what a person needs to read it.
-      const e = error instanceof Error ? error : new Error(String(error));
-      const plain = new Error(e.message);
-      plain.name = e.name;
-      plain.stack = e.stack;
-      return this.deps.codec.encode(plain, "the error", id);
-    }
-  }
-
   // ------------------------------------------------------------ the node
 
   private merge(records: PromiseRecord[] | undefined): void {
@@ -596,7 +431,7 @@ export class Attempt {
         version: this.task.version,
         action: {
           kind: "promise.settle",
-          data: { id: this.root.id, ...this.settlementOf(outcome, this.root.id) },
+          data: { id: this.root.id, ...settlementOf(outcome, this.root.id, this.deps.codec) },
         },
       },
     });

@@ -13,6 +13,7 @@ export type ResonateErrorCode =
   | "NON_DETERMINISTIC"
   | "INVALID_ARGUMENT"
   | "PROMISE_NOT_FOUND"
+  | "SCHEDULE_NOT_FOUND"
   | "PROMISE_TIMED_OUT"
   | "PROMISE_CANCELED"
   | "SERVER_ERROR"
@@ -96,7 +97,8 @@ export function nonDeterministic(id: string, recorded: string, replayed: string)
     "NON_DETERMINISTIC",
     `non-deterministic replay at promise "${id}": it was recorded as ${recorded}, but this run called ${replayed}. ` +
       `A durable function must make the same ctx calls in the same order with the same arguments every time it runs: ` +
-      `move changing inputs (time, randomness, I/O) into ctx.run steps, or start the changed code under a new promise id or function version.`,
+      `move changing inputs (time, randomness, I/O) into ctx.run steps; give concurrent branches that make ctx calls ` +
+      `their own context (ctx.run(branch, item).spawn()) instead of sharing one; or start changed code under a new promise id or function version.`,
     id,
   );
 }

@@ -3,7 +3,7 @@
 
 import type { PromiseRecord } from "@resonate-mesh/node/protocol/types";
 import type { Codec } from "./codec.ts";
-import type { Send } from "./core.ts";
+import type { Send } from "./execution.ts";
 import { ServerError } from "./errors.ts";
 import { outcomeOf, unwrap } from "./outcome.ts";
 import type { Subscriptions } from "./subscriptions.ts";

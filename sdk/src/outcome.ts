@@ -2,7 +2,7 @@
 // rejected throws its recorded error, canceled and timed out throw errors
 // that name the promise.
 
-import type { PromiseRecord } from "@resonate-mesh/node/protocol/types";
+import type { PromiseRecord, Value } from "@resonate-mesh/node/protocol/types";
 import type { Codec } from "./codec.ts";
 import { PromiseCanceledError, PromiseTimedOutError } from "./errors.ts";
 
@@ -24,6 +24,31 @@ export function outcomeOf(record: PromiseRecord, codec: Codec): Outcome {
     }
   } catch (error) {
     return { ok: false, error };
+  }
+}
+
+/** How an outcome is stored: a result that cannot be encoded becomes a rejection saying so. */
+export function settlementOf(outcome: Outcome, id: string, codec: Codec): { state: "resolved" | "rejected"; value: Value } {
+  if (outcome.ok) {
+    try {
+      return { state: "resolved", value: codec.encode(outcome.value, "the result", id) };
+    } catch (error) {
+      return { state: "rejected", value: encodeError(error, id, codec) };
+    }
+  }
+  return { state: "rejected", value: encodeError(outcome.error, id, codec) };
+}
+
+function encodeError(error: unknown, id: string, codec: Codec): Value {
+  try {
+    return codec.encode(error, "the error", id);
+  } catch {
+    // The thrown value itself cannot be stored: keep what a person needs to read it.
+    const e = error instanceof Error ? error : new Error(String(error));
+    const plain = new Error(e.message);
+    plain.name = e.name;
+    plain.stack = e.stack;
+    return codec.encode(plain, "the error", id);
   }
 }
 

@@ -3,7 +3,7 @@
 
 import type { PromiseRecord, PromiseState, Request } from "@resonate-mesh/node/protocol/types";
 import type { Codec } from "./codec.ts";
-import type { Send } from "./core.ts";
+import type { Send } from "./execution.ts";
 import { invalidArgument, promiseNotFound, ServerError } from "./errors.ts";
 import { unknownError } from "./handles.ts";
 import { validateId } from "./ids.ts";

@@ -10,7 +10,7 @@ import { Tag, type Message, type PromiseRecord } from "@resonate-mesh/node/proto
 import { defaultCodec, type Codec } from "./codec.ts";
 import { resolveConfig, type ConnectionConfig, type ResolvedConfig } from "./config.ts";
 import { resolveTarget } from "./context.ts";
-import type { CoreDeps, Send } from "./core.ts";
+import type { CoreDeps, Send } from "./execution.ts";
 import { functionNotRegistered, invalidArgument, ServerError, stopped } from "./errors.ts";
 import { ExecutionHandle, ScheduleHandle, unknownError } from "./handles.ts";
 import { Heartbeat } from "./heartbeat.ts";
@@ -74,7 +74,7 @@ export class Resonate {
   private unsubscribe: (() => void) | undefined;
   private stopped = false;
 
-  constructor(options: ResonateOptions = {}) {
+  constructor(options: ResonateOptions = {}, internal: { ownsTransport?: boolean } = {}) {
     this.config = resolveConfig(options);
     this.group = this.config.group;
     this.pid = this.config.pid;
@@ -88,7 +88,7 @@ export class Resonate {
 
     if (options.transport !== undefined) {
       this.transport = options.transport;
-      this.ownsTransport = false;
+      this.ownsTransport = internal.ownsTransport ?? false;
     } else if (this.config.url !== undefined) {
       this.transport = new GrpcTransport({ url: this.config.url, token: this.config.token, logger: this.logger });
       this.ownsTransport = true;
@@ -109,6 +109,7 @@ export class Resonate {
       timerTarget: `poll://any@${this.group}`,
       defaultTarget: "poll://any@default",
       listen: (id) => this.subscriptions.wait(id),
+      qualify: (id) => this.qualify(id),
     };
     this.worker = new Worker({
       deps,
@@ -126,10 +127,8 @@ export class Resonate {
   static local(options: LocalOptions = {}): Resonate {
     const { node, ...rest } = options;
     const transport = node === undefined ? new LocalTransport({ clock: options.clock, protocol: options.protocol }) : new LocalTransport({ node });
-    const client = new Resonate({ ...rest, transport });
     // This client made the transport, so it closes it (and the embedded node) on stop().
-    (client as unknown as { ownsTransport: boolean }).ownsTransport = true;
-    return client;
+    return new Resonate({ ...rest, transport }, { ownsTransport: true });
   }
 
   /** The in-process node in local mode (tests advance its clock and run its timers with tick()). */
@@ -383,7 +382,8 @@ export class ClientCall<T> implements PromiseLike<T> {
 
   then<R1 = T, R2 = never>(
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
-    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as PromiseLike declares it
+    onrejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
     return this.spawn()
       .then((handle) => handle.result())
@@ -424,7 +424,8 @@ export class ScheduleCall implements PromiseLike<ScheduleHandle> {
 
   then<R1 = ScheduleHandle, R2 = never>(
     onfulfilled?: ((value: ScheduleHandle) => R1 | PromiseLike<R1>) | null,
-    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as PromiseLike declares it
+    onrejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
     if (this.started === undefined) {
       try {

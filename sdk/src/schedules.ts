@@ -2,7 +2,7 @@
 
 import type { ScheduleRecord } from "@resonate-mesh/node/protocol/types";
 import type { Codec } from "./codec.ts";
-import type { Send } from "./core.ts";
+import type { Send } from "./execution.ts";
 import { ResonateError, ServerError } from "./errors.ts";
 import { unknownError } from "./handles.ts";
 import { validateId } from "./ids.ts";
@@ -51,7 +51,7 @@ export class Schedules {
   async get(id: string): Promise<ScheduleRecord> {
     const full = this.qualify(validateId(id, "schedules.get() id"));
     const res = await this.send({ kind: "schedule.get", data: { id: full } });
-    if (res.status === 404) throw new ResonateError("PROMISE_NOT_FOUND", `no schedule with id "${full}" exists.`, full);
+    if (res.status === 404) throw new ResonateError("SCHEDULE_NOT_FOUND", `no schedule with id "${full}" exists.`, full);
     if (res.status !== 200) throw new ServerError(res.kind, "error" in res ? res.error : unknownError(res.status), full);
     return res.data.schedule;
   }
@@ -59,7 +59,7 @@ export class Schedules {
   async delete(id: string): Promise<void> {
     const full = this.qualify(validateId(id, "schedules.delete() id"));
     const res = await this.send({ kind: "schedule.delete", data: { id: full } });
-    if (res.status === 404) throw new ResonateError("PROMISE_NOT_FOUND", `no schedule with id "${full}" exists.`, full);
+    if (res.status === 404) throw new ResonateError("SCHEDULE_NOT_FOUND", `no schedule with id "${full}" exists.`, full);
     if (res.status !== 200) throw new ServerError(res.kind, "error" in res ? res.error : unknownError(res.status), full);
   }
 

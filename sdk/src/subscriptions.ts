@@ -6,7 +6,7 @@
 
 import type { Logger } from "pino";
 import type { PromiseRecord } from "@resonate-mesh/node/protocol/types";
-import type { Send } from "./core.ts";
+import type { Send } from "./execution.ts";
 import { promiseNotFound, ServerError, stopped } from "./errors.ts";
 import { deferred, type Deferred } from "./outcome.ts";
 import { TransportError } from "./transport/types.ts";

@@ -3,7 +3,8 @@
 
 import type { PromiseRecord, TaskRecord, TaskRef } from "@resonate-mesh/node/protocol/types";
 import { Tag } from "@resonate-mesh/node/protocol/types";
-import { Attempt, type CoreDeps } from "./core.ts";
+import { Attempt } from "./core.ts";
+import type { CoreDeps } from "./execution.ts";
 import { functionNotRegistered, invalidArgument, ResonateError } from "./errors.ts";
 import type { Heartbeat } from "./heartbeat.ts";
 import { decodeRetryPolicy, Retry } from "./options/retry.ts";
@@ -27,6 +28,8 @@ export class Worker {
   private readonly running = new Map<string, Running>();
   private stopping = false;
   private readonly warned = new Set<string>();
+  /** Consecutive unexpected failures per task, so a failing task is not released in a hot loop. */
+  private readonly failures = new Map<string, number>();
 
   constructor(private readonly o: WorkerOptions) {}
 
@@ -88,15 +91,21 @@ export class Worker {
       const result = await done;
       switch (result.kind) {
         case "completed":
+          this.failures.delete(task.id);
           this.o.onSettled(result.promise);
           return result.promise;
-        case "failed":
+        case "failed": {
+          const n = (this.failures.get(task.id) ?? 0) + 1;
+          this.failures.set(task.id, n);
+          await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** (n - 1), 30_000)).unref());
           await this.release(ref);
           return undefined;
+        }
         case "lost":
           deps.logger.debug({ task: ref, reason: result.reason }, "attempt ended");
           return undefined;
         case "suspended":
+          this.failures.delete(task.id);
           return undefined;
       }
     } finally {

@@ -366,6 +366,70 @@ describe("replay: remote children", () => {
   });
 });
 
+describe("replay: explicit ids", () => {
+  it("records a step under an id of your own and replays it from there", async () => {
+    const client = local();
+    let runs = 0;
+    async function leaf(_ctx: Context) {
+      runs++;
+      return "once";
+    }
+    async function flow(ctx: Context) {
+      const v = await ctx.run(leaf).id("flow-step-a");
+      await ctx.promise();
+      return v;
+    }
+    client.register(flow);
+    const handle = await client.run("explicit", flow).spawn();
+    await taskState(client, "explicit", "suspended");
+    await client.promises.resolve("explicit.1");
+    expect(await handle.result()).toBe("once");
+    expect(runs).toBe(1);
+    expect((await promiseOf(client, "flow-step-a")).state).toBe("resolved");
+  });
+
+  it("waits through a listener for a child whose id lies outside its execution tree", async () => {
+    const client = local();
+    async function flow(ctx: Context) {
+      return ctx.rpc<string>("external").id("shared-answer").target("nobody-serves-this");
+    }
+    client.register(flow);
+    const handle = await client.run("foreign", flow).spawn();
+    await taskState(client, "shared-answer", "pending");
+    await new Promise((r) => setTimeout(r, 20));
+    await taskState(client, "foreign", "acquired");
+    await peer(client).promises.resolve("shared-answer", "from outside");
+    expect(await handle.result()).toBe("from outside");
+  });
+
+  it("prefixes explicit child ids with the client's prefix", async () => {
+    const client = local({ prefix: "t1/" });
+    async function leaf(ctx: Context) {
+      return ctx.id;
+    }
+    async function flow(ctx: Context) {
+      return ctx.run(leaf).id("mine");
+    }
+    client.register(flow);
+    expect(await client.run("pfx", flow)).toBe("t1/mine");
+  });
+});
+
+describe("replay: functions that return a call without awaiting it", () => {
+  it("suspends and resumes a plain function that returns ctx.promise()", async () => {
+    const client = local();
+    const inner = (ctx: Context) => ctx.promise<string>();
+    async function outer(ctx: Context) {
+      return ctx.run(inner);
+    }
+    client.register(outer);
+    const handle = await client.run("returns-call", outer).spawn();
+    await taskState(client, "returns-call", "suspended");
+    await client.promises.resolve("returns-call.0.0", "passed through");
+    expect(await handle.result()).toBe("passed through");
+  });
+});
+
 describe("replay: sleep", () => {
   it("sleeps on a durable timer that the node resolves when the clock passes it", async () => {
     const clock = new ManualClock(1_000_000);

@@ -118,6 +118,7 @@ describe("values", () => {
     expect(funcOf(promise("a", { param: encodeValue({ func: "greet", args: [], version: 1 }) }))).toBe("greet");
     expect(funcOf(promise("a", { tags: { "resonate:timer": "true" } }))).toBe("sleep");
     expect(funcOf(promise("a", { param: encodeValue(42) }))).toBeUndefined();
+    expect(funcOf(promise("a", { param: encodeValue({ func: "resonate:promise", args: [] }) }))).toBe("promise");
   });
 });
 

@@ -54,7 +54,7 @@ describe("one port", () => {
   test("an unknown path is a 404 with a JSON body saying what is served", async () => {
     const res = await fetch(url("/nope"));
     expect(res.status).toBe(404);
-    expect((await res.json()).error).toMatch(/GET \/health/);
+    expect(((await res.json()) as { error: string }).error).toMatch(/GET \/health/);
   });
 
   test("closing the server ends open Poll streams with UNAVAILABLE so workers reconnect elsewhere", async () => {

@@ -324,14 +324,15 @@ describe("fence", () => {
     await expectStatus(n.promises.get({ id: "root.1" }), grpc.status.NOT_FOUND, "PROMISE_NOT_FOUND");
   });
 
-  test("a fenced settle of an unknown promise fails the call with NOT_FOUND", async () => {
+  test("a fenced settle of an unknown promise fails the call with NOT_FOUND, marked as the inner operation's failure", async () => {
     await createTarget("root");
     await acquire("root", 0n);
-    await expectStatus(
+    const err = await expectStatus(
       n.tasks.fence({ id: "root", version: 1n, action: { case: "settle", value: { id: "root.9", state: SettleState.RESOLVED } } }),
       grpc.status.NOT_FOUND,
       "PROMISE_NOT_FOUND",
     );
+    expect(err.metadata.get("resonate-inner-kind")).toEqual(["promise.settle"]);
   });
 });
 

@@ -138,6 +138,24 @@ describe("against a node: replay", () => {
     expect(runs.sort()).toEqual(["i0", "i1", "p0", "p1", "s0"]);
   });
 
+  it("continues the same run when an awaited child settled before the suspend (redirect)", async () => {
+    const worker = client("redirect-workers");
+    const other = client("redirect-others");
+    let bodyRuns = 0;
+    async function settleIt(_ctx: Context, id: string) {
+      await other.promises.resolve(id, "early");
+    }
+    async function flow(ctx: Context) {
+      bodyRuns++;
+      const latent = await ctx.promise<string>().spawn();
+      await ctx.run(settleIt, latent.id);
+      return latent.result();
+    }
+    worker.register(flow);
+    expect(await worker.run("redirect-1", flow)).toBe("early");
+    expect(bodyRuns).toBe(1);
+  });
+
   it("retries a failing step and then rejects with its error", async () => {
     const worker = client("retry-workers");
     let tries = 0;

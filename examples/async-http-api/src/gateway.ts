@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { Resonate, ResonateError } from "@resonate-mesh/sdk";
 
 const PORT = Number(process.env.PORT ?? 3000);
-const resonate = new Resonate(); // RESONATE_URL says where the node is
+const resonate = new Resonate({ url: process.env.RESONATE_URL ?? "http://localhost:8001" });
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { "content-type": "application/json", ...headers });

@@ -113,9 +113,9 @@ function launch(name: string, command: string, args: string[], cwd: string, env:
   return proc;
 }
 
-/** `npx tsx src/<file>` in the example's folder, as the README runs it. */
-export function tsx(name: string, file: string, env: NodeJS.ProcessEnv = {}): Proc {
-  return launch(name, "npx", ["tsx", file], exampleDir, env);
+/** `npx tsx src/<file> [args]` in the example's folder, as the README runs it. */
+export function tsx(name: string, file: string, env: NodeJS.ProcessEnv = {}, args: string[] = []): Proc {
+  return launch(name, "npx", ["tsx", file, ...args], exampleDir, env);
 }
 
 /** Any other program (a server the example needs), in the example's folder. */

@@ -19,7 +19,7 @@ const photos: Photo[] = [
   { name: "photo-6.jpg", ms: SLOW_MS },
 ];
 
-const resonate = new Resonate(); // RESONATE_URL says where the node is
+const resonate = new Resonate({ url: process.env.RESONATE_URL ?? "http://localhost:8001" });
 console.log(`[client] ${id}: ${photos.length} photos sent to group "workers"`);
 const thumbnails = await resonate.rpc<Thumbnail[]>(id, "processBatch", photos).target("workers");
 for (const t of thumbnails) console.log(`[client] ${t.photo} -> ${t.thumbnail}`);

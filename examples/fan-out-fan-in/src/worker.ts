@@ -4,7 +4,7 @@ import { Resonate } from "@resonate-mesh/sdk";
 import { processBatch } from "./batch.ts";
 
 const resonate = new Resonate({
-  // RESONATE_URL (e.g. http://localhost:8001) says where the node is.
+  url: process.env.RESONATE_URL ?? "http://localhost:8001",
   group: "workers",
   // A dead worker's batch goes to another one once its lease (ttl) runs out.
   ttl: Number(process.env.WORKER_TTL_MS ?? 10_000),

@@ -28,7 +28,7 @@ describe("fan-out/fan-in: each spawned step is durable on its own", () => {
     inspector = new Resonate({ url });
     firstWorker = tsx("worker 1", "src/worker.ts", workerEnv());
     await firstWorker.waitForLine(/ready in group "workers"/);
-    client = tsx("client", "src/client.ts", { RESONATE_URL: url, FAST_ITEM_MS: "300", SLOW_ITEM_MS: "3000" });
+    client = tsx("client", "src/client.ts", { RESONATE_URL: url, FAST_ITEM_MS: "300", SLOW_ITEM_MS: "4000" });
   });
 
   afterAll(async () => {

@@ -14,7 +14,8 @@ import { z } from "zod";
 import { promiseIdFor } from "./ids.ts";
 
 const resonate = new Resonate({
-  // RESONATE_URL says where the node is. The SDK logs through pino: to stderr here.
+  url: process.env.RESONATE_URL ?? "http://localhost:8001",
+  // The SDK logs through pino: to stderr here.
   logger: pino({ name: "resonate", level: process.env.RESONATE_LOG_LEVEL ?? "warn" }, pino.destination(2)),
 });
 

@@ -18,7 +18,8 @@ describe("MCP tool: a stateless stdio server whose tool is a durable workflow", 
   let url: string;
   let client: Client;
   const workers: Proc[] = [];
-  const workerEnv = () => ({ RESONATE_URL: url, STEP_MS: "700", WORKER_TTL_MS: "2000" });
+  // Steps long enough that a kill lands inside the step it aims at, even on a busy machine.
+  const workerEnv = () => ({ RESONATE_URL: url, STEP_MS: "1500", WORKER_TTL_MS: "2000" });
   /** How often a step ran for the research `id`, over every worker so far. */
   const ran = (id: string, step: "gathering" | "summarizing") =>
     workers.reduce((n, w) => n + w.count(new RegExp(`\\] ${id}: ${step}`)), 0);
@@ -70,7 +71,7 @@ describe("MCP tool: a stateless stdio server whose tool is a durable workflow", 
   test("a later call with the same input is answered from the promise without running again", async () => {
     const started = Date.now();
     const again = await research("durable execution");
-    expect(Date.now() - started).toBeLessThan(700); // less than one step
+    expect(Date.now() - started).toBeLessThan(1_500); // less than one step
     expect(again.promiseId).toBe(promiseIdFor("durable execution"));
     expect(ran(again.promiseId, "gathering")).toBe(1);
   });

@@ -13,7 +13,7 @@ const ACK_WAIT_MS = Number(process.env.ACK_WAIT_MS ?? 10_000);
 // Demo switch: die right after dispatching the first message, before acking it.
 const CRASH_BEFORE_ACK = process.env.CRASH_BEFORE_ACK === "1";
 
-const resonate = new Resonate(); // RESONATE_URL says where the node is
+const resonate = new Resonate({ url: process.env.RESONATE_URL ?? "http://localhost:8001" });
 const { nc, jsm } = await connectNats("purge-consumer");
 
 // Durable: the server remembers what this consumer has acked across restarts.

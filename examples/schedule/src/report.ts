@@ -7,8 +7,9 @@ const DELIVER_MS = Number(process.env.DELIVER_MS ?? 3_000);
 
 async function collectMetrics(ctx: Context, tick: string): Promise<{ signups: number }> {
   console.log(`[worker] ${tick}: collecting`);
-  // A stand-in for a query: deterministic per tick, so a replay agrees with it.
-  return { signups: Number(tick.replace(/\D/g, "").slice(-3)) % 50 };
+  // A stand-in for a query: a number that depends on the tick's time.
+  const scheduledAt = Number(tick.slice(tick.lastIndexOf("-") + 1));
+  return { signups: Math.floor(scheduledAt / 1000) % 97 };
 }
 
 async function deliverReport(ctx: Context, tick: string, metrics: { signups: number }): Promise<string> {

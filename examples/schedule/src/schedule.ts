@@ -9,7 +9,7 @@ const NAME = process.env.SCHEDULE_NAME ?? "daily-report";
 // report would be "0 9 * * *" (09:00 UTC every day).
 const CRON = process.env.SCHEDULE_CRON ?? "*/10 * * * * *";
 
-const resonate = new Resonate(); // RESONATE_URL says where the node is
+const resonate = new Resonate({ url: process.env.RESONATE_URL ?? "http://localhost:8001" });
 
 const schedule = await resonate
   .schedule(NAME, CRON, "sendReport", "the team")

@@ -5,6 +5,7 @@ import { Resonate } from "@resonate-mesh/sdk";
 import { sendReport } from "./report.ts";
 
 const resonate = new Resonate({
+  url: process.env.RESONATE_URL ?? "http://localhost:8001",
   group: "workers",
   pid: process.env.WORKER_PID, // unset: a random one
   ttl: Number(process.env.WORKER_TTL_MS ?? 10_000),

@@ -109,13 +109,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     socket.on("error", onError);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    listener.once("error", reject);
-    listener.listen(options.port ?? DEFAULT_PORT, host, () => {
-      listener.off("error", reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      listener.once("error", reject);
+      listener.listen(options.port ?? DEFAULT_PORT, host, () => {
+        listener.off("error", reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    // Nothing was served: release what was set up so the caller can exit or retry.
+    httpServer.close();
+    await grpcServer.shutdown(0);
+    throw err;
+  }
   listener.on("error", (err) => logger?.error({ err }, "listener error"));
   const bound = listener.address() as net.AddressInfo;
   const port = bound.port;
@@ -125,21 +132,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const close = () => {
     closed ??= (async () => {
       closing = true;
-      // Stop accepting first; connections already open are drained below.
+      // Stop accepting; the listener's close resolves once every connection it accepted (HTTP/1.1 and gRPC) is gone.
       const listenerClosed = new Promise<void>((resolve) => listener.close(() => resolve()));
       router.closeStreams();
-      httpServer.closeIdleConnections();
-      const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
-      await grpcServer.shutdown(graceMs);
+      httpServer.close(); // also closes idle keep-alive connections
       const cut = setTimeout(() => {
+        logger?.warn({ graceMs, connections: sockets.size }, "connections still open after the grace period; closing them");
         httpServer.closeAllConnections();
         for (const socket of sockets) socket.destroy();
       }, graceMs);
       cut.unref();
-      // The listener's close waits for every connection it accepted, HTTP/1.1 and gRPC alike.
-      await Promise.all([listenerClosed, httpClosed]);
+      await Promise.all([grpcServer.shutdown(graceMs), listenerClosed]);
       clearTimeout(cut);
-      for (const socket of sockets) socket.destroy();
     })();
     return closed;
   };

@@ -88,8 +88,10 @@ export function describeGrpcError(err: unknown, server: string, noun: Noun, id?:
   switch (e.code) {
     case grpc.status.NOT_FOUND:
       return new RefusedError(id !== undefined ? `${noun} "${id}" not found` : details || `${noun} not found`);
-    case grpc.status.UNAVAILABLE:
-      return new RefusedError(`cannot reach the node at ${server} (${unreachableReason(details)}); is it running?`);
+    case grpc.status.UNAVAILABLE: {
+      const { reason, hint } = unreachable(details);
+      return new RefusedError(`cannot reach the node at ${server} (${reason}); ${hint}`);
+    }
     case grpc.status.DEADLINE_EXCEEDED:
       return new RefusedError(`the node at ${server} did not answer within ${CALL_TIMEOUT_MS / 1_000}s`);
     case grpc.status.INVALID_ARGUMENT:
@@ -105,12 +107,18 @@ export function describeGrpcError(err: unknown, server: string, noun: Noun, id?:
   }
 }
 
-function unreachableReason(details: string): string {
-  if (/ECONNREFUSED/.test(details)) return "connection refused";
-  if (/ENOTFOUND|EAI_AGAIN|Name resolution failed/i.test(details)) return "host not found";
-  if (/ETIMEDOUT|timed out/i.test(details)) return "connection timed out";
-  if (/ECONNRESET|Connection dropped|protocol error/i.test(details)) return "the connection was dropped; is it a gRPC endpoint?";
-  return details.replace(/^No connection established\.\s*Last error:\s*/i, "").split("\n")[0] || "unavailable";
+function unreachable(details: string): { reason: string; hint: string } {
+  const running = "is it running?";
+  if (/ECONNREFUSED/.test(details)) return { reason: "connection refused", hint: running };
+  if (/ENOTFOUND|EAI_AGAIN|Name resolution failed/i.test(details)) {
+    return { reason: "host not found", hint: "check --server or RESONATE_SERVER" };
+  }
+  if (/ETIMEDOUT|timed out/i.test(details)) return { reason: "connection timed out", hint: running };
+  if (/ECONNRESET|Connection dropped|protocol error|Received HTTP status/i.test(details)) {
+    return { reason: "the connection was dropped", hint: "is that address a resonate node (gRPC)?" };
+  }
+  const reason = details.replace(/^No connection established\.\s*Last error:\s*/i, "").split("\n")[0] || "unavailable";
+  return { reason, hint: running };
 }
 
 /** A client for the node at `server`; `token` goes out as `authorization: Bearer`. */

@@ -113,7 +113,9 @@ export function funcOf(promise: Pick<PromiseRecord, "param" | "tags">): string |
   const decoded = decodeValue(promise.param);
   if (decoded.kind !== "json") return undefined;
   const func = (decoded.value as { func?: unknown } | null)?.func;
-  return typeof func === "string" && func !== "" ? func : undefined;
+  if (typeof func !== "string" || func === "") return undefined;
+  // The SDK's own steps (`resonate:promise`, `resonate:now`) read better without the namespace.
+  return func.startsWith("resonate:") && func.length > "resonate:".length ? func.slice("resonate:".length) : func;
 }
 
 // ---------------------------------------------------------------- tags

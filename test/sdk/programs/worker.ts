@@ -58,6 +58,13 @@ resonate.register(slow);
 resonate.register(napper);
 resonate.register(work);
 
+// Ready means reachable: a call addressed to this process alone has come back.
+async function ping(_ctx: Context) {
+  return "pong";
+}
+resonate.register(ping);
+await resonate.rpc(`ready-${pid}`, "ping").target(`poll://uni@${resonate.group}/${pid}`);
+
 process.on("SIGTERM", () => {
   void resonate.stop().then(() => process.exit(0));
 });

@@ -97,8 +97,9 @@ export async function runUnary<K extends Kind>(
   if (!("data" in answer)) return { error: toServiceError(localizeError(kind, answer.error, message)) };
   const ok = answer as OkResponse<K>;
   if (kind === "task.fence") {
-    const inner = fenceInnerError(ok as OkResponse<"task.fence">);
-    if (inner !== undefined) return { error: toServiceError(localizeError(kind, inner, message)) };
+    const fence = ok as OkResponse<"task.fence">;
+    const inner = fenceInnerError(fence);
+    if (inner !== undefined) return { error: toServiceError(localizeError(kind, inner, message), fence.data.action.kind) };
   }
   return { response: fromProtocolResponse(ok) };
 }

@@ -8,6 +8,12 @@ import type { ErrorCode, ErrorStatus, ProtocolError } from "../../protocol/types
 
 export const CODE_METADATA = "resonate-code";
 export const FIELD_METADATA = "resonate-field";
+/**
+ * On a failed TaskService.Fence whose inner create or settle failed (the
+ * protocol answers those 200 with the failure inside): the inner kind, so a
+ * client can rebuild the protocol's shape.
+ */
+export const INNER_KIND_METADATA = "resonate-inner-kind";
 
 /** The gRPC status of a protocol error. */
 export function grpcCodeOf(error: Pick<ProtocolError, "status" | "code">): grpc.status {
@@ -37,10 +43,14 @@ export function grpcCodeOf(error: Pick<ProtocolError, "status" | "code">): grpc.
 }
 
 /** The error a server handler passes to its callback (or `call.destroy`/`emit("error")`). */
-export function toServiceError(error: ProtocolError): Partial<grpc.StatusObject> & { code: grpc.status } {
+export function toServiceError(
+  error: ProtocolError,
+  innerKind?: string,
+): Partial<grpc.StatusObject> & { code: grpc.status } {
   const metadata = new grpc.Metadata();
   metadata.set(CODE_METADATA, error.code);
   if (error.field !== undefined) metadata.set(FIELD_METADATA, error.field);
+  if (innerKind !== undefined) metadata.set(INNER_KIND_METADATA, innerKind);
   return { code: grpcCodeOf(error), details: error.message, metadata };
 }
 

@@ -3,7 +3,7 @@
 // wrapper that turns any failure into one sentence on stderr.
 
 import { Command, Option } from "commander";
-import { connect, type CliClient } from "../client.ts";
+import type { CliClient } from "../client.ts";
 import { errorLine, exitCodeOf, ExitCode, UsageError } from "../errors.ts";
 import { toJson } from "../format.ts";
 
@@ -81,6 +81,8 @@ export function clientAction<A extends unknown[]>(
     try {
       const server = String(optionValue(cmd, "server") ?? DEFAULT_SERVER);
       const token = optionValue(cmd, "token") as string | undefined;
+      // Loaded on use: `resonate dev`, `--help` and usage errors need no gRPC client.
+      const { connect } = await import("../client.ts");
       client = connect(server, token === "" ? undefined : token);
       await body({ client, json: optionValue(cmd, "json") === true, io: stdio, now: Date.now }, ...args);
     } catch (err) {

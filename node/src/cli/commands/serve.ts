@@ -12,6 +12,11 @@ import { UsageError, errorLine, exitCodeOf } from "../errors.ts";
 import { LOG_LEVELS, createLogger, type LogLevel } from "../logger.ts";
 import { examples } from "./common.ts";
 
+/** The node could not start for a reason the message fully explains (no stack trace needed). */
+class StartError extends Error {
+  override name = "StartError";
+}
+
 export const STORES = ["memory", "jetstream"] as const;
 export type StoreName = (typeof STORES)[number];
 
@@ -70,10 +75,10 @@ export async function runNode(command: "serve" | "dev", options: NodeOptions, lo
     await node.stop().catch(() => undefined);
     await store.close().catch(() => undefined);
     if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") {
-      throw new Error(`port ${options.port} is already in use on ${options.host}; stop the other process or pass --port`);
+      throw new StartError(`port ${options.port} is already in use on ${options.host}; stop the other process or pass --port`);
     }
     if ((err as NodeJS.ErrnoException).code === "EADDRNOTAVAIL") {
-      throw new Error(`cannot listen on ${options.host}: no such local address; pass --host with an address of this machine`);
+      throw new StartError(`cannot listen on ${options.host}: no such local address; pass --host with an address of this machine`);
     }
     throw err;
   }
@@ -116,6 +121,7 @@ function action(command: "serve" | "dev") {
       await runNode(command, opts, logger);
     } catch (err) {
       if (err instanceof UsageError) process.stderr.write(`${errorLine(err)}\n`);
+      else if (err instanceof StartError) logger.error(err.message);
       else logger.error({ err }, errorLine(err).replace(/^error: /, ""));
       process.exitCode = exitCodeOf(err);
     }

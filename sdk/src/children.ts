@@ -1,0 +1,47 @@
+// What a child call is stored as: its param (the official invocation shape,
+// so a replay can compare the call) and its tags (lineage, scope, routing).
+
+import type { Value } from "@resonate-mesh/node/protocol/types";
+import { Tag } from "@resonate-mesh/node/protocol/types";
+import type { Codec } from "./codec.ts";
+import type { ChildSpec } from "./execution.ts";
+
+export function paramOf(spec: ChildSpec, codec: Codec): Value {
+  switch (spec.kind) {
+    case "run":
+    case "rpc":
+    case "detached": {
+      const invocation: Record<string, unknown> = { func: spec.name, args: spec.args, version: spec.version };
+      if (spec.kind !== "run" && spec.retry !== undefined) invocation.retry = spec.retry.encode();
+      return codec.encode(invocation, "", spec.id);
+    }
+    case "sleep":
+      return codec.encode({ func: "resonate:sleep", args: [spec.ms] }, "", spec.id);
+    case "promise":
+      return codec.encode({ func: "resonate:promise", args: spec.data === undefined ? [] : [spec.data] }, "", spec.id);
+  }
+}
+
+export interface Lineage {
+  originId: string;
+  /** The root's branch: local children join it, so they come back in its preload. */
+  branchId: string;
+  parentId: string;
+  /** Timers carry a target so the node times them out actively. */
+  timerTarget: string;
+}
+
+export function childTags(spec: ChildSpec, lineage: Lineage): Record<string, string> {
+  const base = { [Tag.origin]: lineage.originId, [Tag.parent]: lineage.parentId };
+  switch (spec.kind) {
+    case "run":
+      return { ...base, [Tag.scope]: "local", [Tag.branch]: lineage.branchId };
+    case "rpc":
+    case "detached":
+      return { ...(spec.tags ?? {}), ...base, [Tag.scope]: "global", [Tag.branch]: spec.id, [Tag.target]: spec.target };
+    case "sleep":
+      return { ...base, [Tag.scope]: "global", [Tag.branch]: spec.id, [Tag.target]: lineage.timerTarget, [Tag.timer]: "true" };
+    case "promise":
+      return { ...(spec.tags ?? {}), ...base, [Tag.scope]: "global", [Tag.branch]: spec.id };
+  }
+}
