@@ -38,6 +38,9 @@ describe("queue consumer: one durable workflow per JetStream message, keyed by t
     natsUrl = `nats://127.0.0.1:${natsPort}`;
     const nats = program("nats-server", NATS_SERVER, ["-js", "-a", "127.0.0.1", "-p", String(natsPort), "-sd", join(dir, "jetstream")]);
     await waitFor(() => `nats-server to be ready:\n${nats.stderr}`, () => {
+      if ((nats.spawnError as NodeJS.ErrnoException | undefined)?.code === "ENOENT") {
+        throw new Error(`${NATS_SERVER} is not installed: apt-get install nats-server (or set NATS_SERVER to its path)`);
+      }
       if (!nats.running) throw new Error(`nats-server exited:\n${nats.stderr}`);
       return /Server is ready/.test(nats.stderr);
     });

@@ -46,6 +46,8 @@ export async function waitFor<T>(
 export class Proc {
   stdout = "";
   stderr = "";
+  /** Set when the program could not be started at all (not installed, ...). */
+  spawnError: Error | undefined;
   readonly exited: Promise<number | null>;
 
   constructor(
@@ -54,13 +56,20 @@ export class Proc {
   ) {
     child.stdout?.on("data", (d: Buffer) => (this.stdout += d.toString()));
     child.stderr?.on("data", (d: Buffer) => (this.stderr += d.toString()));
-    // "close": the process has exited and so has everything that held its
-    // output open (what npx and tsx started under it).
-    this.exited = new Promise((ok) => child.once("close", (code) => ok(code)));
+    this.exited = new Promise((ok) => {
+      // "close": the process has exited and so has everything that held its
+      // output open (what npx and tsx started under it).
+      child.once("close", (code) => ok(code));
+      child.once("error", (err) => {
+        this.spawnError = err;
+        this.stderr += `${err.message}\n`;
+        ok(null);
+      });
+    });
   }
 
   get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
+    return this.spawnError === undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
   /** stdout lines (what the README tells the user to look at). */
