@@ -31,6 +31,8 @@ export interface Info {
 }
 
 export interface LatentOptions {
+  /** An id of your own (e.g. `approval-${orderId}`), so outside code can find it; default derived. */
+  id?: string;
   /** Relative timeout in ms (bounded by the function's own timeout). */
   timeout?: number;
   /** Stored in the promise's param, for whoever settles it. */
@@ -127,7 +129,9 @@ export class Context {
   /** A latent promise: settled from outside (a person, another system) by its `.id`. */
   promise<T = unknown>(options: LatentOptions = {}): LatentCall<T> {
     const exec = this.#enter("promise");
-    const id = exec.nextId();
+    // The sequence number is taken either way, so adding an id keeps later child ids stable.
+    const derived = exec.nextId();
+    const id = options.id === undefined ? derived : exec.attempt.deps.qualify(validateId(options.id, "a latent promise id"));
     if (options.timeout !== undefined) checkTimeout(options.timeout, `ctx.promise() "${id}"`);
     return new LatentCall<T>(exec, {
       kind: "promise",

@@ -24,7 +24,7 @@ import type {
   Value,
 } from "@resonate-mesh/node/protocol/types";
 import { Tag } from "@resonate-mesh/node/protocol/types";
-import { isDescendantOrSelf, sameOrigin } from "@resonate-mesh/node/protocol/ids";
+import { isDescendantOrSelf } from "@resonate-mesh/node/protocol/ids";
 import type { ContextInfo } from "./context.ts";
 import { Child, Execution, within, type AttemptResult, type ChildSpec, type CoreDeps } from "./execution.ts";
 import { nonDeterministic, PromiseTimedOutError, ResonateError, ServerError } from "./errors.ts";
@@ -488,32 +488,7 @@ export class Attempt {
       for (const child of exec.awaiting) if (child.remote && child.state === "pending") awaited.set(child.id, child);
     }
     if (awaited.size === 0) return; // waiting on local children that are about to settle
-    const children = [...awaited.values()];
-    if (children.some((c) => !sameOrigin(c.id, this.root.id))) {
-      // A child with an explicit id outside this execution tree cannot be a
-      // suspend callback (the node keeps callbacks within one origin): keep the
-      // task and wait for every awaited child through listeners instead.
-      this.hold(children);
-      return;
-    }
-    void this.suspend(children).catch((error: unknown) => this.fail(error));
-  }
-
-  private hold(children: Child[]): void {
-    for (const child of children) {
-      if (child.listening) continue;
-      child.listening = true;
-      this.deps.listen(child.id).then(
-        (record) => {
-          if (this.dropped) return;
-          this.merge([record]);
-          child.settle(outcomeOf(record, this.deps.codec));
-        },
-        (error: unknown) => {
-          if (!this.dropped) child.settle({ ok: false, error });
-        },
-      );
-    }
+    void this.suspend([...awaited.values()]).catch((error: unknown) => this.fail(error));
   }
 
   private async suspend(awaited: Child[]): Promise<void> {

@@ -26,8 +26,6 @@ export interface CoreDeps {
   /** Where ctx.rpc goes when no .target() is given. */
   defaultTarget: string;
   registry: Registry;
-  /** Waits for a promise through a listener (for children the node will not call back for). */
-  listen(id: string): Promise<PromiseRecord>;
   /** The client's id prefix applied to an id the user names. */
   qualify(id: string): string;
 }
@@ -90,8 +88,6 @@ export class Child {
   readonly awaiters = new Set<Execution>();
   /** The user awaited it or asked for its result: its failure is theirs to see. */
   consumed = false;
-  /** A listener waits for it (it cannot be a suspend callback). */
-  listening = false;
 
   constructor(
     readonly id: string,

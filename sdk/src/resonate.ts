@@ -82,7 +82,7 @@ export class Resonate {
     this.prefix = this.config.prefix;
     this.clock = options.clock ?? systemClock;
     this.codec = options.codec ?? defaultCodec;
-    this.logger = options.logger ?? pino({ name: "resonate", level: process.env.RESONATE_LOG_LEVEL ?? "warn" });
+    this.logger = options.logger ?? pino({ name: "resonate", level: process.env.RESONATE_LOG_LEVEL ?? "warn" }, pino.destination(2));
     this.stopGraceMs = options.stopGraceMs ?? 10_000;
     this.unavailableRetryMs = options.unavailableRetryMs ?? 30_000;
 
@@ -108,7 +108,6 @@ export class Resonate {
       registry: this.registry,
       timerTarget: `poll://any@${this.group}`,
       defaultTarget: "poll://any@default",
-      listen: (id) => this.subscriptions.wait(id),
       qualify: (id) => this.qualify(id),
     };
     this.worker = new Worker({
