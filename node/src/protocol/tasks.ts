@@ -144,7 +144,9 @@ export function taskFence(tx: Tx, data: DataOf<"task.fence">): Response<"task.fe
   if (isError(loaded)) return fail(kind, loaded);
   const action =
     data.action.kind === "promise.create" ? promiseCreate(tx, data.action.data) : promiseSettle(tx, data.action.data);
-  return ok(kind, { action, preload: tx.preload(loaded.promise) });
+  // The preload stays empty: workers replay from the acquire's preload, and
+  // re-reading the branch on every fenced step made fan-outs quadratic.
+  return ok(kind, { action, preload: [] });
 }
 
 export function taskHeartbeat(tx: Tx, data: DataOf<"task.heartbeat">): Response<"task.heartbeat"> {

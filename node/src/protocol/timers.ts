@@ -6,7 +6,7 @@ import { isTimer, targetOf } from "./records.ts";
 import { fireDueTicks } from "./schedules.ts";
 import { dispatch } from "./settle.ts";
 import { Tx } from "./tx.ts";
-import type { Message, PromiseRecord, ScheduleRecord, Snapshot, StoredTask, TaskRecord, Write } from "./types.ts";
+import type { Message, PromiseRecord, ScheduleRecord, Snapshot, StoredPromise, StoredTask, TaskRecord, Write } from "./types.ts";
 
 export interface TimerEffects {
   writes: Write[];
@@ -61,7 +61,8 @@ export function fireSchedule(snapshot: Snapshot, id: string, now: number, config
 
 /**
  * When the timer loop must look at a record, or undefined when no timer
- * applies: a pending promise that is targeted or a timer at its deadline; an
+ * applies: a pending promise that is targeted, a timer, or awaited (callbacks
+ * or listeners) at its deadline; an
  * acquired task at its lease end; a pending task at its retry time; a schedule
  * at its next run.
  */
@@ -78,9 +79,13 @@ export function dueAt(
 ): number | undefined {
   switch (kind) {
     case "promise": {
-      const p = record as PromiseRecord;
+      // Timed out actively when something waits on it: its task, a timer's
+      // awaiter, or a registered callback or listener (a latent promise with a
+      // deadline). Anything else times out lazily, on its next read.
+      const p = record as PromiseRecord & Partial<StoredPromise>;
       if (p.state !== "pending") return undefined;
-      return targetOf(p) !== undefined || isTimer(p) ? p.timeoutAt : undefined;
+      const awaited = (p.callbacks?.length ?? 0) > 0 || (p.listeners?.length ?? 0) > 0;
+      return targetOf(p) !== undefined || isTimer(p) || awaited ? p.timeoutAt : undefined;
     }
     case "task": {
       const t = record as StoredTask;

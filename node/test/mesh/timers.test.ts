@@ -89,7 +89,26 @@ describe("timers through the node", () => {
     expect(worker.executes).toEqual(["wf@0", "wf@1"]);
   });
 
-  it("an untargeted promise is not timed out actively (only lazily when read)", async () => {
+  it("a latent promise that a suspended task awaits times out at its deadline and wakes the awaiter", async () => {
+    const { node, store, clock } = setup();
+    const worker = new Inbox();
+    node.poll("g", "w", worker);
+    await node.handle(req.targeted("wf", T0 + 10 * MINUTE, "poll://any@g"));
+    await node.handle(req.acquire("wf", 0, "w"));
+    await node.handle(req.create("approval", T0 + 1_000));
+    const suspended = await node.handle({
+      kind: "task.suspend",
+      data: { id: "wf", version: 1, actions: [{ kind: "promise.register_callback", data: { awaited: "approval", awaiter: "wf" } }] },
+    });
+    expect(suspended.status).toBe(200);
+    clock.set(T0 + 1_000);
+    await node.tick();
+    expect((await stored<StoredPromise>(store, "p/approval"))?.state).toBe("rejected_timedout");
+    expect(await stored<StoredTask>(store, "t/wf")).toMatchObject({ state: "pending", resumes: ["approval"] });
+    expect(worker.executes).toEqual(["wf@0", "wf@1"]);
+  });
+
+  it("an untargeted promise nothing awaits is not timed out actively (only lazily when read)", async () => {
     const { node, store, clock } = setup();
     await node.handle(req.create("p1", T0 + 1_000));
     clock.set(T0 + 2_000);

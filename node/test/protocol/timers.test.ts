@@ -139,6 +139,17 @@ describe("dueAt", () => {
     expect(dueAt("promise", w.ok(req.settle("q")).promise)).toBeUndefined();
   });
 
+  test("an untargeted promise that something awaits (callback or listener) is due at its timeoutAt", () => {
+    const w = new World();
+    w.createTargeted("wf");
+    w.create("approval");
+    w.ok(req.callback("approval", "wf"));
+    expect(dueAt("promise", w.promises.get("approval")!)).toBe(w.promises.get("approval")!.timeoutAt);
+    w.create("report");
+    w.ok(req.listener("report", "poll://uni@clients/c1"));
+    expect(dueAt("promise", w.promises.get("report")!)).toBe(w.promises.get("report")!.timeoutAt);
+  });
+
   test("an acquired task is due at its lease end, a pending one at its retry time, others never", () => {
     const w = new World();
     w.createTargeted("p");
