@@ -8,14 +8,14 @@
 import http from "node:http";
 import net from "node:net";
 import type { Logger } from "pino";
+import { DEFAULT_HOST, DEFAULT_PORT } from "./defaults.ts";
 import { createGrpcServer, type GrpcServer } from "./grpc/server.ts";
 import type { EnvelopeOptions } from "./http/envelope.ts";
 import { createRouter } from "./http/router.ts";
 import type { SseOptions } from "./http/sse.ts";
 import { createMetrics, type EngineWithStats } from "./metrics.ts";
 
-export const DEFAULT_PORT = 8001;
-export const DEFAULT_HOST = "127.0.0.1";
+export { DEFAULT_HOST, DEFAULT_PORT };
 
 export interface ServerOptions {
   engine: EngineWithStats;

@@ -2,7 +2,7 @@
 // registers itself on the program; this file only assembles them (main.ts runs it).
 
 import { Command } from "commander";
-import { usageExits } from "./commands/common.ts";
+import { examples, usageExits } from "./commands/common.ts";
 import { registerInvoke } from "./commands/invoke.ts";
 import { registerPromises } from "./commands/promises.ts";
 import { registerSchedules } from "./commands/schedules.ts";
@@ -12,7 +12,16 @@ import { registerTree } from "./commands/tree.ts";
 
 export function buildProgram(): Command {
   const program = new Command("resonate")
-    .description("Resonate mesh: durable promises and durable functions over gRPC");
+    .description("Resonate mesh: durable promises and durable functions over gRPC")
+    .addHelpText(
+      "after",
+      examples(
+        "resonate dev",
+        "resonate invoke greet-1 --func greet --arg '\"World\"' --wait",
+        "resonate promises get greet-1",
+        "resonate tree greet-1",
+      ),
+    );
   registerDev(program);
   registerServe(program);
   registerInvoke(program);

@@ -4,9 +4,8 @@
 
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { Logger } from "pino";
-import { DEFAULT_PORT, startServer, type RunningServer } from "../../api/server.ts";
-import { MeshNode } from "../../mesh/node.ts";
-import { MemoryStore } from "../../store/memory.ts";
+import { DEFAULT_PORT } from "../../api/defaults.ts";
+import type { RunningServer } from "../../api/server.ts";
 import type { Store } from "../../store/types.ts";
 import { UsageError, errorLine, exitCodeOf } from "../errors.ts";
 import { LOG_LEVELS, createLogger, type LogLevel } from "../logger.ts";
@@ -25,6 +24,7 @@ export interface NodeOptions {
   host: string;
   logLevel: LogLevel;
   store: StoreName;
+  debug: boolean;
 }
 
 function parsePort(text: string): number {
@@ -48,6 +48,11 @@ function nodeOptions(cmd: Command, defaults: { host: string }): Command {
         .env("RESONATE_LOG_LEVEL")
         .choices(LOG_LEVELS)
         .default("info"),
+    )
+    .addOption(
+      new Option("--debug", "accept the debug.* requests of the Resonate JSON protocol (for test harnesses)")
+        .env("RESONATE_DEBUG")
+        .default(false),
     );
 }
 
@@ -55,6 +60,7 @@ async function openStore(name: StoreName): Promise<Store> {
   if (name === "jetstream") {
     throw new UsageError("the jetstream store is not available in this version yet; use --store memory");
   }
+  const { MemoryStore } = await import("../../store/memory.ts");
   return new MemoryStore();
 }
 
@@ -65,12 +71,20 @@ function storeDescription(name: StoreName): string {
 
 /** Start a node and serve until SIGINT or SIGTERM; resolves after a clean stop. */
 export async function runNode(command: "serve" | "dev", options: NodeOptions, logger: Logger): Promise<void> {
+  // Loaded here, not at the top: client subcommands need none of the server.
+  const [{ MeshNode }, { startServer }] = await Promise.all([import("../../mesh/node.ts"), import("../../api/server.ts")]);
   const store = await openStore(options.store);
   const node = new MeshNode({ store, logger });
   let server: RunningServer;
   try {
     await node.start();
-    server = await startServer({ engine: node, port: options.port, host: options.host, logger });
+    server = await startServer({
+      engine: node,
+      port: options.port,
+      host: options.host,
+      logger,
+      envelope: { debug: options.debug },
+    });
   } catch (err) {
     await node.stop().catch(() => undefined);
     await store.close().catch(() => undefined);
