@@ -268,6 +268,12 @@ describe.concurrent("connection and help", () => {
     expectError(result, 1, new RegExp(`^error: cannot reach the node at http://127\\.0\\.0\\.1:${port} \\(connection refused\\); is it running\\?$`));
   });
 
+  it("--server is also accepted before the subcommand, as a global flag", async () => {
+    await createPromise("global-1");
+    const result = await cli(["--server", server, "promises", "get", "global-1", "--json"], { env: { RESONATE_SERVER: "http://127.0.0.1:1" } });
+    expect(json(result).id).toBe("global-1");
+  });
+
   it("RESONATE_SERVER picks the node when --server is not given", async () => {
     await createPromise("env-1");
     const result = await cli(["promises", "get", "env-1", "--json"], { env: { RESONATE_SERVER: server } });

@@ -13,6 +13,10 @@ import { registerTree } from "./commands/tree.ts";
 export function buildProgram(): Command {
   const program = new Command("resonate")
     .description("Resonate mesh: durable promises and durable functions over gRPC")
+    // Also accepted before the subcommand (`resonate --server URL promises get x`); each client
+    // subcommand declares them too, with the env vars and defaults.
+    .option("-S, --server <url>", "the node to talk to (default http://localhost:8001; env RESONATE_SERVER)")
+    .option("-T, --token <token>", "bearer token sent as authorization metadata (env RESONATE_TOKEN)")
     .addHelpText(
       "after",
       examples(
