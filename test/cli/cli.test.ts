@@ -5,7 +5,8 @@ import { addService } from "@resonate-mesh/node/api/grpc/service";
 import { PromiseService } from "@resonate-mesh/node/gen/resonate/mesh/v1/promise_service_pb";
 import { connect, type CliClient } from "@resonate-mesh/node/cli/client";
 import { encodeValue } from "@resonate-mesh/node/cli/format";
-import { cli, freePort, start, startNode, resonateBin, type CliResult, type NodeProc } from "./harness.ts";
+import { cli, freePort, resonateBin, startNode, type NodeProc } from "../support/node.ts";
+import { spawnProcess, stopAll, type RunResult } from "../support/processes.ts";
 
 let node: NodeProc;
 let server: string;
@@ -21,6 +22,7 @@ beforeAll(async () => {
 afterAll(async () => {
   direct?.close();
   await node?.stop();
+  await stopAll();
 });
 
 const HOUR = 3_600_000;
@@ -31,7 +33,7 @@ const b64 = (value: unknown) => Buffer.from(JSON.stringify(value), "utf8").toStr
 const run = (...args: string[]) => cli([...args, "--server", server]);
 
 /** A failure: the exit code, and stderr is exactly one line starting with "error:". */
-function expectError(result: CliResult, code: number, message: RegExp): void {
+function expectError(result: RunResult, code: number, message: RegExp): void {
   expect({ code: result.code, stdout: result.stdout }).toEqual({ code, stdout: "" });
   const lines = result.stderr.trimEnd().split("\n");
   expect(lines).toHaveLength(1);
@@ -39,7 +41,7 @@ function expectError(result: CliResult, code: number, message: RegExp): void {
   expect(lines[0]).toMatch(message);
 }
 
-function json<T = any>(result: CliResult): T {
+function json<T = any>(result: RunResult): T {
   expect(result.code, result.stderr).toBe(0);
   return JSON.parse(result.stdout) as T;
 }
@@ -85,7 +87,7 @@ describe.concurrent("resonate invoke", () => {
   });
 
   it("--wait prints the value once the promise is resolved", async () => {
-    const waiting = start("invoke --wait", process.execPath, [resonateBin, "invoke", "wait-1", "--func", "f", "--wait", "--server", server]);
+    const waiting = spawnProcess("invoke --wait", process.execPath, [resonateBin, "invoke", "wait-1", "--func", "f", "--wait", "--server", server]);
     await expect.poll(() => direct.promiseGet("wait-1").then(() => true, () => false), { timeout: 15_000 }).toBe(true);
     await direct.promiseSettle({ id: "wait-1", state: "resolved", value: encodeValue({ ok: true }) });
     expect(await waiting.exited).toBe(0);
@@ -93,7 +95,7 @@ describe.concurrent("resonate invoke", () => {
   });
 
   it("--wait on a rejected promise exits 1 with the error", async () => {
-    const waiting = start("invoke --wait", process.execPath, [resonateBin, "invoke", "wait-2", "--func", "f", "--wait", "--server", server]);
+    const waiting = spawnProcess("invoke --wait", process.execPath, [resonateBin, "invoke", "wait-2", "--func", "f", "--wait", "--server", server]);
     await expect.poll(() => direct.promiseGet("wait-2").then(() => true, () => false), { timeout: 15_000 }).toBe(true);
     await direct.promiseSettle({ id: "wait-2", state: "rejected", value: encodeValue("no stock") });
     expect(await waiting.exited).toBe(1);

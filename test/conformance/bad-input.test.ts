@@ -2,28 +2,10 @@
 // names the field (also in the `resonate-field` trailer) and the rule, and
 // nothing is written, which a read afterwards confirms.
 
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import {
-  HOUR,
-  PromiseState,
-  SettleState,
-  T0,
-  TaskState,
-  expectInvalid,
-  expectStatus,
-  grpc,
-  startTestNode,
-  target,
-  type TestNode,
-} from "./harness.ts";
+import { describe, expect, test } from "vitest";
+import { HOUR, PromiseState, SettleState, T0, TaskState, expectInvalid, expectStatus, grpc, nodePerTest, target } from "./harness.ts";
 
-let n: TestNode;
-beforeEach(async () => {
-  n = await startTestNode();
-});
-afterEach(async () => {
-  await n.close();
-});
+const n = nodePerTest();
 
 const LATER = BigInt(T0 + HOUR);
 const absent = (id: string) => expectStatus(n.promises.get({ id }), grpc.status.NOT_FOUND, "PROMISE_NOT_FOUND");

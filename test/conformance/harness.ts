@@ -4,8 +4,7 @@
 // test says so (clock.advance + node.tick()).
 
 import * as grpc from "@grpc/grpc-js";
-import { expect } from "vitest";
-import { startServer, type RunningServer } from "@resonate-mesh/node/api/server";
+import { afterEach, beforeEach, expect } from "vitest";
 import { createClient, type ServiceClient } from "@resonate-mesh/node/api/grpc/service";
 import { CODE_METADATA, FIELD_METADATA } from "@resonate-mesh/node/api/grpc/status";
 import { Health } from "@resonate-mesh/node/gen/grpc/health/v1/health_pb";
@@ -14,9 +13,7 @@ import { PromiseState, SettleState, TaskState } from "@resonate-mesh/node/gen/re
 import type { Promise as PbPromise } from "@resonate-mesh/node/gen/resonate/mesh/v1/records_pb";
 import { ScheduleService } from "@resonate-mesh/node/gen/resonate/mesh/v1/schedule_service_pb";
 import { TaskService, type TaskServicePollResponse } from "@resonate-mesh/node/gen/resonate/mesh/v1/task_service_pb";
-import { ManualClock } from "@resonate-mesh/node/mesh/clock";
-import { MeshNode } from "@resonate-mesh/node/mesh/node";
-import { MemoryStore } from "@resonate-mesh/node/store/memory";
+import { startMeshServer, type MeshServer } from "../support/mesh-node.ts";
 
 export { PromiseState, SettleState, TaskState };
 
@@ -24,10 +21,7 @@ export { PromiseState, SettleState, TaskState };
 export const T0 = 1_700_000_000_000;
 export const HOUR = 3_600_000;
 
-export interface TestNode {
-  clock: ManualClock;
-  node: MeshNode;
-  server: RunningServer;
+export interface TestNode extends MeshServer {
   promises: ServiceClient<(typeof PromiseService)["method"]>;
   tasks: ServiceClient<(typeof TaskService)["method"]>;
   schedules: ServiceClient<(typeof ScheduleService)["method"]>;
@@ -36,24 +30,23 @@ export interface TestNode {
   advance(ms: number): Promise<void>;
   /** Open a worker inbox; resolves once the node has registered it. */
   poll(group: string, pid: string): Promise<Inbox>;
-  close(): Promise<void>;
 }
 
 export async function startTestNode(options: { retryIntervalMs?: number } = {}): Promise<TestNode> {
-  const clock = new ManualClock(T0);
-  const store = new MemoryStore();
   // The timer loop is not started: timers run only in advance(), so every test is deterministic.
-  const node = new MeshNode({ store, clock, protocol: options.retryIntervalMs ? { retryIntervalMs: options.retryIntervalMs } : {} });
-  const server = await startServer({ engine: node, port: 0, host: "127.0.0.1", shutdownGraceMs: 1_000 });
+  const mesh = await startMeshServer({
+    now: T0,
+    protocol: options.retryIntervalMs ? { retryIntervalMs: options.retryIntervalMs } : {},
+    server: { host: "127.0.0.1", shutdownGraceMs: 1_000 },
+  });
+  const { clock, node, server } = mesh;
   const promises = createClient(PromiseService, server.address);
   const tasks = createClient(TaskService, server.address);
   const schedules = createClient(ScheduleService, server.address);
   const health = createClient(Health, server.address);
   const inboxes: Inbox[] = [];
   return {
-    clock,
-    node,
-    server,
+    ...mesh,
     promises,
     tasks,
     schedules,
@@ -70,11 +63,25 @@ export async function startTestNode(options: { retryIntervalMs?: number } = {}):
     async close() {
       for (const inbox of inboxes) inbox.cancel();
       for (const c of [promises, tasks, schedules, health]) c.close();
-      await server.close();
-      await node.stop();
-      await store.close();
+      await mesh.close();
     },
   };
+}
+
+/**
+ * A fresh node for each test of the enclosing file or describe block: started
+ * before the test, closed after it. Use it only inside tests and hooks.
+ */
+export function nodePerTest(options: { retryIntervalMs?: number } = {}): TestNode {
+  // One object for the whole block, refilled with each test's node.
+  const current = {} as TestNode;
+  beforeEach(async () => {
+    Object.assign(current, await startTestNode(options));
+  });
+  afterEach(async () => {
+    await current.close();
+  });
+  return current;
 }
 
 /** A worker's Poll stream as a queue of messages. */

@@ -1,30 +1,11 @@
 // PromiseService over gRPC against a real node: create, read, settle, lazy
 // and active timeouts, callbacks, listeners, search and Watch.
 
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import {
-  HOUR,
-  PromiseState,
-  SettleState,
-  T0,
-  bytes,
-  expectInvalid,
-  expectStatus,
-  grpc,
-  startTestNode,
-  target,
-  text,
-  type TestNode,
-} from "./harness.ts";
+import { beforeEach, describe, expect, test } from "vitest";
+import { HOUR, PromiseState, SettleState, T0, bytes, expectInvalid, expectStatus, grpc, nodePerTest, target, text } from "./harness.ts";
 import type { PromiseServiceWatchResponse } from "@resonate-mesh/node/gen/resonate/mesh/v1/promise_service_pb";
 
-let n: TestNode;
-beforeEach(async () => {
-  n = await startTestNode();
-});
-afterEach(async () => {
-  await n.close();
-});
+const n = nodePerTest();
 
 const create = (id: string, extra: Record<string, unknown> = {}) =>
   n.promises.create({ id, timeoutAt: BigInt(T0 + HOUR), ...extra });

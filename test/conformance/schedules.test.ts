@@ -1,28 +1,10 @@
 // ScheduleService over gRPC against a real node: create, get, delete,
 // search, and ticks (with catch-up) driven by the clock.
 
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import {
-  PromiseState,
-  T0,
-  TaskState,
-  bytes,
-  expectInvalid,
-  expectStatus,
-  grpc,
-  startTestNode,
-  target,
-  text,
-  type TestNode,
-} from "./harness.ts";
+import { describe, expect, test } from "vitest";
+import { PromiseState, T0, TaskState, bytes, expectInvalid, expectStatus, grpc, nodePerTest, target, text } from "./harness.ts";
 
-let n: TestNode;
-beforeEach(async () => {
-  n = await startTestNode();
-});
-afterEach(async () => {
-  await n.close();
-});
+const n = nodePerTest();
 
 const FIVE_MIN = 5 * 60_000;
 // T0 is 22:13:20 UTC: the next five-minute mark is 22:15:00.

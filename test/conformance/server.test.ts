@@ -1,21 +1,15 @@
 // The one port: gRPC (with health) and HTTP/1.1 (probes, metrics) side by
 // side, and a clean shutdown that tells connected workers to go elsewhere.
 
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { classifyFirstBytes, startServer } from "@resonate-mesh/node/api/server";
 import { HealthCheckResponse_ServingStatus as Serving } from "@resonate-mesh/node/gen/grpc/health/v1/health_pb";
 import { MeshNode } from "@resonate-mesh/node/mesh/node";
 import { MemoryStore } from "@resonate-mesh/node/store/memory";
-import { HOUR, T0, grpc, startTestNode, type TestNode } from "./harness.ts";
+import { HOUR, T0, grpc, nodePerTest } from "./harness.ts";
 
 describe("one port", () => {
-  let n: TestNode;
-  beforeEach(async () => {
-    n = await startTestNode();
-  });
-  afterEach(async () => {
-    await n.close();
-  });
+  const n = nodePerTest();
   const url = (path: string) => `http://${n.server.address}${path}`;
 
   test("gRPC health reports SERVING for the server and each service", async () => {

@@ -2,30 +2,10 @@
 // acquire, leases and heartbeats, release, retries, fulfil, fence, suspend
 // (and redirect), resumes, halt/continue, task.create, search.
 
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import {
-  HOUR,
-  PromiseState,
-  SettleState,
-  T0,
-  TaskState,
-  bytes,
-  expectInvalid,
-  expectStatus,
-  grpc,
-  startTestNode,
-  target,
-  text,
-  type TestNode,
-} from "./harness.ts";
+import { describe, expect, test } from "vitest";
+import { HOUR, PromiseState, SettleState, T0, TaskState, bytes, expectInvalid, expectStatus, grpc, nodePerTest, target, text } from "./harness.ts";
 
-let n: TestNode;
-beforeEach(async () => {
-  n = await startTestNode();
-});
-afterEach(async () => {
-  await n.close();
-});
+const n = nodePerTest();
 
 const TTL = 10_000n;
 const RETRY = 30_000;

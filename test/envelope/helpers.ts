@@ -12,11 +12,9 @@ import {
 import { createClient } from "@resonate-mesh/node/api/grpc/service";
 import { fromServiceError } from "@resonate-mesh/node/api/grpc/status";
 import type { SseOptions } from "@resonate-mesh/node/api/http/sse";
-import { startServer, type RunningServer } from "@resonate-mesh/node/api/server";
-import { ManualClock } from "@resonate-mesh/node/mesh/clock";
-import { MeshNode } from "@resonate-mesh/node/mesh/node";
 import type { Kind, Request, Response } from "@resonate-mesh/node/protocol/types";
-import { MemoryStore } from "@resonate-mesh/node/store/memory";
+import { startMeshServer, type MeshServer } from "../support/mesh-node.ts";
+import { waitFor } from "../support/wait.ts";
 
 /** 2026-01-01T00:00:00Z. */
 export const T0 = Date.UTC(2026, 0, 1);
@@ -28,12 +26,7 @@ export interface Answer {
   body: { kind: string; head: { corrId: string; status: number; version: string }; data: any };
 }
 
-export interface TestNode {
-  node: MeshNode;
-  store: MemoryStore;
-  clock: ManualClock;
-  server: RunningServer;
-  url: string;
+export interface TestNode extends MeshServer {
   /** POST one envelope built from a protocol request (the data shapes are the envelope's own). */
   send(request: Request | { kind: string; data: unknown }, corrId?: string): Promise<Answer>;
   /** POST a raw body. */
@@ -42,7 +35,6 @@ export interface TestNode {
   grpc<K extends Kind>(request: Extract<Request, { kind: K }>): Promise<Response<K>>;
   /** Every record in the store, to show that a refused request wrote nothing. */
   dump(): Promise<unknown[]>;
-  close(): Promise<void>;
 }
 
 let corrSeq = 0;
@@ -60,17 +52,11 @@ export function envelopeOf(request: { kind: string; data: unknown }, corrId = `c
 }
 
 export async function startTestNode(options: { debug?: boolean; maxBodyBytes?: number; sse?: SseOptions } = {}): Promise<TestNode> {
-  const clock = new ManualClock(T0);
-  const store = new MemoryStore();
-  const node = new MeshNode({ store, clock });
-  const server = await startServer({
-    engine: node,
-    port: 0,
-    shutdownGraceMs: 200,
-    envelope: { debug: options.debug, maxBodyBytes: options.maxBodyBytes },
-    sse: options.sse,
+  const mesh = await startMeshServer({
+    now: T0,
+    server: { shutdownGraceMs: 200, envelope: { debug: options.debug, maxBodyBytes: options.maxBodyBytes }, sse: options.sse },
   });
-  const url = `http://127.0.0.1:${server.port}`;
+  const { store, server, url } = mesh;
   const clients = new Map<string, ReturnType<typeof createClient>>();
 
   const post = async (body: string | Uint8Array, headers: Record<string, string> = { "content-type": "application/json" }): Promise<Answer> => {
@@ -80,11 +66,7 @@ export async function startTestNode(options: { debug?: boolean; maxBodyBytes?: n
   };
 
   return {
-    node,
-    store,
-    clock,
-    server,
-    url,
+    ...mesh,
     post,
     send: (request, corrId) => post(JSON.stringify(envelopeOf(request, corrId))),
     async grpc(request) {
@@ -105,9 +87,7 @@ export async function startTestNode(options: { debug?: boolean; maxBodyBytes?: n
     },
     async close() {
       for (const c of clients.values()) (c as unknown as { close(): void }).close();
-      await server.close();
-      await node.stop();
-      await store.close();
+      await mesh.close();
     },
   };
 }
@@ -175,12 +155,9 @@ export class SseClient {
   }
 }
 
+/** In-process waits: poll every 10 ms, for 5 s unless told. */
 export async function eventually(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitFor(what, probe, timeoutMs, 10);
 }
 
 export const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString("base64");

@@ -2,18 +2,16 @@
 // the real grpcurl and `buf curl` (server reflection, no .proto files) and
 // plain HTTP probes, all on the one port.
 
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import net from "node:net";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { startNode, type NodeProc } from "../support/node.ts";
+import { repoRoot, stopAll } from "../support/processes.ts";
 
 const run = promisify(execFile);
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const bin = path.join(root, "node/bin/resonate.js");
-const buf = path.join(root, "node_modules/.bin/buf");
+const buf = path.join(repoRoot, "node_modules/.bin/buf");
 
 async function which(command: string): Promise<string | undefined> {
   try {
@@ -28,65 +26,30 @@ if (!grpcurl) {
   console.warn("grpcurl is not on PATH: the grpcurl checks are skipped (.ci/run installs it: go install github.com/fullstorydev/grpcurl/cmd/grpcurl)");
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-let child: ChildProcess;
+let node: NodeProc;
 let address: string;
-const output: string[] = [];
-
-/** The first log line that matches, as the node prints it (JSON lines: stdout is not a TTY). */
-function waitForLine(pattern: RegExp, ms = 20_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} within ${ms} ms; output:\n${output.join("")}`)), ms);
-    const check = () => {
-      const line = output.join("").split("\n").find((l) => pattern.test(l));
-      if (line !== undefined) {
-        clearTimeout(timer);
-        child.stdout!.off("data", check);
-        resolve(line);
-      }
-    };
-    child.stdout!.on("data", check);
-    check();
-  });
-}
 
 beforeAll(async () => {
-  const port = await freePort();
-  address = `127.0.0.1:${port}`;
-  child = spawn(process.execPath, [bin, "dev", "--port", String(port)], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-  child.stdout!.setEncoding("utf8").on("data", (d: string) => output.push(d));
-  child.stderr!.setEncoding("utf8").on("data", (d: string) => output.push(d));
-  await waitForLine(/serving gRPC and HTTP/);
+  // The start line is an info line: this test reads it.
+  node = await startNode({ env: { RESONATE_LOG_LEVEL: "info" } });
+  address = node.address;
+  await node.proc.waitForLine(/serving gRPC and HTTP/);
 });
 
-afterAll(async () => {
-  if (child.exitCode === null && child.signalCode === null) {
-    child.kill("SIGKILL");
-    await new Promise((r) => child.once("exit", r));
-  }
-});
+afterAll(stopAll);
 
 const grpcurlJson = async (args: string[]) => JSON.parse((await run(grpcurl!, ["-plaintext", ...args])).stdout);
 
 describe("resonate dev", () => {
   test("prints one line saying where it listens, which store, and that the store does not survive a restart", async () => {
-    const line = await waitForLine(/serving/);
+    // JSON lines: stdout is not a TTY.
+    const [line] = await node.proc.waitForLine(/^.*serving.*$/m);
     const entry = JSON.parse(line) as { msg: string; address: string; store: string };
     expect(entry.msg).toBe(
       `resonate dev serving gRPC and HTTP on ${address} with the embedded in-memory store (its data does not survive a restart)`,
     );
     expect(entry).toMatchObject({ address, store: "memory" });
-    expect(output.join("").trim().split("\n")).toHaveLength(1);
+    expect(node.proc.output.trim().split("\n")).toHaveLength(1);
   });
 
   test("GET /health and GET /ready answer 200 on the same port as gRPC", async () => {
@@ -161,9 +124,8 @@ describe("buf curl", () => {
 
 describe("stopping", () => {
   test("SIGINT (Ctrl-C) stops the node cleanly: a stop line and exit code 0", async () => {
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    child.kill("SIGINT");
-    expect(await exited).toBe(0);
-    expect(output.join("")).toMatch(/resonate dev stopped \(SIGINT\)/);
+    node.proc.child.kill("SIGINT");
+    expect(await node.proc.exited).toBe(0);
+    expect(node.proc.output).toMatch(/resonate dev stopped \(SIGINT\)/);
   });
 });

@@ -2,16 +2,15 @@
 // call each other's functions. Both encode an invocation as {func, args,
 // version} and values as base64 JSON, so a function is callable by name from
 // either side.
-(Promise as unknown as { withResolvers?: () => unknown }).withResolvers ??= () => {
-  let resolve!: (v: unknown) => void, reject!: (e?: unknown) => void;
-  const promise = new Promise((a, b) => ((resolve = a), (reject = b)));
-  return { promise, resolve, reject };
-};
 
+import "./with-resolvers.ts";
 import { Resonate as OfficialResonate } from "@resonatehq/sdk";
 import { Resonate } from "@resonate-mesh/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { count, startNode, startOursWorker, startWorker, tempFile, type NodeProc, type Proc } from "./harness.ts";
+import { count, tempFile } from "../support/files.ts";
+import { startNode, type NodeProc } from "../support/node.ts";
+import type { Proc } from "../support/processes.ts";
+import { startOursWorker, startWorker } from "./harness.ts";
 
 let node: NodeProc;
 let official: OfficialResonate;
@@ -34,8 +33,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await official?.stop();
   await ours?.stop();
-  await Promise.all(procs.map((p) => p.kill()));
-  await node?.proc.kill();
+  await Promise.all(procs.map((p) => p.stop()));
+  await node?.stop();
 });
 
 describe("one node, two SDKs", () => {

@@ -1,18 +1,17 @@
 // The official Resonate TypeScript SDK (@resonatehq/sdk 0.11.5), unmodified,
 // against a real node process (`resonate dev`): worker processes register
 // functions, this test is the client. Node 20 lacks Promise.withResolvers,
-// which the SDK expects from Node 22; the one-line polyfill below (and at
-// the top of each worker program) supplies it.
-// (lib ES2023 does not declare withResolvers, hence the cast.)
-(Promise as unknown as { withResolvers?: () => unknown }).withResolvers ??= () => {
-  let resolve!: (v: unknown) => void, reject!: (e?: unknown) => void;
-  const promise = new Promise((a, b) => ((resolve = a), (reject = b)));
-  return { promise, resolve, reject };
-};
+// which the SDK expects from Node 22; ./with-resolvers.ts (and a line at the
+// top of each worker program) supplies it.
 
+import "./with-resolvers.ts";
 import { Never, Resonate, type Context } from "@resonatehq/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { b64, count, lines, startNode, startWorker, tempFile, waitFor, type NodeProc, type Proc } from "./harness.ts";
+import { count, lines, tempFile } from "../support/files.ts";
+import { startNode, type NodeProc } from "../support/node.ts";
+import type { Proc } from "../support/processes.ts";
+import { waitFor } from "../support/wait.ts";
+import { b64, startWorker } from "./harness.ts";
 
 let node: NodeProc;
 let client: Resonate;
@@ -33,8 +32,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await client?.stop();
-  await Promise.all(procs.map((p) => p.kill()));
-  await node?.proc.kill();
+  await Promise.all(procs.map((p) => p.stop()));
+  await node?.stop();
 });
 
 const workers = () => client.options({ target: "workers" });
@@ -118,7 +117,7 @@ describe("a worker killed with SIGKILL mid-workflow", () => {
     const first = await worker("crash-a", { hangAt: "crash-1/s2" });
     const handle = await client.beginRpc("crash-1", "steps", 0, client.options({ target: "crash-a" }));
     await waitFor("the first worker to reach step two", () => lines(effects).includes("start crash-1/s2"));
-    await first.kill("SIGKILL");
+    await first.crash();
     await worker("crash-a");
     expect(await handle.result()).toBe(6);
     expect(count(effects, "start crash-1/s1")).toBe(1);
@@ -137,7 +136,7 @@ describe("a worker killed with SIGKILL mid-workflow", () => {
         return false;
       }
     });
-    await first.kill("SIGKILL");
+    await first.crash();
     await worker("crash-b");
     expect(await handle.result()).toBe(6);
     const sleep = await client.promises.get("crash-2:1");

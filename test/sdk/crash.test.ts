@@ -3,7 +3,11 @@
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Resonate } from "@resonate-mesh/sdk";
-import { count, lines, startNode, startWorker, tempFile, waitUntil, type NodeProc, type Proc } from "./harness.ts";
+import { count, lines, tempFile } from "../support/files.ts";
+import { startNode, type NodeProc } from "../support/node.ts";
+import type { Proc } from "../support/processes.ts";
+import { waitFor } from "../support/wait.ts";
+import { startWorker } from "./harness.ts";
 
 let node: NodeProc;
 let caller: Resonate;
@@ -15,12 +19,12 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  await Promise.all(procs.splice(0).map((p) => p.kill("SIGKILL")));
+  await Promise.all(procs.splice(0).map((p) => p.stop("SIGKILL")));
 });
 
 afterAll(async () => {
   await caller?.stop();
-  await node?.proc.kill();
+  await node?.stop();
 });
 
 async function task(id: string) {
@@ -41,10 +45,10 @@ describe("crash recovery with real processes", () => {
     const first = await startWorker(node.url, { GROUP: "crash-a", TTL: "1500", HANG: "1", EFFECTS: effects });
     procs.push(first);
     const handle = await caller.rpc<string>("order-1", "pipeline", "o-1").target("crash-a").spawn();
-    await waitUntil("the slow step to start", () => count(effects, `slow-start order-1.1 ${first.pid}`) === 1);
+    await waitFor("the slow step to start", () => count(effects, `slow-start order-1.1 ${first.pid}`) === 1);
     expect(count(effects, "charge order-1.0")).toBe(1);
 
-    await first.kill("SIGKILL");
+    await first.crash();
     const killedAt = Date.now();
     const second = await startWorker(node.url, { GROUP: "crash-a", TTL: "1500", EFFECTS: effects });
     procs.push(second);
@@ -64,13 +68,13 @@ describe("crash recovery with real processes", () => {
     procs.push(first);
     const started = Date.now();
     const handle = await caller.rpc<number>("nap-1", "napper", 3_000).target("crash-nap").spawn();
-    await waitUntil("the workflow to suspend on its timer", async () => (await task("nap-1")).state === "suspended");
+    await waitFor("the workflow to suspend on its timer", async () => (await task("nap-1")).state === "suspended");
     const timer = await promise("nap-1.2");
     expect(timer.tags["resonate:timer"]).toBe("true");
     // The SDK computes the deadline a moment before the node stamps createdAt.
     expect(Math.abs(timer.timeoutAt - timer.createdAt - 3_000)).toBeLessThan(200);
 
-    await first.kill("SIGKILL");
+    await first.crash();
     const second = await startWorker(node.url, { GROUP: "crash-nap", TTL: "1500", EFFECTS: effects });
     procs.push(second);
 

@@ -2,7 +2,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Resonate, Retry, type Context, type ResonateError } from "@resonate-mesh/sdk";
-import { startNode, waitUntil, type NodeProc } from "./harness.ts";
+import { startNode, type NodeProc } from "../support/node.ts";
+import { waitFor } from "../support/wait.ts";
 
 let node: NodeProc;
 const clients: Resonate[] = [];
@@ -14,7 +15,7 @@ function client(group: string, options: { ttl?: number } = {}): Resonate {
 }
 
 async function taskState(c: Resonate, id: string, state: string): Promise<void> {
-  await waitUntil(`task ${id} to be ${state}`, async () => {
+  await waitFor(`task ${id} to be ${state}`, async () => {
     const res = await c.transport.send({ kind: "task.get", data: { id } });
     return res.status === 200 && res.data.task.state === state;
   });
@@ -26,7 +27,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of clients) await c.stop();
-  await node?.proc.kill();
+  await node?.stop();
 });
 
 describe("against a node: the seeds", () => {

@@ -4,7 +4,8 @@
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Resonate, type Context } from "@resonate-mesh/sdk";
-import { freePort, startNode, waitUntil, type NodeProc } from "./harness.ts";
+import { freePort, startNode, type NodeProc } from "../support/node.ts";
+import { waitFor } from "../support/wait.ts";
 
 class Proxy {
   private readonly sockets = new Set<Socket>();
@@ -68,7 +69,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of clients) await c.stop();
   await proxy?.close();
-  await node?.proc.kill();
+  await node?.stop();
 });
 
 function client(url: string, group: string): Resonate {
@@ -105,7 +106,7 @@ describe("reconnecting", () => {
     proxy.cut();
     await new Promise((r) => setTimeout(r, 200));
     proxy.restore();
-    await waitUntil("the worker to be served again", async () => {
+    await waitFor("the worker to be served again", async () => {
       return (await caller.rpc("rc-3", "double", 21).target("rc-workers")) === 42;
     });
   });

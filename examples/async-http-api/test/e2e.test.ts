@@ -3,7 +3,12 @@
 // restarted, the job finished and read back through the status endpoint.
 
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { crash, freePort, startNode, stopAll, tsx, waitFor, type Proc } from "./harness.ts";
+import { stopAll, type Proc } from "../../../test/support/processes.ts";
+import { waitFor } from "../../../test/support/wait.ts";
+import { freePort, startNode } from "../../../test/support/node.ts";
+import { example } from "../../../test/support/examples.ts";
+
+const { tsx } = example(import.meta.url);
 
 // Steps long enough that a kill lands inside the step it aims at, even on a busy machine.
 const env = { STEP_MS: "1500", WORKER_TTL_MS: "2000" };
@@ -53,7 +58,7 @@ describe("async HTTP API: a stateless gateway in front of durable jobs", () => {
   test("a job whose worker is killed mid-job is finished by a restarted worker, without re-running finished steps", async () => {
     // Step 2 starts only after step 1's result is recorded on the node.
     await firstWorker.waitForLine(new RegExp(`${jobId}: step 2/3 analyse running`));
-    await crash(firstWorker);
+    await firstWorker.crash();
     expect(await (await fetch(`${gateway}/jobs/${jobId}`)).json()).toEqual({ id: jobId, status: "pending" });
 
     secondWorker = tsx("worker 2", "src/worker.ts", { ...env, RESONATE_URL: resonateUrl });

@@ -4,7 +4,12 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { connect } from "@resonate-mesh/node/cli/client";
-import { crash, resonate, startNode, stopAll, tsx, waitFor, type Proc } from "./harness.ts";
+import { stopAll, type Proc } from "../../../test/support/processes.ts";
+import { waitFor } from "../../../test/support/wait.ts";
+import { startNode } from "../../../test/support/node.ts";
+import { example } from "../../../test/support/examples.ts";
+
+const { resonate, tsx } = example(import.meta.url);
 
 const SECS = 8;
 const env = { WORKER_TTL_MS: "2000" };
@@ -45,7 +50,7 @@ describe("durable sleep: a sleeping workflow survives its worker", () => {
     } finally {
       node.close();
     }
-    await crash(firstWorker);
+    await firstWorker.crash();
     expect(firstWorker.count(/Woke up/)).toBe(0);
 
     const tree = await resonate(server, "tree", "sleep-workflow-1");

@@ -7,7 +7,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Resonate } from "@resonate-mesh/sdk";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { crash, startNode, stopAll, tsx, waitFor, type Proc } from "./harness.ts";
+import { stopAll, type Proc } from "../../../test/support/processes.ts";
+import { waitFor } from "../../../test/support/wait.ts";
+import { startNode } from "../../../test/support/node.ts";
+import { example } from "../../../test/support/examples.ts";
+
+const { tsx } = example(import.meta.url);
 
 const quick = ["photo-1.jpg", "photo-2.jpg", "photo-3.jpg"];
 const slow = ["photo-4.jpg", "photo-5.jpg", "photo-6.jpg"];
@@ -48,7 +53,7 @@ describe("fan-out/fan-in: each spawned step is durable on its own", () => {
       const states = await Promise.all(quick.map((_, i) => inspector.promises.get(`batch-1.${i}`).then((p) => p.state, () => "missing")));
       return states.every((s) => s === "resolved");
     });
-    await crash(firstWorker);
+    await firstWorker.crash();
     expect(written()).toEqual(quick.map((p) => `wrote thumbs/${p}`));
 
     secondWorker = tsx("worker 2", "src/worker.ts", workerEnv());

@@ -2,7 +2,12 @@
 // CLI invoking `greet` exactly as the README (and the seed) writes it.
 
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { crash, resonate, startNode, stopAll, tsx, waitFor, type Proc } from "./harness.ts";
+import { stopAll, type Proc } from "../../../test/support/processes.ts";
+import { waitFor } from "../../../test/support/wait.ts";
+import { startNode } from "../../../test/support/node.ts";
+import { example } from "../../../test/support/examples.ts";
+
+const { resonate, tsx } = example(import.meta.url);
 
 const env = { WORKER_TTL_MS: "2000" };
 
@@ -60,7 +65,7 @@ describe("hello world: greet calls format_greeting on a worker", () => {
   });
 
   test("an invocation made while no worker runs waits for one and then completes", async () => {
-    await crash(worker);
+    await worker.crash();
     expect((await resonate(server, "invoke", "greet-3", "--func", "greet", "--arg", '"Later"')).code).toBe(0);
     expect((await resonate(server, "promises", "get", "greet-3")).stdout).toMatch(/^state +pending$/m);
 

@@ -4,7 +4,12 @@
 // is rejected with the CLI.
 
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { crash, freePort, resonate, startNode, stopAll, tsx, waitFor, type Proc } from "./harness.ts";
+import { stopAll, type Proc } from "../../../test/support/processes.ts";
+import { waitFor } from "../../../test/support/wait.ts";
+import { freePort, startNode } from "../../../test/support/node.ts";
+import { example } from "../../../test/support/examples.ts";
+
+const { resonate, tsx } = example(import.meta.url);
 
 const env = { WORKER_TTL_MS: "2000" };
 
@@ -60,7 +65,7 @@ describe("human in the loop: a workflow waits on a latent promise that a person 
       const task = await resonate(server, "tasks", "get", "expense-1");
       return /^state +suspended$/m.test(task.stdout);
     });
-    await crash(firstWorker);
+    await firstWorker.crash();
     expect((await view("expense-1")).status).toBe("pending");
     secondWorker = tsx("worker 2", "src/worker.ts", { ...env, RESONATE_URL: server });
     await secondWorker.waitForLine(/started in group "workers"/);

@@ -3,7 +3,11 @@
 // (SIGKILL) in the middle of a batch and nothing is lost.
 
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { crash, resonate, startNode, stopAll, tsx, type Proc } from "./harness.ts";
+import { stopAll, type Proc } from "../../../test/support/processes.ts";
+import { startNode } from "../../../test/support/node.ts";
+import { example } from "../../../test/support/examples.ts";
+
+const { resonate, tsx } = example(import.meta.url);
 
 const NAMES = ["worker-a", "worker-b", "worker-c"] as const;
 const env = { WORKER_TTL_MS: "2000", WORK_MS: "1500" };
@@ -48,7 +52,7 @@ describe("load balancing: a worker group shares the work, and a dead worker's sh
     const victim = workers.get("worker-b")!;
     // worker-b has started some of this batch and not finished them.
     await victim.waitForLine(/crash-\d+: computing/);
-    await crash(victim);
+    await victim.crash();
     const interrupted = [...victim.stdout.matchAll(/^\[worker-b\] (crash-\d+): computing/gm)]
       .map((m) => m[1]!)
       .filter((id) => !new RegExp(`^\\[worker-b\\] ${id}: done$`, "m").test(victim.stdout));

@@ -7,7 +7,11 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport, getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { promiseIdFor } from "../src/ids.ts";
-import { crash, exampleDir, startNode, stopAll, tsx, type Proc } from "./harness.ts";
+import { stopAll, type Proc } from "../../../test/support/processes.ts";
+import { startNode } from "../../../test/support/node.ts";
+import { example } from "../../../test/support/examples.ts";
+
+const { dir: exampleDir, tsx } = example(import.meta.url);
 
 interface ToolAnswer {
   text: string;
@@ -87,7 +91,7 @@ describe("MCP tool: a stateless stdio server whose tool is a durable workflow", 
     const call = research("event sourcing");
     // Step 2 starts only after step 1's result is recorded on the node.
     await workers[0]!.waitForLine(new RegExp(`${id}: summarizing`));
-    await crash(workers[0]!);
+    await workers[0]!.crash();
     workers.push(tsx("worker 2", "src/worker.ts", workerEnv()));
 
     const answer = await call;

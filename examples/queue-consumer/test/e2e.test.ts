@@ -8,7 +8,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Resonate } from "@resonate-mesh/sdk";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { crash, freePort, program, startNode, stopAll, tsx, waitFor, type Proc } from "./harness.ts";
+import { stopAll, type Proc } from "../../../test/support/processes.ts";
+import { waitFor } from "../../../test/support/wait.ts";
+import { freePort, startNode } from "../../../test/support/node.ts";
+import { example } from "../../../test/support/examples.ts";
+
+const { program, tsx } = example(import.meta.url);
 
 const NATS_SERVER = process.env.NATS_SERVER ?? "nats-server";
 // Batches of 10 records: acct-1..3 are the producer's default messages, acct-4 is published later.
@@ -93,7 +98,7 @@ describe("queue consumer: one durable workflow per JetStream message, keyed by t
     expect(await producer.exited).toBe(0);
     // Batch 3 starts only after batch 2 is recorded on the node.
     await first.waitForLine(/acct-4: batch 3\/6 deleting/);
-    await crash(first);
+    await first.crash();
 
     workers.push(tsx("worker 2", "src/worker.ts", workerEnv()));
     const second = workers[1]!;

@@ -3,7 +3,11 @@
 // the promise, nothing recomputed), then 8 (only 8, 7 and 6 computed).
 
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { resonate, startNode, stopAll, tsx, type Proc } from "./harness.ts";
+import { stopAll, type Proc } from "../../../test/support/processes.ts";
+import { startNode } from "../../../test/support/node.ts";
+import { example } from "../../../test/support/examples.ts";
+
+const { resonate, tsx } = example(import.meta.url);
 
 describe("recursive factorial: promise ids keyed by n are a permanent result cache", () => {
   let server: string;

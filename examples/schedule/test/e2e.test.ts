@@ -4,7 +4,12 @@
 
 import { Resonate, ResonateError } from "@resonate-mesh/sdk";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { crash, startNode, stop, stopAll, tsx, waitFor, type Proc } from "./harness.ts";
+import { stopAll, type Proc } from "../../../test/support/processes.ts";
+import { waitFor } from "../../../test/support/wait.ts";
+import { startNode } from "../../../test/support/node.ts";
+import { example } from "../../../test/support/examples.ts";
+
+const { tsx } = example(import.meta.url);
 
 const EVERY_MS = 2_000;
 // Delivering long enough that a kill lands inside it, even on a busy machine.
@@ -61,7 +66,7 @@ describe("schedule: every cron tick is a durable promise run by any worker of th
       }
       return undefined;
     });
-    await crash(victim);
+    await victim.crash();
     const survivor = workers.find((w) => w !== victim)!;
     await survivor.waitForLine(new RegExp(`${tick}: sent`), 20_000);
     expect(survivor.count(new RegExp(`${tick}: collecting`))).toBe(0);
@@ -79,7 +84,7 @@ describe("schedule: every cron tick is a durable promise run by any worker of th
   });
 
   test("deleting the schedule (Ctrl-C on the schedule program) stops the ticks", async () => {
-    await stop(scheduler, "SIGINT");
+    await scheduler.stop("SIGINT");
     expect(scheduler.stdout).toContain("daily-report deleted: no more ticks");
     const deletedAt = Date.now();
     await expect(client.schedules.get("daily-report")).rejects.toBeInstanceOf(ResonateError);
