@@ -34,7 +34,7 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export class JsonCodec implements Codec {
   encode(value: unknown, path = "value", promiseId?: string): Value {
     if (value === undefined) return { headers: {}, data: "" };
-    const json = JSON.stringify(toJson(value, path, new Set(), promiseId));
+    const json = JSON.stringify(new Encoder(path, promiseId).encode(value));
     return { headers: {}, data: Buffer.from(json, "utf8").toString("base64") };
   }
 
@@ -65,97 +65,130 @@ function describe(value: unknown): string {
   return `an instance of ${ctor ?? "an unknown class"}, which has no toJSON()`;
 }
 
-function toJson(value: unknown, path: string, seen: Set<object>, promiseId: string | undefined): Json {
-  switch (typeof value) {
-    case "undefined":
-      return { __type: "undefined" };
-    case "boolean":
-    case "string":
-      return value;
-    case "number":
-      if (Number.isNaN(value)) return { __type: "number", value: "NaN" };
-      if (value === Infinity) return INF;
-      if (value === -Infinity) return NEG_INF;
-      if (Object.is(value, -0)) return { __type: "number", value: "-0" };
-      return value;
-    case "bigint":
-      return { __type: "bigint", value: value.toString() };
-    case "function":
-    case "symbol":
-      throw notSerializable(path, describe(value), promiseId);
-  }
-  if (value === null) return null;
-  const obj = value as object;
-  if (seen.has(obj)) throw notSerializable(path, "a circular reference (the value contains itself)", promiseId);
-  seen.add(obj);
-  try {
-    return objectToJson(obj, path, seen, promiseId);
-  } finally {
-    seen.delete(obj);
-  }
-}
+/** One step from a value to a part of it: an object key, or a literal suffix such as `[2]` or `.cause`. */
+type Step = { key: string } | string;
 
-function objectToJson(obj: object, path: string, seen: Set<object>, promiseId: string | undefined): Json {
-  const child = (v: unknown, p: string) => toJson(v, p, seen, promiseId);
-  if (Array.isArray(obj)) {
-    const out: Json[] = [];
-    for (let i = 0; i < obj.length; i++) out.push(child(obj[i], `${path}[${i}]`));
+/**
+ * Encodes one value. The path of the part being encoded (`args[1].when`) is
+ * only needed to name a part that cannot be encoded, so it is kept as steps
+ * and spelled out only then: encoding runs for every argument and result.
+ */
+class Encoder {
+  private readonly seen = new Set<object>();
+  private readonly steps: Step[] = [];
+
+  constructor(
+    private readonly root: string,
+    private readonly promiseId: string | undefined,
+  ) {}
+
+  encode(value: unknown): Json {
+    switch (typeof value) {
+      case "undefined":
+        return { __type: "undefined" };
+      case "boolean":
+      case "string":
+        return value;
+      case "number":
+        if (Number.isNaN(value)) return { __type: "number", value: "NaN" };
+        if (value === Infinity) return INF;
+        if (value === -Infinity) return NEG_INF;
+        if (Object.is(value, -0)) return { __type: "number", value: "-0" };
+        return value;
+      case "bigint":
+        return { __type: "bigint", value: value.toString() };
+      case "function":
+      case "symbol":
+        throw this.refuse(describe(value));
+    }
+    if (value === null) return null;
+    const obj = value as object;
+    if (this.seen.has(obj)) throw this.refuse("a circular reference (the value contains itself)");
+    this.seen.add(obj);
+    try {
+      return this.object(obj);
+    } finally {
+      this.seen.delete(obj);
+    }
+  }
+
+  /** Encode `value` as the part of the current value reached by `step`. */
+  private part(value: unknown, step: Step): Json {
+    this.steps.push(step);
+    try {
+      return this.encode(value);
+    } finally {
+      this.steps.pop();
+    }
+  }
+
+  private object(obj: object): Json {
+    if (Array.isArray(obj)) {
+      const out: Json[] = [];
+      for (let i = 0; i < obj.length; i++) out.push(this.part(obj[i], `[${i}]`));
+      return out;
+    }
+    if (obj instanceof Date) {
+      const time = obj.getTime();
+      return { __type: "date", value: Number.isNaN(time) ? null : obj.toISOString() };
+    }
+    if (obj instanceof Error) return this.error(obj);
+    if (obj instanceof Map) {
+      let i = 0;
+      const entries: Json[] = [];
+      for (const [k, v] of obj) {
+        entries.push([this.part(k, `<map key ${i}>`), this.part(v, `<map value ${i}>`)]);
+        i++;
+      }
+      return { __type: "map", entries };
+    }
+    if (obj instanceof Set) {
+      let i = 0;
+      const values: Json[] = [];
+      for (const v of obj) values.push(this.part(v, `<set element ${i++}>`));
+      return { __type: "set", values };
+    }
+    if (obj instanceof Uint8Array) {
+      return { __type: "bytes", value: Buffer.from(obj.buffer, obj.byteOffset, obj.byteLength).toString("base64") };
+    }
+    const proto = Object.getPrototypeOf(obj);
+    if (proto !== Object.prototype && proto !== null) {
+      const toJSON = (obj as { toJSON?: unknown }).toJSON;
+      if (typeof toJSON === "function") return this.encode(toJSON.call(obj));
+      throw this.refuse(describe(obj));
+    }
+    const out: { [key: string]: Json } = {};
+    for (const [k, v] of Object.entries(obj)) out[k] = this.part(v, { key: k });
+    // A plain object that has its own `__type` key is wrapped, so it is not mistaken for a tag.
+    return "__type" in out ? { __type: "object", value: out } : out;
+  }
+
+  private error(err: Error): Json {
+    const out: { [key: string]: Json } = {
+      __type: err instanceof AggregateError ? "aggregate_error" : "error",
+      name: err.name,
+      message: err.message,
+      stack: err.stack ?? null,
+    };
+    if (err instanceof AggregateError) out.errors = this.part(err.errors, ".errors");
+    if (err.cause !== undefined) out.cause = this.part(err.cause, ".cause");
+    // Own fields such as `code` or `status`: callers branch on them.
+    const props: { [key: string]: Json } = {};
+    let any = false;
+    for (const [k, v] of Object.entries(err)) {
+      if (k === "cause" || k === "errors") continue;
+      props[k] = this.part(v, { key: k });
+      any = true;
+    }
+    if (any) out.props = props;
     return out;
   }
-  if (obj instanceof Date) {
-    const time = obj.getTime();
-    return { __type: "date", value: Number.isNaN(time) ? null : obj.toISOString() };
-  }
-  if (obj instanceof Error) return errorToJson(obj, path, child);
-  if (obj instanceof Map) {
-    let i = 0;
-    const entries: Json[] = [];
-    for (const [k, v] of obj) {
-      entries.push([child(k, `${path}<map key ${i}>`), child(v, `${path}<map value ${i}>`)]);
-      i++;
-    }
-    return { __type: "map", entries };
-  }
-  if (obj instanceof Set) {
-    let i = 0;
-    const values: Json[] = [];
-    for (const v of obj) values.push(child(v, `${path}<set element ${i++}>`));
-    return { __type: "set", values };
-  }
-  if (obj instanceof Uint8Array) {
-    return { __type: "bytes", value: Buffer.from(obj.buffer, obj.byteOffset, obj.byteLength).toString("base64") };
-  }
-  const proto = Object.getPrototypeOf(obj);
-  if (proto !== Object.prototype && proto !== null) {
-    const toJSON = (obj as { toJSON?: unknown }).toJSON;
-    if (typeof toJSON === "function") return child(toJSON.call(obj), path);
-    throw notSerializable(path, describe(obj), promiseId);
-  }
-  const out: { [key: string]: Json } = {};
-  for (const [k, v] of Object.entries(obj)) out[k] = child(v, member(path, k));
-  // A plain object that has its own `__type` key is wrapped, so it is not mistaken for a tag.
-  return "__type" in out ? { __type: "object", value: out } : out;
-}
 
-function errorToJson(err: Error, path: string, child: (v: unknown, p: string) => Json): Json {
-  const out: { [key: string]: Json } = {
-    __type: err instanceof AggregateError ? "aggregate_error" : "error",
-    name: err.name,
-    message: err.message,
-    stack: err.stack ?? null,
-  };
-  if (err instanceof AggregateError) out.errors = child(err.errors, `${path}.errors`);
-  if (err.cause !== undefined) out.cause = child(err.cause, `${path}.cause`);
-  // Own fields such as `code` or `status`: callers branch on them.
-  const props: { [key: string]: Json } = {};
-  let any = false;
-  for (const [k, v] of Object.entries(err)) {
-    if (k === "cause" || k === "errors") continue;
-    props[k] = child(v, member(path, k));
-    any = true;
+  private refuse(what: string): Error {
+    let path = this.root;
+    for (const step of this.steps) path = typeof step === "string" ? `${path}${step}` : member(path, step.key);
+    return notSerializable(path, what, this.promiseId);
   }
-  if (any) out.props = props;
-  return out;
 }
 
 function fromJson(json: Json): unknown {

@@ -256,6 +256,7 @@ export class Attempt {
     recorded: PromiseRecord | undefined,
   ): Promise<void> {
     const timeoutAt = this.timeoutOf(parent, spec.timeout);
+    const tags = this.tagsOf(spec, parent);
     const info = (attempt: number): ContextInfo => ({
       parentId: parent.id,
       originId: this.originId,
@@ -264,7 +265,8 @@ export class Attempt {
       timeoutAt,
       attempt,
       version: spec.version,
-      tags: this.tagsOf(spec, parent),
+      // Each try sees its own copy: what the function does to it cannot reach the recorded tags.
+      tags: { ...tags },
     });
     const outcome = await this.runFunction(spec.id, spec.fn, spec.args, info, spec.retry ?? defaultRetryPolicy, timeoutAt);
     if (outcome === DROPPED || this.dropped) return;
@@ -273,7 +275,7 @@ export class Attempt {
       recorded === undefined
         ? {
             kind: "promise.create",
-            data: { id: spec.id, timeoutAt, param, tags: this.tagsOf(spec, parent), settled: { state, value } },
+            data: { id: spec.id, timeoutAt, param, tags, settled: { state, value } },
           }
         : { kind: "promise.settle", data: { id: spec.id, state, value } };
     const record = await this.fence(spec.id, action);

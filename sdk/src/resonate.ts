@@ -6,7 +6,7 @@ import { pino, type Logger } from "pino";
 import { systemClock, type Clock } from "@resonate-mesh/node/mesh/clock";
 import type { MeshNode } from "@resonate-mesh/node/mesh/node";
 import type { ProtocolConfig } from "@resonate-mesh/node/protocol/config";
-import { Tag, type Message, type PromiseRecord } from "@resonate-mesh/node/protocol/types";
+import { Tag, type Kind, type Message, type PromiseRecord, type RequestOf, type Response } from "@resonate-mesh/node/protocol/types";
 import { defaultCodec, type Codec } from "./codec.ts";
 import { resolveConfig, type ConnectionConfig, type ResolvedConfig } from "./config.ts";
 import { resolveTarget } from "./context.ts";
@@ -205,18 +205,31 @@ export class Resonate {
   }
 
   /** Requests retried while the node is unreachable. */
-  private readonly send: Send = async (request) => {
+  private readonly send: Send = (request) => {
     const started = Date.now();
+    // Every durable step sends: the usual case (an answer at the first try) goes without the retry loop.
+    let sent: Promise<Response<typeof request.kind>>;
+    try {
+      sent = this.transport.send(request);
+    } catch (err) {
+      // A transport of one's own may throw rather than reject.
+      return this.resend(request, err, started);
+    }
+    return sent.catch((err: unknown) => this.resend(request, err, started));
+  };
+
+  private async resend<K extends Kind>(request: RequestOf<K>, failure: unknown, started: number): Promise<Response<K>> {
     for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
+      if (!(failure instanceof TransportError) || Date.now() - started + delay > this.unavailableRetryMs) throw failure;
+      this.logger.debug({ kind: request.kind, err: failure.message }, "node unavailable; retrying");
+      await new Promise((resolve) => setTimeout(resolve, delay));
       try {
         return await this.transport.send(request);
       } catch (err) {
-        if (!(err instanceof TransportError) || Date.now() - started + delay > this.unavailableRetryMs) throw err;
-        this.logger.debug({ kind: request.kind, err: err.message }, "node unavailable; retrying");
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        failure = err;
       }
     }
-  };
+  }
 
   /** Open the message stream (once): executes for this worker, unblocks for what it waits on. */
   private connect(): void {

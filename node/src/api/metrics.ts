@@ -3,7 +3,7 @@
 // scrape time so a new counter in the engine shows up without a change here.
 
 import * as grpc from "@grpc/grpc-js";
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Registry, collectDefaultMetrics } from "prom-client";
 import type { Engine } from "../mesh/engine.ts";
 
 /** An engine that can report counters (MeshNode does). */
@@ -20,32 +20,83 @@ export interface Metrics {
 export function createMetrics(engine: EngineWithStats): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const calls = new Counter({
-    name: "resonate_grpc_calls_total",
-    help: "gRPC calls finished, by method and status code.",
-    labelNames: ["method", "code"],
-    registers: [registry],
-  });
-  const durations = new Histogram({
-    name: "resonate_grpc_call_duration_seconds",
-    help: "Duration of unary gRPC calls.",
-    labelNames: ["method"],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [registry],
-  });
-  // Streams (Poll, Watch) live for minutes; their duration would swamp the histogram.
-  const streaming = new Set(["/resonate.mesh.v1.TaskService/Poll", "/resonate.mesh.v1.PromiseService/Watch"]);
+  const grpcCalls = new GrpcCallMetrics();
 
   return {
     contentType: registry.contentType,
-    observeGrpc(method, code, seconds) {
-      calls.inc({ method, code: grpc.status[code] ?? String(code) });
-      if (!streaming.has(method)) durations.observe({ method }, seconds);
-    },
+    observeGrpc: (method, code, seconds) => grpcCalls.observe(method, code, seconds),
     async render() {
-      return (await registry.metrics()) + engineMetrics(engine.stats?.());
+      return (await registry.metrics()) + grpcCalls.render() + engineMetrics(engine.stats?.());
     },
   };
+}
+
+const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+// Streams (Poll, Watch) live for minutes; their duration would swamp the histogram.
+const STREAMING = new Set(["/resonate.mesh.v1.TaskService/Poll", "/resonate.mesh.v1.PromiseService/Watch"]);
+
+interface MethodSeries {
+  /** Finished calls by status code. */
+  calls: Map<grpc.status, number>;
+  /** Unary calls only: non-cumulative counts per bucket, the last one +Inf. */
+  buckets?: number[];
+  sum: number;
+  count: number;
+}
+
+/**
+ * resonate_grpc_calls_total (counter by method and code) and
+ * resonate_grpc_call_duration_seconds (histogram by method), kept as plain
+ * numbers and rendered at scrape time: observing runs on every call, and
+ * prom-client hashes its label set on each observation.
+ */
+class GrpcCallMetrics {
+  private readonly methods = new Map<string, MethodSeries>();
+
+  observe(method: string, code: grpc.status, seconds: number): void {
+    let series = this.methods.get(method);
+    if (series === undefined) {
+      series = { calls: new Map(), sum: 0, count: 0 };
+      if (!STREAMING.has(method)) series.buckets = new Array<number>(DURATION_BUCKETS.length + 1).fill(0);
+      this.methods.set(method, series);
+    }
+    series.calls.set(code, (series.calls.get(code) ?? 0) + 1);
+    if (series.buckets === undefined) return;
+    let bucket = 0;
+    while (bucket < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[bucket]!) bucket++;
+    series.buckets[bucket]!++;
+    series.sum += seconds;
+    series.count++;
+  }
+
+  render(): string {
+    const lines = [
+      "# HELP resonate_grpc_calls_total gRPC calls finished, by method and status code.",
+      "# TYPE resonate_grpc_calls_total counter",
+    ];
+    for (const [method, series] of this.methods) {
+      for (const [code, count] of series.calls) {
+        lines.push(`resonate_grpc_calls_total{method="${escapeLabel(method)}",code="${grpc.status[code] ?? String(code)}"} ${count}`);
+      }
+    }
+    lines.push(
+      "# HELP resonate_grpc_call_duration_seconds Duration of unary gRPC calls.",
+      "# TYPE resonate_grpc_call_duration_seconds histogram",
+    );
+    for (const [method, series] of this.methods) {
+      if (series.buckets === undefined) continue;
+      const label = `method="${escapeLabel(method)}"`;
+      let cumulative = 0;
+      series.buckets.forEach((n, i) => {
+        cumulative += n;
+        const le = i < DURATION_BUCKETS.length ? String(DURATION_BUCKETS[i]) : "+Inf";
+        lines.push(`resonate_grpc_call_duration_seconds_bucket{le="${le}",${label}} ${cumulative}`);
+      });
+      lines.push(`resonate_grpc_call_duration_seconds_sum{${label}} ${series.sum}`);
+      lines.push(`resonate_grpc_call_duration_seconds_count{${label}} ${series.count}`);
+    }
+    return `${lines.join("\n")}\n`;
+  }
 }
 
 function metricName(path: string[]): string {

@@ -24,6 +24,37 @@ describe("memory store specifics", () => {
     expect(seen).toEqual(["p/a", "p/b"]);
   });
 
+  it("a stored value reads back as JSON would give it back (what a JSON-backed engine stores)", async () => {
+    const store = new MemoryStore();
+    const written = {
+      gone: undefined,
+      fn: () => 1,
+      when: new Date(0),
+      nums: [1, -0, Number.NaN, Infinity],
+      holes: [undefined, () => 2],
+      nested: { deep: { deeper: [{ x: "y" }] } },
+      boxed: new String("s"),
+    };
+    await store.create("p/j", written);
+    const read = (await store.get("p/j"))!.value;
+    expect(read).toStrictEqual(JSON.parse(JSON.stringify(written)));
+    expect(Object.is((read as { nums: number[] }).nums[1], 0)).toBe(true);
+    expect(Object.keys(read as object)).toEqual(["when", "nums", "holes", "nested", "boxed"]);
+  });
+
+  it('a "__proto__" key (a user\'s tag) is stored and read back as data', async () => {
+    const store = new MemoryStore();
+    const seen: unknown[] = [];
+    store.watch("p/", (c) => seen.push(c.value));
+    await store.create("p/t", JSON.parse('{"tags":{"__proto__":"x","a":"b"}}'));
+    for (const value of [(await store.get("p/t"))!.value, (await store.list({ prefix: "p/" }))[0]!.value, seen[0]]) {
+      const tags = (value as { tags: Record<string, string> }).tags;
+      expect(Object.keys(tags)).toEqual(["__proto__", "a"]);
+      expect(Object.getPrototypeOf(tags)).toBe(Object.prototype);
+      expect(JSON.stringify(value)).toBe('{"tags":{"__proto__":"x","a":"b"}}');
+    }
+  });
+
   it("a value that cannot be serialised fails the commit whole", async () => {
     const store = new MemoryStore();
     const cyclic: Record<string, unknown> = {};

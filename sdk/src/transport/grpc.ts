@@ -1,9 +1,12 @@
 // A node over gRPC: unary calls per request kind, the worker's `Poll` stream
 // for messages. The wire mapping is the node's own (api/grpc/convert.ts), so
-// the SDK and the node cannot disagree about it. The stream reconnects with
-// backoff for as long as it is wanted; every (re)connection is reported so the
-// client registers its listeners again and no `unblock` is missed.
+// the SDK and the node cannot disagree about it. Unary calls, one per durable
+// step, go through the lean UnaryChannel; the stream stays on grpc-js. The
+// stream reconnects with backoff for as long as it is wanted; every
+// (re)connection is reported so the client registers its listeners again and
+// no `unblock` is missed.
 
+import { create, fromBinary, isMessage, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { TaskService } from "@resonate-mesh/node/gen/resonate/mesh/v1/task_service_pb";
@@ -14,8 +17,9 @@ import {
   rpcOf,
   toProtocolResponse,
 } from "@resonate-mesh/node/api/grpc/convert";
-import { createClient, type ServiceClient } from "@resonate-mesh/node/api/grpc/service";
+import { createClient, methodPath, type ServiceClient } from "@resonate-mesh/node/api/grpc/service";
 import { fromServiceError } from "@resonate-mesh/node/api/grpc/status";
+import { UnaryChannel } from "@resonate-mesh/node/api/grpc/unary-channel";
 import type { DescService } from "@bufbuild/protobuf";
 import type { GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import type { Kind, Message, ProtocolError, RequestOf, Response } from "@resonate-mesh/node/protocol/types";
@@ -42,14 +46,24 @@ export function grpcAddress(url: string): { address: string; secure: boolean } {
   return { address: `${parsed.hostname}:${parsed.port === "" ? "8001" : parsed.port}`, secure };
 }
 
+/** Method paths by request kind, spelled once. */
+const paths = new Map<Kind, string>();
+function pathOf(kind: Kind): string {
+  let path = paths.get(kind);
+  if (path === undefined) paths.set(kind, (path = methodPath(rpcOf(kind).method)));
+  return path;
+}
+
 type AnyClient = ServiceClient<GenServiceMethods> & Record<string, (...args: unknown[]) => unknown>;
 
 export class GrpcTransport implements Transport {
   readonly mode = "remote" as const;
   private readonly clients = new Map<string, AnyClient>();
+  private readonly unary: UnaryChannel;
   private readonly address: string;
   private readonly credentials: grpc.ChannelCredentials;
   private readonly token: string | undefined;
+  private readonly headers: Record<string, string> | undefined;
   private readonly logger: Logger;
   private readonly requestTimeoutMs: number;
   private readonly maxReconnectDelayMs: number;
@@ -60,7 +74,11 @@ export class GrpcTransport implements Transport {
     const { address, secure } = grpcAddress(options.url);
     this.address = address;
     this.credentials = secure ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
+    // A few connections, opened as load needs them: one busy HTTP/2 connection makes client and
+    // node take turns (each waits while the other works through a batch); with several, they overlap.
+    this.unary = new UnaryChannel(address, { secure, userAgent: "resonate-mesh-sdk", maxConnections: 4, callsPerConnection: 16 });
     this.token = options.token;
+    this.headers = options.token === undefined ? undefined : { authorization: `Bearer ${options.token}` };
     this.logger = options.logger;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.maxReconnectDelayMs = options.maxReconnectDelayMs ?? 5_000;
@@ -84,19 +102,22 @@ export class GrpcTransport implements Transport {
 
   async send<K extends Kind>(request: RequestOf<K>): Promise<Response<K>> {
     if (this.closed) throw new TransportError(`${request.kind}: the transport is closed`);
-    const { service, method } = rpcOf(request.kind);
-    const call = this.client(service)[method.localName] as (m: unknown, o: unknown) => Promise<unknown>;
-    let message: unknown;
+    const { method } = rpcOf(request.kind);
+    let bytes: Uint8Array;
     try {
-      message = fromProtocolRequest(request);
+      const message = fromProtocolRequest(request);
+      bytes = toBinary(method.input, isMessage(message, method.input) ? message : create(method.input, message as never));
     } catch (err) {
       // A value the wire cannot carry (an unknown enum, a number out of range): the caller's bad input.
       const error: ProtocolError = { status: 400, code: "INVALID_ARGUMENT", message: err instanceof Error ? err.message : String(err) };
       return { kind: request.kind, status: 400, error } as Response<K>;
     }
     try {
-      const answer = await call(message, { metadata: this.metadata(), deadline: Date.now() + this.requestTimeoutMs });
-      return toProtocolResponse(request.kind, answer as never) as Response<K>;
+      const answer = await this.unary.call(pathOf(request.kind), bytes, {
+        metadata: this.headers,
+        deadline: Date.now() + this.requestTimeoutMs,
+      });
+      return toProtocolResponse(request.kind, fromBinary(method.output, answer) as never) as Response<K>;
     } catch (err) {
       const serviceError = err as Partial<grpc.ServiceError>;
       const sentByNode = (serviceError.metadata?.get("resonate-code").length ?? 0) > 0;
@@ -187,5 +208,6 @@ export class GrpcTransport implements Transport {
     for (const close of [...this.streams]) close();
     for (const client of this.clients.values()) client.close();
     this.clients.clear();
+    this.unary.close();
   }
 }

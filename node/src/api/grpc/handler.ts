@@ -111,24 +111,28 @@ export function unary<K extends Kind>(
 ): grpc.handleUnaryCall<ProtoRequestMap[K], ProtoResponseMap[K]> {
   const { method } = rpcOf(kind);
   const path = `/${method.parent.typeName}/${method.name}`;
+  // No closures built per call beyond the two continuations: this runs for every request.
   return (call, callback) => {
-    const started = process.hrtime.bigint();
-    const finish = (code: grpc.status) => ctx.observe?.(path, code, Number(process.hrtime.bigint() - started) / 1e9);
+    const started = performance.now();
     runUnary(ctx, kind, call.request).then(
       (result) => {
         if ("error" in result) {
-          finish(result.error.code);
+          observeCall(ctx, path, result.error.code, started);
           callback(result.error);
         } else {
-          finish(grpc.status.OK);
+          observeCall(ctx, path, grpc.status.OK, started);
           callback(null, result.response);
         }
       },
       (err: unknown) => {
         const error = internalError(ctx, path, err);
-        finish(error.code);
+        observeCall(ctx, path, error.code, started);
         callback(error);
       },
     );
   };
+}
+
+function observeCall(ctx: HandlerContext, path: string, code: grpc.status, started: number): void {
+  ctx.observe?.(path, code, (performance.now() - started) / 1000);
 }

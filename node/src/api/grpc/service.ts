@@ -57,7 +57,9 @@ function serialize<D extends DescMessage>(schema: D) {
   // Callers may hand over init shapes (plain objects); `create` fills the defaults toBinary expects.
   return (value: MessageInitShape<D> | MessageShape<D>): Buffer => {
     const message = isMessage(value, schema) ? value : create(schema, value as MessageInitShape<D>);
-    return Buffer.from(toBinary(schema, message));
+    const bytes = toBinary(schema, message);
+    // A view, not a copy: toBinary's array is new and nobody else holds it.
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   };
 }
 
