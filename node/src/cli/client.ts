@@ -13,7 +13,6 @@ import type {
   ScheduleRecord,
   TaskRecord,
   TaskState,
-  Value,
 } from "../protocol/types.ts";
 import { createClient, type CallOptions, type ServiceClient } from "../api/grpc/service.ts";
 import { PromiseService, type PromiseServiceWatchResponse } from "../gen/resonate/mesh/v1/promise_service_pb.ts";
@@ -22,14 +21,7 @@ import { ScheduleService } from "../gen/resonate/mesh/v1/schedule_service_pb.ts"
 import * as convert from "../api/grpc/convert.ts";
 import { RefusedError, UsageError } from "./errors.ts";
 
-export interface ScheduleCreateData {
-  id: string;
-  cron: string;
-  promiseId: string;
-  promiseTimeout: number;
-  promiseParam?: Value;
-  promiseTags?: Record<string, string>;
-}
+type ScheduleCreateData = RequestOf<"schedule.create">["data"];
 
 /** What the client subcommands need from a node. */
 export interface CliClient {
