@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs, at pinned versions, the tools the tests run as real processes:
+# nats-server (2.12+ for atomic batch publish; Debian's 2.9 is too old) and
+# grpcurl, both built with `go install` into /usr/local/bin (or $TOOLS_BIN).
+# Idempotent: a tool already present at a good version is kept.
+set -euo pipefail
+
+NATS_SERVER_VERSION=v2.14.9
+GRPCURL_VERSION=v1.9.3
+bin=${TOOLS_BIN:-/usr/local/bin}
+[ -w "$bin" ] || bin="$HOME/.local/bin"
+mkdir -p "$bin"
+export PATH="$bin:$PATH"
+
+need_go() {
+  command -v go >/dev/null || { echo "Go is needed to build $1 (https://go.dev/dl/); install it and run again" >&2; exit 1; }
+}
+
+nats_ok() {
+  command -v nats-server >/dev/null || return 1
+  local v; v=$(nats-server --version 2>/dev/null | sed -n 's/.*v\([0-9]*\)\.\([0-9]*\)\..*/\1 \2/p')
+  [ -n "$v" ] || return 1
+  set -- $v
+  [ "$1" -gt 2 ] || { [ "$1" -eq 2 ] && [ "$2" -ge 12 ]; }
+}
+
+if ! nats_ok; then
+  need_go nats-server
+  echo "installing nats-server ${NATS_SERVER_VERSION} into $bin" >&2
+  GOBIN="$bin" go install "github.com/nats-io/nats-server/v2@${NATS_SERVER_VERSION}"
+fi
+if ! command -v grpcurl >/dev/null; then
+  need_go grpcurl
+  echo "installing grpcurl ${GRPCURL_VERSION} into $bin" >&2
+  GOBIN="$bin" go install "github.com/fullstorydev/grpcurl/cmd/grpcurl@${GRPCURL_VERSION}"
+fi
