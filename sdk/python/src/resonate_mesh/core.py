@@ -1,0 +1,692 @@
+"""The replay core: one Attempt is one run of a task at one version, as a
+pure state machine. It does no I/O: `start()` and `step(result)` return the
+next Command (send a fenced create, run a plain function, wait, suspend,
+read a promise, fulfil) and the runner (worker.py) carries it out and feeds
+back its Result. The attempt ends with a `Finished` command.
+
+Durable functions are generator functions: `value = yield ctx.run(step, x)`.
+Because the core decides when to resume a generator, suspension never
+travels through user code (no exception a `try` could swallow): a generator
+waiting on a pending remote child is simply never resumed; the next attempt
+replays it from the start. Calls are sequential (one outstanding child per
+function), so when the running function waits on a pending remote child,
+nothing else can progress and the attempt suspends on that child at once.
+
+Replay mirrors the TypeScript SDK (sdk/src/core.ts): child ids are
+`{parent}.{n}` in call order; a child found settled in the cache (the
+acquire's preload, fenced answers) returns its recorded outcome without
+running; a plain-function `ctx.run` step that has no record runs here and is
+recorded with ONE fenced create of an already-settled promise; a remote child
+(rpc, sleep, latent promise) is a fenced create, and awaiting it while it is
+pending suspends the task; a replayed call whose recorded kind, function or
+arguments differ is a NON_DETERMINISTIC error naming the id, and it also
+becomes the root's outcome.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+
+from . import codec
+from .errors import (PromiseCanceledError, PromiseTimedOutError, ResonateError, ServerError, invalid_argument,
+                     non_deterministic, remote_error)
+from .records import BRANCH, ORIGIN, PARENT, SCOPE, TARGET, TIMER, PromiseRecord
+from .retry import DEFAULT_RUN_RETRY, Retry
+
+DAY_MS = 24 * 60 * 60 * 1000
+DEFAULT_TARGET = "poll://any@default"
+
+# ------------------------------------------------------------------ commands (out)
+
+
+@dataclass
+class CreatePromise:
+    """TaskService.Fence with a create. `settled` = (state, value) records a finished local step."""
+    id: str
+    timeout_at: int
+    param: bytes
+    tags: Dict[str, str]
+    settled: Optional[Tuple[str, bytes]] = None
+
+
+@dataclass
+class SettlePromise:
+    """TaskService.Fence with a settle."""
+    id: str
+    state: str
+    value: bytes
+
+
+@dataclass
+class RunLeaf:
+    """Call `fn(ctx, *args)` (a plain function) here; answer with its return value or exception."""
+    id: str
+    fn: Callable[..., Any]
+    ctx: "Context"
+    args: List[Any]
+
+
+@dataclass
+class Wait:
+    """Wait `ms` before a retry."""
+    ms: float
+
+
+@dataclass
+class Suspend:
+    """TaskService.Suspend with a callback (awaiter = the task) on each awaited id."""
+    awaited: List[str]
+
+
+@dataclass
+class GetPromise:
+    id: str
+
+
+@dataclass
+class Fulfill:
+    """TaskService.Fulfill: settle the root."""
+    state: str
+    value: bytes
+
+
+@dataclass
+class Finished:
+    """The attempt is over: completed (record = the settled root), suspended,
+    lost (the task is someone else's now) or failed (release it so it runs again)."""
+    kind: str
+    record: Optional[PromiseRecord] = None
+    error: Optional[BaseException] = None
+
+
+Command = Union[CreatePromise, SettlePromise, RunLeaf, Wait, Suspend, GetPromise, Fulfill, Finished]
+
+# ------------------------------------------------------------------ results (in)
+
+
+@dataclass
+class Result:
+    """The answer to a command. For CreatePromise/SettlePromise: value =
+    (record, preload); Suspend: (redirect, preload); GetPromise and Fulfill:
+    the record; RunLeaf: the function's return value; Wait: None. A failure
+    carries the exception (a ServerError for a refusal)."""
+    ok: bool
+    value: Any = None
+    error: Optional[BaseException] = None
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    value: Any = None
+    error: Optional[BaseException] = None
+
+
+# ------------------------------------------------------------------ calls a function yields
+
+
+class Call:
+    """A durable child call, made by a ctx method; `yield` it to get its result."""
+    kind = ""
+
+    def __init__(self, frame: "Frame", child_id: str):
+        self.frame = frame
+        self.id = child_id
+        self.param = b""
+        self.error: Optional[BaseException] = None
+        self.used = False
+
+    def _invocation(self, func: str, args: List[Any], version: int, retry: Optional[Retry] = None) -> None:
+        invocation: Dict[str, Any] = {"func": func, "args": list(args), "version": version}
+        if retry is not None and self.kind == "rpc":
+            invocation["retry"] = retry.encode()
+        self._encode(invocation)
+
+    def _encode(self, param: Any) -> None:
+        try:
+            self.param = codec.encode(param, "", self.id)
+        except ResonateError as err:
+            self.error = err
+
+
+class RunCall(Call):
+    kind = "run"
+
+    def __init__(self, frame: "Frame", child_id: str, fn: Callable[..., Any], args: List[Any], name: str,
+                 version: int, retry: Optional[Retry], timeout: Optional[int]):
+        super().__init__(frame, child_id)
+        self.fn, self.args, self.name, self.version, self.retry, self.timeout = fn, args, name, version, retry, timeout
+        self._invocation(name, args, version)
+
+
+class RpcCall(Call):
+    kind = "rpc"
+
+    def __init__(self, frame: "Frame", child_id: str, name: str, args: List[Any], target: str, version: int,
+                 timeout: Optional[int], tags: Optional[Dict[str, str]], retry: Optional[Retry]):
+        super().__init__(frame, child_id)
+        self.name, self.args, self.target, self.version, self.timeout, self.tags = name, args, target, version, timeout, tags
+        self._invocation(name, args, version, retry)
+
+
+class SleepCall(Call):
+    kind = "sleep"
+
+    def __init__(self, frame: "Frame", child_id: str, ms: int):
+        super().__init__(frame, child_id)
+        self.ms = ms
+        self._encode({"func": "resonate:sleep", "args": [ms]})
+
+
+class PromiseCall(Call):
+    """A latent promise: settled from outside by its `id`; `yield` it to wait for its value."""
+    kind = "promise"
+
+    def __init__(self, frame: "Frame", child_id: str, timeout: Optional[int], data: Any,
+                 tags: Optional[Dict[str, str]]):
+        super().__init__(frame, child_id)
+        self.timeout, self.tags = timeout, tags
+        self._encode({"func": "resonate:promise", "args": [] if data is None else [data]})
+
+
+# ------------------------------------------------------------------ context
+
+
+def resolve_target(target: str) -> str:
+    """A group name `g` means `poll://any@g`; addresses are taken as they are."""
+    if not isinstance(target, str) or target == "":
+        raise invalid_argument(f"target must be a group name or an address such as poll://any@group, got {target!r}.")
+    return target if "://" in target else f"poll://any@{target}"
+
+
+class Context:
+    """What a durable function receives as its first argument. Valid only
+    while its own function runs; `yield` the calls it makes."""
+
+    def __init__(self, frame: "Frame"):
+        self._frame = frame
+
+    @property
+    def id(self) -> str:
+        return self._frame.id
+
+    @property
+    def parent_id(self) -> str:
+        return self._frame.parent_id
+
+    @property
+    def origin_id(self) -> str:
+        return self._frame.attempt.origin_id
+
+    @property
+    def func_name(self) -> str:
+        return self._frame.name
+
+    @property
+    def timeout_at(self) -> int:
+        return self._frame.timeout_at
+
+    @property
+    def attempt(self) -> int:
+        """1 on the first try of this function within the attempt, 2 on its first retry, ..."""
+        return self._frame.tries
+
+    def run(self, fn: Callable[..., Any], *args: Any, retry: Optional[Retry] = None,
+            timeout: Optional[int] = None) -> RunCall:
+        """Run `fn(ctx, *args)` here as a durable step (a generator function runs as a durable function)."""
+        frame = self._enter("run")
+        if not callable(fn):
+            raise invalid_argument(f'ctx.run() needs a function as its first argument, got {type(fn).__name__} (in "{frame.id}").', frame.id)
+        registered = frame.attempt.registry_lookup(fn)
+        name = registered[0] if registered else getattr(fn, "__name__", "anonymous")
+        version = registered[1] if registered else 1
+        return RunCall(frame, frame.next_id(), fn, list(args), name, version, retry, _check_timeout(timeout, "ctx.run"))
+
+    def rpc(self, name: str, *args: Any, target: Optional[str] = None, timeout: Optional[int] = None,
+            version: int = 1, tags: Optional[Dict[str, str]] = None, retry: Optional[Retry] = None) -> RpcCall:
+        """Run the function registered as `name` on a worker of `target` (default poll://any@default)."""
+        frame = self._enter("rpc")
+        if not isinstance(name, str) or name == "":
+            raise invalid_argument(f'ctx.rpc() needs the registered name of a function, got {name!r} (in "{frame.id}").', frame.id)
+        if not isinstance(version, int) or version < 0:
+            raise invalid_argument(f"ctx.rpc: version must be an integer >= 0 (0 = latest), got {version!r}.", frame.id)
+        return RpcCall(frame, frame.next_id(), name, list(args), resolve_target(target or DEFAULT_TARGET), version,
+                       _check_timeout(timeout, "ctx.rpc"), tags, retry)
+
+    def sleep(self, ms: int) -> SleepCall:
+        """A durable sleep: a timer promise on the node; the worker is free meanwhile."""
+        frame = self._enter("sleep")
+        if isinstance(ms, bool) or not isinstance(ms, (int, float)) or not ms >= 0 or not math.isfinite(ms):
+            raise invalid_argument(f'ctx.sleep() needs a number of milliseconds >= 0, got {ms!r} (in "{frame.id}").', frame.id)
+        return SleepCall(frame, frame.next_id(), int(ms))
+
+    def promise(self, id: Optional[str] = None, timeout: Optional[int] = None, data: Any = None,
+                tags: Optional[Dict[str, str]] = None) -> PromiseCall:
+        """A latent promise, settled from outside by its `.id`; `yield` it to wait for it."""
+        frame = self._enter("promise")
+        derived = frame.next_id()  # taken either way, so naming an id keeps later child ids stable
+        if id is not None and (not isinstance(id, str) or id == "" or "\0" in id):
+            raise invalid_argument(f"a latent promise id must be a non-empty string without NUL, got {id!r}.", frame.id)
+        return PromiseCall(frame, id or derived, _check_timeout(timeout, "ctx.promise"), data, tags)
+
+    def _enter(self, method: str) -> "Frame":
+        frame = self._frame
+        if frame.leaf:
+            raise ResonateError(
+                "CONTEXT_OUTSIDE_FUNCTION",
+                f'ctx.{method}() was called in "{frame.id}", a plain function: only a generator function '
+                "(one that uses `yield ctx.{method}(...)`) can make durable calls.", frame.id)
+        if frame.attempt.current is not frame:
+            raise ResonateError(
+                "CONTEXT_OUTSIDE_FUNCTION",
+                f'ctx.{method}() was called on the context of promise "{frame.id}" while that function is not running; '
+                "use the ctx your function received, inside it.", frame.id)
+        return frame
+
+
+def _check_timeout(ms: Optional[int], what: str) -> Optional[int]:
+    if ms is None:
+        return None
+    if isinstance(ms, bool) or not isinstance(ms, (int, float)) or not ms > 0 or not math.isfinite(ms):
+        raise invalid_argument(f"{what}: a timeout must be a positive number of milliseconds, got {ms!r}.")
+    return int(ms)
+
+
+# ------------------------------------------------------------------ frames
+
+
+@dataclass
+class Frame:
+    """One durable function (the root or a ctx.run child) within the attempt."""
+    attempt: "Attempt"
+    id: str
+    fn: Callable[..., Any]
+    args: List[Any]
+    name: str
+    version: int
+    timeout_at: int
+    parent_id: str
+    policy: Retry
+    parent: Optional["Frame"] = None
+    # How the outcome is recorded: "fulfill" (root), "create" or "settle" (a child with a pending record).
+    record_as: str = "fulfill"
+    param: bytes = b""
+    tags: Dict[str, str] = field(default_factory=dict)
+    tries: int = 1
+    seq: int = 0
+    gen: Any = None
+    leaf: bool = False
+
+    def next_id(self) -> str:
+        child = f"{self.id}.{self.seq}"
+        self.seq += 1
+        return child
+
+
+Step = Union[Command, Callable[[], Any]]
+
+
+class Attempt:
+    """The state machine of one attempt. `registry_lookup(fn)` gives the
+    (name, version) a function is registered under, or None; `now()` the
+    time in ms (injected, so tests can fix it)."""
+
+    MAX_REDIRECTS = 5
+
+    def __init__(self, root: PromiseRecord, preload: List[PromiseRecord], fn: Callable[..., Any], args: List[Any],
+                 name: str, version: int, policy: Retry, timer_target: str,
+                 registry_lookup: Callable[[Callable[..., Any]], Optional[Tuple[str, int]]],
+                 now: Callable[[], int]):
+        self.root = root
+        self.cache: Dict[str, PromiseRecord] = {}
+        self.merge(preload)
+        self.timer_target = timer_target
+        self.registry_lookup = registry_lookup
+        self.now = now
+        self.current: Optional[Frame] = None
+        self.poison: Optional[ResonateError] = None
+        self._k: Optional[Callable[[Result], Step]] = None
+        self._root_frame = Frame(self, root.id, fn, list(args), name, version, root.timeout_at,
+                                 root.tags.get(PARENT, root.id), policy)
+
+    @property
+    def origin_id(self) -> str:
+        return self.root.tags.get(ORIGIN, self.root.id)
+
+    @property
+    def branch_id(self) -> str:
+        return self.root.tags.get(BRANCH, self.root.id)
+
+    # -------------------------------------------------------------- driving
+
+    def start(self) -> Command:
+        return self._drive(lambda: self._begin(self._root_frame))
+
+    def step(self, result: Result) -> Command:
+        k, self._k = self._k, None
+        if k is None:
+            return Finished("failed", error=RuntimeError("step() called after the attempt finished"))
+        return self._drive(lambda: k(result))
+
+    def _drive(self, step: Step) -> Command:
+        """Trampoline: internal steps return the next step instead of calling it, so a long replay needs no deep stack."""
+        try:
+            while callable(step):
+                step = step()
+        except Exception as err:  # a bug in the core must not kill the worker: release the task
+            return Finished("failed", error=err)
+        return step
+
+    def _expect(self, command: Command, k: Callable[[Result], Step]) -> Command:
+        self._k = k
+        return command
+
+    def merge(self, records: List[PromiseRecord]) -> None:
+        for r in records:
+            known = self.cache.get(r.id)
+            if known is None or known.pending:
+                self.cache[r.id] = r
+
+    # -------------------------------------------------------------- functions
+
+    def _begin(self, frame: Frame) -> Step:
+        if frame.timeout_at - self.now() <= 0:
+            # Past its deadline already (a replay after the timeout): it does not run at all.
+            return lambda: self._frame_done(frame, Outcome(False, error=PromiseTimedOutError(frame.id, frame.timeout_at)))
+        frame.seq = 0
+        frame.gen = None
+        if inspect.isgeneratorfunction(frame.fn):
+            frame.leaf = False
+            try:
+                frame.gen = frame.fn(Context(frame), *frame.args)
+            except Exception as err:  # wrong arguments
+                return lambda: self._try_end(frame, Outcome(False, error=err))
+            return lambda: self._advance(frame, Outcome(True, None))
+        frame.leaf = True
+        return self._expect(RunLeaf(frame.id, frame.fn, Context(frame), frame.args),
+                            lambda r: self._try_end(frame, Outcome(r.ok, r.value, r.error)))
+
+    def _advance(self, frame: Frame, outcome: Outcome) -> Step:
+        """Resume a generator with a child's outcome, up to its next yield or its end."""
+        self.current = frame
+        try:
+            if outcome.ok:
+                item = frame.gen.send(outcome.value)
+            else:
+                item = frame.gen.throw(outcome.error)
+        except StopIteration as stop:
+            return lambda: self._try_end(frame, Outcome(True, stop.value))
+        except Exception as err:
+            return lambda: self._try_end(frame, Outcome(False, error=err))
+        finally:
+            self.current = None
+        if not isinstance(item, Call):
+            return lambda: self._advance(frame, Outcome(False, error=invalid_argument(
+                f'durable function "{frame.id}" yielded {type(item).__name__}; yield only what ctx.run, ctx.rpc, '
+                "ctx.sleep and ctx.promise return.", frame.id)))
+        if item.frame is not frame:
+            return lambda: self._advance(frame, Outcome(False, error=ResonateError(
+                "CONTEXT_OUTSIDE_FUNCTION", f'"{frame.id}" yielded a call made by another function\'s context ("{item.frame.id}").', frame.id)))
+        if item.used:
+            return lambda: self._advance(frame, Outcome(False, error=ResonateError(
+                "FUTURE_ALREADY_AWAITED", f'the call of promise "{item.id}" was yielded twice; keep the value of the first yield.', item.id)))
+        item.used = True
+        return lambda: self._child(frame, item)
+
+    def _try_end(self, frame: Frame, outcome: Outcome) -> Step:
+        """A try of a function ended: retry it when its policy allows, else record its outcome."""
+        if not outcome.ok and self.poison is None and _retryable(outcome.error):
+            delay = frame.policy.delay(frame.tries)
+            if delay is not None and self.now() + delay < frame.timeout_at:
+                frame.tries += 1
+                return self._expect(Wait(delay), lambda _r: self._begin(frame))
+        return lambda: self._frame_done(frame, outcome)
+
+    def _frame_done(self, frame: Frame, outcome: Outcome) -> Step:
+        if frame.parent is None:
+            final = Outcome(False, error=self.poison) if self.poison is not None else outcome
+            state, value = settlement_of(final, frame.id)
+            return self._expect(Fulfill(state, value), self._on_fulfilled)
+        state, value = settlement_of(outcome, frame.id)
+        parent = frame.parent
+        if frame.record_as == "settle":
+            command: Command = SettlePromise(frame.id, state, value)
+        else:
+            command = CreatePromise(frame.id, frame.timeout_at, frame.param, frame.tags, (state, value))
+
+        def recorded(r: Result) -> Step:
+            got = self._fenced(r)
+            if isinstance(got, Finished):
+                return got
+            if isinstance(got, BaseException):
+                return lambda: self._advance(parent, Outcome(False, error=got))
+            return lambda: self._advance(parent, outcome_of(got))
+
+        return self._expect(command, recorded)
+
+    def _on_fulfilled(self, r: Result) -> Step:
+        if r.ok:
+            return Finished("completed", record=r.value)
+        if _lost(r.error):
+            return Finished("lost", error=r.error)
+        return Finished("failed", error=r.error)
+
+    # -------------------------------------------------------------- children
+
+    def _child(self, frame: Frame, call: Call) -> Step:
+        if call.error is not None:
+            return lambda: self._advance(frame, Outcome(False, error=call.error))
+        tags = self._tags_of(call, frame)
+        recorded = self.cache.get(call.id)
+        if recorded is not None:
+            mismatch = self._compare(call, tags, recorded)
+            if mismatch is not None:
+                return lambda: self._advance(frame, Outcome(False, error=mismatch))
+            if not recorded.pending:
+                return lambda: self._advance(frame, outcome_of(recorded))
+        if isinstance(call, RunCall):
+            child = Frame(self, call.id, call.fn, call.args, call.name, call.version,
+                          self._timeout_of(frame, call.timeout), frame.id, call.retry or DEFAULT_RUN_RETRY,
+                          parent=frame, record_as="create" if recorded is None else "settle", param=call.param, tags=tags)
+            return lambda: self._begin(child)
+        if recorded is not None:
+            return lambda: self._await_remote(frame, call.id, 0)
+        now = self.now()
+        if isinstance(call, SleepCall):
+            timeout_at = min(now + call.ms, frame.timeout_at)
+        else:
+            timeout_at = self._timeout_of(frame, call.timeout if call.timeout is not None else DAY_MS)
+
+        def created(r: Result) -> Step:
+            got = self._fenced(r)
+            if isinstance(got, Finished):
+                return got
+            if isinstance(got, BaseException):
+                return lambda: self._advance(frame, Outcome(False, error=got))
+            mismatch = self._compare(call, tags, got)
+            if mismatch is not None:
+                return lambda: self._advance(frame, Outcome(False, error=mismatch))
+            if got.pending:
+                return lambda: self._await_remote(frame, call.id, 0)
+            return lambda: self._advance(frame, outcome_of(got))
+
+        return self._expect(CreatePromise(call.id, timeout_at, call.param, tags), created)
+
+    def _fenced(self, r: Result) -> Union[PromiseRecord, BaseException, Finished]:
+        """A fenced write's answer: the record, the inner operation's error, or the end of the attempt."""
+        if not r.ok:
+            if _lost(r.error):
+                return Finished("lost", error=r.error)
+            return r.error  # type: ignore[return-value]
+        record, preload = r.value
+        self.merge(preload)
+        self.cache[record.id] = record
+        return record
+
+    def _await_remote(self, frame: Frame, child_id: str, redirects: int) -> Step:
+        """The function waits on a pending remote child: suspend the task on it."""
+        def answered(r: Result) -> Step:
+            if not r.ok:
+                return Finished("lost" if _lost(r.error) else "failed", error=r.error)
+            redirect, preload = r.value
+            if not redirect:
+                return Finished("suspended")
+            # Redirect (300): it settled meanwhile; this attempt goes on with it.
+            self.merge(preload)
+            known = self.cache.get(child_id)
+            if known is not None and not known.pending:
+                return lambda: self._advance(frame, outcome_of(known))
+            return self._expect(GetPromise(child_id), got)
+
+        def got(r: Result) -> Step:
+            if r.ok:
+                self.merge([r.value])
+            known = self.cache.get(child_id)
+            if known is not None and not known.pending:
+                return lambda: self._advance(frame, outcome_of(known))
+            if redirects + 1 >= self.MAX_REDIRECTS:
+                return Finished("failed", error=RuntimeError(f'suspend on "{child_id}" kept redirecting while it reads pending'))
+            return lambda: self._await_remote(frame, child_id, redirects + 1)
+
+        return self._expect(Suspend([child_id]), answered)
+
+    def _timeout_of(self, frame: Frame, relative: Optional[int]) -> int:
+        return frame.timeout_at if relative is None else min(self.now() + relative, frame.timeout_at)
+
+    def _tags_of(self, call: Call, frame: Frame) -> Dict[str, str]:
+        base = {ORIGIN: self.origin_id, PARENT: frame.id}
+        if isinstance(call, RunCall):
+            return {**base, SCOPE: "local", BRANCH: self.branch_id}
+        if isinstance(call, RpcCall):
+            return {**(call.tags or {}), **base, SCOPE: "global", BRANCH: call.id, TARGET: call.target}
+        if isinstance(call, SleepCall):
+            return {**base, SCOPE: "global", BRANCH: call.id, TARGET: self.timer_target, TIMER: "true"}
+        assert isinstance(call, PromiseCall)
+        return {**(call.tags or {}), **base, SCOPE: "global", BRANCH: call.id}
+
+    def _compare(self, call: Call, tags: Dict[str, str], recorded: PromiseRecord) -> Optional[ResonateError]:
+        if same_call(call.kind, call.param, recorded):
+            return None
+        error = non_deterministic(call.id, describe_call(recorded.tags, recorded.param),
+                                  describe_call(tags, call.param))
+        if self.poison is None:
+            self.poison = error
+        return error
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _lost(error: Optional[BaseException]) -> bool:
+    return isinstance(error, ServerError) and error.task_lost
+
+
+_NOT_RETRYABLE = {"NON_DETERMINISTIC", "NOT_SERIALIZABLE", "CONTEXT_OUTSIDE_FUNCTION", "FUTURE_ALREADY_AWAITED",
+                  "PROMISE_TIMED_OUT"}
+
+
+def _retryable(error: Optional[BaseException]) -> bool:
+    return not (isinstance(error, ResonateError) and error.code in _NOT_RETRYABLE)
+
+
+def outcome_of(record: PromiseRecord) -> Outcome:
+    """A settled promise as the value it stands for (or the error it raises)."""
+    try:
+        if record.state == "resolved":
+            return Outcome(True, codec.decode(record.value, record.id))
+        if record.state == "rejected":
+            error = codec.decode(record.value, record.id)
+            if not isinstance(error, BaseException):
+                # Another language rejected with a plain value: keep it on the error.
+                error = remote_error("Error", str(error), None, {"value": error})
+            return Outcome(False, error=error)
+        if record.state == "rejected_canceled":
+            return Outcome(False, error=PromiseCanceledError(record.id, codec.decode(record.value, record.id)))
+        if record.state == "rejected_timedout":
+            return Outcome(False, error=PromiseTimedOutError(record.id, record.timeout_at))
+        raise RuntimeError(f'promise "{record.id}" is still pending')
+    except Exception as err:  # undecodable
+        return Outcome(False, error=err)
+
+
+def settlement_of(outcome: Outcome, promise_id: str) -> Tuple[str, bytes]:
+    """How an outcome is stored: a result that cannot be encoded becomes a rejection saying so."""
+    if outcome.ok:
+        try:
+            return "resolved", codec.encode(outcome.value, "the result", promise_id)
+        except ResonateError as err:
+            return "rejected", _encode_error(err, promise_id)
+    return "rejected", _encode_error(outcome.error, promise_id)
+
+
+def _encode_error(error: Any, promise_id: str) -> bytes:
+    try:
+        return codec.encode(error, "the error", promise_id)
+    except ResonateError:
+        # Its fields cannot be stored: keep what a person needs to read it.
+        return codec.encode(remote_error(type(error).__name__, str(error)), "the error", promise_id)
+
+
+def _kind_of(tags: Dict[str, str]) -> str:
+    if tags.get(TIMER) == "true":
+        return "sleep"
+    if tags.get(SCOPE) == "local":
+        return "run"
+    if TARGET in tags:
+        return "rpc"
+    return "promise"
+
+
+def _parse(param: bytes) -> Optional[dict]:
+    if not param:
+        return None
+    try:
+        parsed = json.loads(param.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _canonical(value: Any) -> str:
+    """JSON with sorted keys and integral floats as ints, so two languages' encodings of one value compare equal."""
+    def norm(v: Any) -> Any:
+        if isinstance(v, float) and v.is_integer() and abs(v) <= codec.MAX_SAFE_INTEGER:
+            return int(v)
+        if isinstance(v, list):
+            return [norm(x) for x in v]
+        if isinstance(v, dict):
+            return {k: norm(x) for k, x in v.items()}
+        return v
+    return json.dumps(norm(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def same_call(kind: str, param: bytes, recorded: PromiseRecord) -> bool:
+    if _kind_of(recorded.tags) != kind:
+        return False
+    # A sleep's length and a latent promise's data may be computed from the clock; only their position counts.
+    if kind in ("sleep", "promise"):
+        return True
+    if recorded.param == param:
+        return True
+    a, b = _parse(recorded.param), _parse(param)
+    if a is None or b is None:
+        return False
+    return a.get("func") == b.get("func") and _canonical(a.get("args", [])) == _canonical(b.get("args", []))
+
+
+def describe_call(tags: Dict[str, str], param: bytes) -> str:
+    kind = _kind_of(tags)
+    call = _parse(param) or {}
+    func = call.get("func") if isinstance(call.get("func"), str) else "?"
+    args = ", ".join(_canonical(a)[:60] for a in call.get("args", [])) if isinstance(call.get("args"), list) else ""
+    if kind == "sleep":
+        return "ctx.sleep(...)"
+    if kind == "promise":
+        return "ctx.promise()"
+    if kind == "run":
+        return f"ctx.run({func}{', ' + args if args else ''})"
+    return f'ctx.rpc("{func}"{", " + args if args else ""})'
