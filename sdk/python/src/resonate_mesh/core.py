@@ -404,7 +404,8 @@ class Attempt:
             try:
                 frame.gen = frame.fn(Context(frame), *frame.args)
             except Exception as err:  # wrong arguments
-                return lambda: self._try_end(frame, Outcome(False, error=err))
+                failed = Outcome(False, error=err)
+                return lambda: self._try_end(frame, failed)
             return lambda: self._advance(frame, Outcome(True, None))
         frame.leaf = True
         return self._expect(RunLeaf(frame.id, frame.fn, Context(frame), frame.args),
@@ -419,9 +420,12 @@ class Attempt:
             else:
                 item = frame.gen.throw(outcome.error)
         except StopIteration as stop:
-            return lambda: self._try_end(frame, Outcome(True, stop.value))
+            returned = Outcome(True, stop.value)
+            return lambda: self._try_end(frame, returned)
         except Exception as err:
-            return lambda: self._try_end(frame, Outcome(False, error=err))
+            # (bound first: `err` is unset once the except block ends, and the lambda runs later)
+            raised = Outcome(False, error=err)
+            return lambda: self._try_end(frame, raised)
         finally:
             self.current = None
         if not isinstance(item, Call):

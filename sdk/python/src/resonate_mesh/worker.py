@@ -132,6 +132,8 @@ class Worker:
         self.stopping = threading.Event()
         self.abandon = threading.Event()
         self.warned: set = set()
+        # Consecutive unexpected failures per task, so a failing task is not released in a hot loop.
+        self.failures: Dict[str, int] = {}
         self._poll_thread: Optional[threading.Thread] = None
         self._stream: Any = None
         self.connected = threading.Event()
@@ -232,12 +234,15 @@ class Worker:
             with self.running_lock:
                 if self.running.get(task_id) is attempt:
                     del self.running[task_id]
+        if end.kind != "failed":
+            self.failures.pop(task_id, None)
         if end.kind == "completed" and end.record is not None:
             self.on_settled(end.record)
             return end.record
         if end.kind == "failed":
+            n = self.failures[task_id] = self.failures.get(task_id, 0) + 1
             log.warning("execution of %s failed unexpectedly (%s); releasing the task", task_id, end.error)
-            time.sleep(0.1)
+            self.abandon.wait(min(0.1 * 2 ** (n - 1), 30.0))
             self._release(task_id, version)
         elif end.kind == "abandoned":
             self._release(task_id, version)
@@ -261,7 +266,7 @@ class Worker:
                                                         param=rec.Value(data=command.param), tags=command.tags)
                 if command.settled is not None:
                     state, value = command.settled
-                    create.settled.CopyFrom(rec.Settlement(state=SETTLE_STATES[state], value=rec.Value(data=value)))
+                    create.settled.CopyFrom(ps.Settlement(state=SETTLE_STATES[state], value=rec.Value(data=value)))
                 res = t.call(t.tasks.Fence, "TaskService.Fence",
                              ts.TaskServiceFenceRequest(id=task_id, version=version, create=create), command.id)
                 return Result(True, (from_proto(res.create.promise), [from_proto(p) for p in res.preload]))
