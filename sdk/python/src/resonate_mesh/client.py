@@ -182,6 +182,10 @@ class Resonate:
         self.promises.get(_check_id(promise_id, "get() id"))
         return Handle(self, promise_id)
 
+    def wait_until_connected(self, timeout: Optional[float] = None) -> bool:
+        """Block until the worker's Poll stream is open (after register); False on timeout."""
+        return self.worker.connected.wait(timeout)
+
     def stop(self) -> None:
         """Graceful: take no new work, let running functions finish (up to stop_grace_s), release the rest."""
         with self._lock:
