@@ -98,9 +98,9 @@ def wait_until(what: str, check: Callable[[], bool], timeout: float = 30.0) -> N
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def start_node() -> "tuple[Proc, str]":
-    """`resonate dev --port <free port>`, ready once GET /ready answers 200."""
-    port = free_port()
+def start_node(port: int = 0) -> "tuple[Proc, str]":
+    """`resonate dev --port <port, default a free one>`, ready once GET /ready answers 200."""
+    port = port or free_port()
     proc = Proc("node", ["node", str(REPO / "node/bin/resonate.js"), "dev", "--port", str(port)])
     url = f"http://127.0.0.1:{port}"
 
