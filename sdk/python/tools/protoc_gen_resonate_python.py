@@ -24,9 +24,16 @@ import re
 import sys
 import tempfile
 
-from google.protobuf import descriptor_pb2
-from google.protobuf.compiler import plugin_pb2
-from grpc_tools import protoc
+try:
+    from google.protobuf import descriptor_pb2
+    from google.protobuf.compiler import plugin_pb2
+    from grpc_tools import protoc
+except ImportError as missing:
+    sys.exit(
+        f"protoc-gen-resonate-python: {missing.name} is not installed for {sys.executable}. "
+        "Make the Python stubs' environment once: cd sdk/python && python3 -m venv .venv && "
+        ".venv/bin/pip install -r requirements-dev.txt (or point RESONATE_PYTHON at a Python that has grpcio-tools)."
+    )
 
 PACKAGE_ROOT = "resonate_mesh._gen"
 GENERATED = "resonate/"
