@@ -9,7 +9,7 @@ import time
 
 from resonate_mesh import Resonate
 
-resonate = Resonate(os.environ["RESONATE_URL"], group=os.environ.get("PY_GROUP", "py-crash"), ttl=1500)
+resonate = Resonate(os.environ["RESONATE_URL"], group=os.environ.get("PY_GROUP", "py-crash"), ttl=3000)  # short, so the test waits little after the SIGKILL
 
 
 def count(path, line):
