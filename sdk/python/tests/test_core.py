@@ -104,3 +104,27 @@ def test_sleep_is_a_timer_promise_targeted_at_the_workers_group():
     assert create.tags["resonate:timer"] == "true"
     assert create.tags["resonate:target"] == "poll://any@g"
     assert json.loads(create.param) == {"func": "resonate:sleep", "args": [250]}
+
+
+def fan_out(ctx):
+    futures = []
+    for x in (1, 2):
+        futures.append((yield ctx.rpc("double", x, target="ts").spawn()))
+    return sum((yield futures))
+
+
+def test_spawned_children_are_created_first_and_the_task_suspends_on_every_pending_one():
+    a = attempt(fan_out)
+    first = a.start()
+    assert isinstance(first, CreatePromise) and first.id == "root.0"
+    second = a.step(Result(True, (PromiseRecord(id="root.0", state="pending", param=first.param, tags=first.tags), [])))
+    assert isinstance(second, CreatePromise) and second.id == "root.1"
+    suspend = a.step(Result(True, (PromiseRecord(id="root.1", state="pending", param=second.param, tags=second.tags), [])))
+    assert suspend == Suspend(["root.0", "root.1"])
+
+
+def test_a_list_of_futures_gives_their_values_in_order_once_all_are_settled():
+    tags = {"resonate:target": "poll://any@ts", "resonate:scope": "global"}
+    a = attempt(fan_out, [settled("root.0", 2, tags, func="double", args=(1,)),
+                          settled("root.1", 4, tags, func="double", args=(2,))])
+    assert a.start() == Fulfill("resolved", b"6")

@@ -66,3 +66,7 @@ def test_a_typescript_error_with_a_custom_name_keeps_it_in_python(client, ts_wor
 def test_a_python_error_reaches_typescript_as_an_error_with_its_name_and_message(client, ts_worker, py_worker):
     got = client.rpc(uid("ts-catches"), "tsCatchesPy", "nope", target=TS_GROUP).result(TIMEOUT)
     assert got == {"name": "ValueError", "message": "nope", "isError": True, "code": None}
+
+
+def test_a_python_workflow_fans_out_to_typescript_with_spawn_and_gathers_the_results_in_order(client, ts_worker, py_worker):
+    assert client.rpc(uid("fan-out"), "pyFansOutToTs", [1, 2, 3, 4], target=PY_GROUP).result(TIMEOUT) == [2, 4, 6, 8]

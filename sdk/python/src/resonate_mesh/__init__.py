@@ -20,14 +20,14 @@ Python SDK).
 """
 
 from .client import Handle, Promises, Resonate
-from .core import Call, Context, PromiseCall, RpcCall, RunCall, SleepCall
+from .core import Call, Context, Future, PromiseCall, RpcCall, RunCall, SleepCall
 from .errors import (PromiseCanceledError, PromiseTimedOutError, RemoteError, ResonateError, ServerError,
                      Unavailable)
 from .records import PromiseRecord
 from .retry import Retry
 
 __all__ = [
-    "Call", "Context", "Handle", "PromiseCall", "PromiseCanceledError", "PromiseRecord", "PromiseTimedOutError",
+    "Call", "Context", "Future", "Handle", "PromiseCall", "PromiseCanceledError", "PromiseRecord", "PromiseTimedOutError",
     "Promises", "RemoteError", "Resonate", "ResonateError", "Retry", "RpcCall", "RunCall", "ServerError",
     "SleepCall", "Unavailable",
 ]

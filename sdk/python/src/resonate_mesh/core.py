@@ -8,9 +8,10 @@ Durable functions are generator functions: `value = yield ctx.run(step, x)`.
 Because the core decides when to resume a generator, suspension never
 travels through user code (no exception a `try` could swallow): a generator
 waiting on a pending remote child is simply never resumed; the next attempt
-replays it from the start. Calls are sequential (one outstanding child per
-function), so when the running function waits on a pending remote child,
-nothing else can progress and the attempt suspends on that child at once.
+replays it from the start. Steps run one at a time in the worker's
+thread, so when the running function waits on pending remote children
+(one, or a list of spawned futures), nothing else can progress and the
+attempt suspends on every one of them at once.
 
 Replay mirrors the TypeScript SDK (sdk/src/core.ts): child ids are
 `{parent}.{n}` in call order; a child found settled in the cache (the
@@ -139,6 +140,13 @@ class Call:
         self.param = b""
         self.error: Optional[BaseException] = None
         self.used = False
+        self.spawned = False
+
+    def spawn(self) -> "Call":
+        """`f = yield ctx.rpc(...).spawn()` starts the child and gives a Future at once;
+        `yield f` (or `yield [f1, f2]`) waits for it later."""
+        self.spawned = True
+        return self
 
     def _invocation(self, func: str, args: List[Any], version: int, retry: Optional[Retry] = None) -> None:
         invocation: Dict[str, Any] = {"func": func, "args": list(args), "version": version}
@@ -151,6 +159,15 @@ class Call:
             self.param = codec.encode(param, "", self.id)
         except ResonateError as err:
             self.error = err
+
+
+class Future:
+    """A spawned child; `yield` it (or a list of them) for its result."""
+
+    def __init__(self, frame: "Frame", child_id: str, failed: Optional[BaseException] = None):
+        self.frame = frame
+        self.id = child_id
+        self.failed = failed  # it could not even be created
 
 
 class RunCall(Call):
@@ -320,6 +337,7 @@ class Frame:
     seq: int = 0
     gen: Any = None
     leaf: bool = False
+    spawned: bool = False
 
     def next_id(self) -> str:
         child = f"{self.id}.{self.seq}"
@@ -428,10 +446,14 @@ class Attempt:
             return lambda: self._try_end(frame, raised)
         finally:
             self.current = None
+        if isinstance(item, Future):
+            return lambda: self._await(frame, [item], False, 0)
+        if isinstance(item, (list, tuple)) and all(isinstance(f, Future) for f in item):
+            return lambda: self._await(frame, list(item), True, 0)
         if not isinstance(item, Call):
             return lambda: self._advance(frame, Outcome(False, error=invalid_argument(
                 f'durable function "{frame.id}" yielded {type(item).__name__}; yield only what ctx.run, ctx.rpc, '
-                "ctx.sleep and ctx.promise return.", frame.id)))
+                "ctx.sleep and ctx.promise return, their .spawn() futures, or a list of futures.", frame.id)))
         if item.frame is not frame:
             return lambda: self._advance(frame, Outcome(False, error=ResonateError(
                 "CONTEXT_OUTSIDE_FUNCTION", f'"{frame.id}" yielded a call made by another function\'s context ("{item.frame.id}").', frame.id)))
@@ -466,6 +488,9 @@ class Attempt:
             got = self._fenced(r)
             if isinstance(got, Finished):
                 return got
+            if frame.spawned:
+                future = Future(parent, frame.id, got if isinstance(got, BaseException) else None)
+                return lambda: self._advance(parent, Outcome(True, future))
             if isinstance(got, BaseException):
                 return lambda: self._advance(parent, Outcome(False, error=got))
             return lambda: self._advance(parent, outcome_of(got))
@@ -482,23 +507,37 @@ class Attempt:
     # -------------------------------------------------------------- children
 
     def _child(self, frame: Frame, call: Call) -> Step:
+        def failed(error: BaseException) -> Step:
+            if call.spawned:  # the future fails when it is awaited
+                future = Future(frame, call.id, error)
+                return lambda: self._advance(frame, Outcome(True, future))
+            return lambda: self._advance(frame, Outcome(False, error=error))
+
+        def exists() -> Step:
+            """The child is durable (recorded, settled or pending): its value, a wait, or a future."""
+            if call.spawned:
+                future = Future(frame, call.id)
+                return lambda: self._advance(frame, Outcome(True, future))
+            return lambda: self._await(frame, [Future(frame, call.id)], False, 0)
+
         if call.error is not None:
-            return lambda: self._advance(frame, Outcome(False, error=call.error))
+            return failed(call.error)
         tags = self._tags_of(call, frame)
         recorded = self.cache.get(call.id)
         if recorded is not None:
             mismatch = self._compare(call, tags, recorded)
             if mismatch is not None:
-                return lambda: self._advance(frame, Outcome(False, error=mismatch))
+                return failed(mismatch)
             if not recorded.pending:
-                return lambda: self._advance(frame, outcome_of(recorded))
+                return exists()
         if isinstance(call, RunCall):
             child = Frame(self, call.id, call.fn, call.args, call.name, call.version,
                           self._timeout_of(frame, call.timeout), frame.id, call.retry or DEFAULT_RUN_RETRY,
-                          parent=frame, record_as="create" if recorded is None else "settle", param=call.param, tags=tags)
+                          parent=frame, record_as="create" if recorded is None else "settle", param=call.param,
+                          tags=tags, spawned=call.spawned)
             return lambda: self._begin(child)
         if recorded is not None:
-            return lambda: self._await_remote(frame, call.id, 0)
+            return exists()
         now = self.now()
         if isinstance(call, SleepCall):
             timeout_at = min(now + call.ms, frame.timeout_at)
@@ -510,13 +549,11 @@ class Attempt:
             if isinstance(got, Finished):
                 return got
             if isinstance(got, BaseException):
-                return lambda: self._advance(frame, Outcome(False, error=got))
+                return failed(got)
             mismatch = self._compare(call, tags, got)
             if mismatch is not None:
-                return lambda: self._advance(frame, Outcome(False, error=mismatch))
-            if got.pending:
-                return lambda: self._await_remote(frame, call.id, 0)
-            return lambda: self._advance(frame, outcome_of(got))
+                return failed(mismatch)
+            return exists()
 
         return self._expect(CreatePromise(call.id, timeout_at, call.param, tags), created)
 
@@ -531,32 +568,49 @@ class Attempt:
         self.cache[record.id] = record
         return record
 
-    def _await_remote(self, frame: Frame, child_id: str, redirects: int) -> Step:
-        """The function waits on a pending remote child: suspend the task on it."""
+    def _await(self, frame: Frame, futures: List[Future], as_list: bool, redirects: int) -> Step:
+        """The function waits on children: resume it once all are settled, else suspend the task on the pending ones."""
+        for f in futures:
+            if f.frame is not frame:
+                return lambda: self._advance(frame, Outcome(False, error=ResonateError(
+                    "CONTEXT_OUTSIDE_FUNCTION", f'"{frame.id}" yielded a future of another function ("{f.frame.id}").', frame.id)))
+        pending = [f.id for f in futures if f.failed is None and (self.cache.get(f.id) is None or self.cache[f.id].pending)]
+        if not pending:
+            outcomes = [Outcome(False, error=f.failed) if f.failed is not None else outcome_of(self.cache[f.id])
+                        for f in futures]
+            if not as_list:
+                return lambda: self._advance(frame, outcomes[0])
+            first_failure = next((o for o in outcomes if not o.ok), None)
+            result = first_failure or Outcome(True, [o.value for o in outcomes])
+            return lambda: self._advance(frame, result)
+
         def answered(r: Result) -> Step:
             if not r.ok:
                 return Finished("lost" if _lost(r.error) else "failed", error=r.error)
             redirect, preload = r.value
             if not redirect:
                 return Finished("suspended")
-            # Redirect (300): it settled meanwhile; this attempt goes on with it.
+            # Redirect (300): something settled meanwhile; this attempt goes on. Remote children have
+            # their own branch, so those the preload does not hold are read one by one.
             self.merge(preload)
-            known = self.cache.get(child_id)
-            if known is not None and not known.pending:
-                return lambda: self._advance(frame, outcome_of(known))
-            return self._expect(GetPromise(child_id), got)
+            return lambda: read([i for i in pending if self.cache.get(i) is None or self.cache[i].pending])
 
-        def got(r: Result) -> Step:
-            if r.ok:
-                self.merge([r.value])
-            known = self.cache.get(child_id)
-            if known is not None and not known.pending:
-                return lambda: self._advance(frame, outcome_of(known))
-            if redirects + 1 >= self.MAX_REDIRECTS:
-                return Finished("failed", error=RuntimeError(f'suspend on "{child_id}" kept redirecting while it reads pending'))
-            return lambda: self._await_remote(frame, child_id, redirects + 1)
+        def read(unknown: List[str]) -> Step:
+            if not unknown:
+                still = [i for i in pending if self.cache.get(i) is None or self.cache[i].pending]
+                stuck = redirects + 1 if len(still) == len(pending) else 0  # a redirect without progress
+                if stuck >= self.MAX_REDIRECTS:
+                    return Finished("failed", error=RuntimeError(f"suspend on {pending} kept redirecting while they read pending"))
+                return lambda: self._await(frame, futures, as_list, stuck)
 
-        return self._expect(Suspend([child_id]), answered)
+            def got(r: Result) -> Step:
+                if r.ok:
+                    self.merge([r.value])
+                return lambda: read(unknown[1:])
+
+            return self._expect(GetPromise(unknown[0]), got)
+
+        return self._expect(Suspend(pending), answered)
 
     def _timeout_of(self, frame: Frame, relative: Optional[int]) -> int:
         return frame.timeout_at if relative is None else min(self.now() + relative, frame.timeout_at)

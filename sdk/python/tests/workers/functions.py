@@ -32,6 +32,13 @@ def register_all(resonate, ts_group):
     def py_calls_ts(ctx, name, *args):
         return (yield ctx.rpc(name, *args, target=ts_group))
 
+    @resonate.register(name="pyFansOutToTs")
+    def py_fans_out_to_ts(ctx, xs):
+        futures = []
+        for x in xs:
+            futures.append((yield ctx.rpc("tsDouble", x, target=ts_group).spawn()))
+        return (yield futures)
+
     @resonate.register(name="pySleeps")
     def py_sleeps(ctx, ms):
         before = yield ctx.run(now_ms)
