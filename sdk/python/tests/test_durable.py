@@ -1,11 +1,10 @@
 """Durable behaviour of Python workflows: sleep, latent promises, and replay after a crash."""
 
 import os
-import time
 import uuid
 from collections import Counter
 
-from conftest import PY_GROUP, TS_GROUP
+from conftest import PY_GROUP
 from resonate_mesh import ServerError
 from support import start_py_worker, start_ts_worker, temp_path, wait_until
 

@@ -20,7 +20,7 @@ Python SDK).
 """
 
 from .client import Handle, Promises, Resonate
-from .core import Call, Context, Future, PromiseCall, RpcCall, RunCall, SleepCall
+from .context import Call, Context, Future, PromiseCall, RpcCall, RunCall, SleepCall
 from .errors import (PromiseCanceledError, PromiseTimedOutError, RemoteError, ResonateError, ServerError,
                      Unavailable)
 from .records import PromiseRecord

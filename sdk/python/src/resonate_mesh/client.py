@@ -18,8 +18,10 @@ from . import codec
 from ._gen.resonate.mesh.v1 import promise_service_pb2 as ps
 from ._gen.resonate.mesh.v1 import records_pb2 as rec
 from ._gen.resonate.mesh.v1 import task_service_pb2 as ts
-from .core import DAY_MS, DEFAULT_TARGET, outcome_of, resolve_target
-from .errors import ResonateError, ServerError, function_not_registered, invalid_argument, stopped
+from .context import DEFAULT_TARGET, resolve_target
+from .core import DAY_MS
+from .outcome import outcome_of
+from .errors import ServerError, function_not_registered, invalid_argument, stopped
 from .records import BRANCH, ORIGIN, PARENT, SCOPE, TARGET, PromiseRecord, from_proto
 from .retry import Retry
 from .transport import Transport, trailer, CODE_METADATA
