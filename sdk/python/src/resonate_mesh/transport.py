@@ -1,0 +1,102 @@
+"""The node over gRPC (synchronous grpcio stubs; one channel per client,
+safe to share between threads). Requests are retried while the node does not
+answer (UNAVAILABLE, DEADLINE_EXCEEDED without the node's `resonate-code`)
+for up to `unavailable_retry_s`; a refusal the node sent becomes a
+ServerError carrying the gRPC status and the node's stable code."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from typing import Any, Callable, List, Optional, Tuple
+from urllib.parse import urlparse
+
+import grpc
+
+from ._gen.resonate.mesh.v1 import promise_service_pb2_grpc, task_service_pb2_grpc
+from .errors import ServerError, Unavailable
+
+log = logging.getLogger("resonate_mesh")
+
+CODE_METADATA = "resonate-code"
+FIELD_METADATA = "resonate-field"
+_NO_ANSWER = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+
+# A gRPC code the node sends, and the protocol code it stands for when the
+# node sent none (a proxy, an old node).
+_DEFAULT_CODES = {
+    grpc.StatusCode.INVALID_ARGUMENT: "INVALID_ARGUMENT",
+    grpc.StatusCode.UNAUTHENTICATED: "UNAUTHENTICATED",
+    grpc.StatusCode.PERMISSION_DENIED: "PERMISSION_DENIED",
+    grpc.StatusCode.NOT_FOUND: "PROMISE_NOT_FOUND",
+    grpc.StatusCode.ABORTED: "TASK_VERSION_MISMATCH",
+    grpc.StatusCode.FAILED_PRECONDITION: "TASK_STATE_CONFLICT",
+}
+
+
+def grpc_target(url: str) -> Tuple[str, bool]:
+    """`host:port` and whether TLS is used, from http(s)://host[:port]; no port means 8001."""
+    if "://" not in url:
+        url = f"http://{url}"
+    parsed = urlparse(url)
+    secure = parsed.scheme in ("https", "grpcs")
+    host = parsed.hostname or "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{parsed.port or 8001}", secure
+
+
+def trailer(err: grpc.RpcError, key: str) -> Optional[str]:
+    try:
+        for k, v in err.trailing_metadata() or ():
+            if k == key:
+                return v.decode() if isinstance(v, bytes) else v
+    except Exception:  # noqa: BLE001 - a call that failed before any metadata
+        return None
+    return None
+
+
+def server_error(method: str, err: grpc.RpcError, promise_id: Optional[str] = None) -> ServerError:
+    code = err.code()
+    protocol = trailer(err, CODE_METADATA) or _DEFAULT_CODES.get(code, "INTERNAL")
+    return ServerError(method, code.name, protocol, err.details() or "", trailer(err, FIELD_METADATA), promise_id)
+
+
+class Transport:
+    def __init__(self, url: str, token: Optional[str] = None, request_timeout_s: float = 30.0,
+                 unavailable_retry_s: float = 30.0):
+        self.target, secure = grpc_target(url)
+        options = [("grpc.primary_user_agent", "resonate-mesh-python")]
+        self.channel = (grpc.secure_channel(self.target, grpc.ssl_channel_credentials(), options)
+                        if secure else grpc.insecure_channel(self.target, options))
+        self.metadata: List[Tuple[str, str]] = [] if token is None else [("authorization", f"Bearer {token}")]
+        self.promises = promise_service_pb2_grpc.PromiseServiceStub(self.channel)
+        self.tasks = task_service_pb2_grpc.TaskServiceStub(self.channel)
+        self.request_timeout_s = request_timeout_s
+        self.unavailable_retry_s = unavailable_retry_s
+        self.closed = False
+
+    def call(self, method: Callable[..., Any], name: str, request: Any, promise_id: Optional[str] = None) -> Any:
+        """One unary call; retried while the node is unreachable."""
+        started = time.monotonic()
+        delay = 0.1
+        while True:
+            try:
+                return method(request, timeout=self.request_timeout_s, metadata=self.metadata)
+            except grpc.RpcError as err:
+                sent_by_node = trailer(err, CODE_METADATA) is not None
+                if err.code() in _NO_ANSWER and not sent_by_node and not self.closed:
+                    if time.monotonic() - started + delay > self.unavailable_retry_s:
+                        raise Unavailable(name, err.details() or err.code().name) from err
+                    log.debug("%s: node unavailable (%s); retrying", name, err.details())
+                    time.sleep(delay * (0.5 + random.random() / 2))
+                    delay = min(delay * 2, 2.0)
+                    continue
+                if err.code() in _NO_ANSWER or err.code() == grpc.StatusCode.CANCELLED:
+                    raise Unavailable(name, err.details() or err.code().name) from err
+                raise server_error(name, err, promise_id) from err
+
+    def close(self) -> None:
+        self.closed = True
+        self.channel.close()
