@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Installs, at pinned versions, the tools the tests run as real processes:
+# Installs, at pinned versions, what the tests run as real processes:
 # nats-server (2.12+ for atomic batch publish; Debian's 2.9 is too old) and
-# grpcurl, both built with `go install` into /usr/local/bin (or $TOOLS_BIN).
-# Idempotent: a tool already present at a good version is kept.
+# grpcurl, built with `go install` into /usr/local/bin (or $TOOLS_BIN), and the
+# Python SDK's virtual environment. Idempotent: what is present is kept.
 set -euo pipefail
 
 NATS_SERVER_VERSION=v2.14.9
@@ -33,4 +33,11 @@ if ! command -v grpcurl >/dev/null; then
   need_go grpcurl
   echo "installing grpcurl ${GRPCURL_VERSION} into $bin" >&2
   GOBIN="$bin" go install "github.com/fullstorydev/grpcurl/cmd/grpcurl@${GRPCURL_VERSION}"
+fi
+
+# The Python SDK's environment (grpcio-tools also makes the Python stubs in `buf generate`).
+if [ -f sdk/python/requirements-dev.txt ] && ! sdk/python/.venv/bin/python -c 'import grpc_tools, pytest' 2>/dev/null; then
+  echo "setting up sdk/python/.venv" >&2
+  python3 -m venv sdk/python/.venv
+  (cd sdk/python && .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt)
 fi
