@@ -4,6 +4,7 @@
 # grpcurl, built with `go install` into /usr/local/bin (or $TOOLS_BIN), and the
 # Python SDK's virtual environment. Idempotent: what is present is kept.
 set -euo pipefail
+cd "$(dirname "$0")/../.."
 
 NATS_SERVER_VERSION=v2.14.9
 GRPCURL_VERSION=v1.9.3
