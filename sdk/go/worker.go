@@ -112,10 +112,12 @@ func (w *Worker) log() *slog.Logger {
 func (w *Worker) Run(ctx context.Context) error {
 	work, stopWork := context.WithCancel(context.Background())
 	defer stopWork()
+	// Heartbeats go on through the grace period of a stop: the leases must hold until then.
+	beatCtx, stopBeats := context.WithCancel(context.Background())
 	beats := make(chan struct{})
 	go func() {
 		defer close(beats)
-		w.heartbeat(ctx)
+		w.heartbeat(beatCtx)
 	}()
 
 	backoff := newBackoff(100*time.Millisecond, 5*time.Second)
@@ -131,6 +133,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 
 	w.drain(stopWork)
+	stopBeats()
 	<-beats
 	return w.client.Close()
 }

@@ -265,3 +265,39 @@ func TestTheWorkerReconnectsWhenTheNodeComesBack(t *testing.T) {
 		t.Fatalf("got %v, %v", got, err)
 	}
 }
+
+// A stop lets a running call finish within the grace period and settles it.
+func TestAStopLetsRunningCallsFinishWithinTheGrace(t *testing.T) {
+	started := make(chan struct{}, 1)
+	group := "go-" + uniqueID(t)
+	w, err := resonate.NewWorker(node.addr, group, "w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Grace = 30 * time.Second
+	w.Register("job", func(ctx context.Context, call *resonate.Call) (any, error) {
+		started <- struct{}{}
+		time.Sleep(time.Second)
+		return "finished during the stop", nil
+	})
+	ctx, stop := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- w.Run(ctx) }()
+	<-w.Connected()
+
+	client := dial(t, node.addr)
+	id := uniqueID(t)
+	callCtx := testContext(t, 60*time.Second)
+	if _, err := client.Start(callCtx, id, "job", nil, resonate.StartOptions{Group: group}); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	stop()
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	got, err := client.Await(callCtx, id)
+	if err != nil || got != "finished during the stop" {
+		t.Fatalf("got %v, %v", got, err)
+	}
+}
