@@ -67,6 +67,30 @@ describe("timeoutAt on the envelope", () => {
   });
 });
 
+describe("never on the SSE worker stream", () => {
+  it("an unblock writes int64 max exactly", async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${t.url}/poll/sse-never/p1`, { signal: controller.signal });
+    const reader = res.body!.getReader();
+    try {
+      await postRaw("promise.create", `{"id":"sse-never","timeoutAt":${INT64_MAX}}`);
+      const listened = await postRaw("promise.register_listener", `{"awaited":"sse-never","address":"poll://uni@sse-never/p1"}`);
+      expect(listened.status).toBe(200);
+      await postRaw("promise.settle", `{"id":"sse-never","state":"resolved","value":{"headers":{},"data":""}}`);
+      let text = "";
+      const deadline = Date.now() + 10_000;
+      while (!text.includes("unblock") && Date.now() < deadline) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+      expect(text).toContain(`"timeoutAt":${INT64_MAX}`);
+    } finally {
+      controller.abort();
+    }
+  });
+});
+
 describe("exact JSON", () => {
   it("parses integer literals beyond 2^53 - 1 as bigints and everything else like JSON.parse", () => {
     const text = `{"a":${INT64_MAX},"b":-9223372036854775808,"c":9007199254740991,"d":1.5e300,"e":"12345678901234567890","f":[1,{"__proto__":2}],"g":"\\u00e9\\n"}`;
