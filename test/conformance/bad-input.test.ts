@@ -34,14 +34,10 @@ describe("ids", () => {
 
 describe("times and durations", () => {
   test("a negative timeout", async () => {
-    await expectInvalid(n.promises.create({ id: "p", timeoutAt: -1n }), "timeout_at", /between 0 and/);
+    await expectInvalid(n.promises.create({ id: "p", timeoutAt: -1n }), "timeout_at", /between 0 and 9223372036854775807/);
     await absent("p");
   });
 
-  test("an absurd timeout beyond what a JavaScript number holds exactly", async () => {
-    await expectInvalid(n.promises.create({ id: "p", timeoutAt: 2n ** 62n }), "timeout_at", /2\^53 - 1/);
-    await absent("p");
-  });
 
   test("a negative ttl", async () => {
     await n.promises.create({ id: "job", timeoutAt: LATER, tags: target("g") });

@@ -42,3 +42,15 @@ if [ -f sdk/python/requirements-dev.txt ] && ! sdk/python/.venv/bin/python -c 'i
   python3 -m venv sdk/python/.venv
   (cd sdk/python && .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt)
 fi
+
+# The Go protobuf plugins `buf generate` runs (buf.gen.yaml points at .tools/bin).
+PROTOC_GEN_GO_VERSION=v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION=v1.6.2
+go_plugin() { # name module version
+  local name=$1 module=$2 version=$3 dir="$PWD/.tools/bin"
+  if [ -x "$dir/$name" ] && "$dir/$name" --version 2>/dev/null | grep -q -- "${version#v}"; then return; fi
+  need_go "$name"
+  GOBIN="$dir" GOFLAGS=-mod=mod go install "${module}@${version}"
+}
+go_plugin protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go "$PROTOC_GEN_GO_VERSION"
+go_plugin protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc "$PROTOC_GEN_GO_GRPC_VERSION"

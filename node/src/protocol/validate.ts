@@ -34,6 +34,50 @@ export const KINDS: readonly Kind[] = [
   "schedule.search",
 ];
 
+// ------------------------------------------------------------ times
+
+/** 2^63 - 1, the largest int64: how Go, Rust and Java programs (and our wires) say "never". */
+export const INT64_MAX = 9223372036854775807n;
+/**
+ * "Never" inside the node, whose records hold times as JavaScript numbers:
+ * every time from 2^53 - 1 ms on (the year 287396) is the same never. It
+ * leaves the node as INT64_MAX, a value every int64 reader can hold.
+ */
+export const NEVER = Number.MAX_SAFE_INTEGER;
+const BIG_NEVER = BigInt(NEVER);
+
+/**
+ * A point in time as a sender wrote it (a number, or an exact bigint from an
+ * int64 field or a large JSON literal) -> the node's ms: integers from 2^53
+ * up to INT64_MAX become NEVER, safe integers become numbers. Anything else
+ * (negative, beyond int64, not an integer) passes through unchanged, for the
+ * validation to refuse with its value.
+ */
+export function timeIn(v: unknown): unknown {
+  if (typeof v === "bigint") {
+    if (v >= BIG_NEVER && v <= INT64_MAX) return NEVER;
+    return v >= -BIG_NEVER && v < BIG_NEVER ? Number(v) : v;
+  }
+  if (typeof v === "number" && Number.isInteger(v) && v > NEVER && v < 2 ** 63) return NEVER;
+  return v;
+}
+
+/** An int64 time field (gRPC) -> the node's ms. Out-of-range values cannot occur; negatives stay for the validation. */
+export function timeFromInt64(v: bigint): number {
+  const ms = timeIn(v);
+  return typeof ms === "number" ? ms : Number(v);
+}
+
+/** The node's ms -> an int64 on a wire: NEVER (and beyond) is INT64_MAX. */
+export function timeToInt64(ms: number): bigint {
+  return ms >= NEVER ? INT64_MAX : BigInt(Math.trunc(ms));
+}
+
+/** The node's ms -> a JSON number: NEVER is written as INT64_MAX (a bigint, for an exact JSON writer). */
+export function timeToJson(ms: number): number | bigint {
+  return ms >= NEVER ? INT64_MAX : ms;
+}
+
 const PROMISE_STATES = ["pending", "resolved", "rejected", "rejected_canceled", "rejected_timedout"] as const;
 const SETTLE_STATES = ["resolved", "rejected", "rejected_canceled"] as const;
 const CREATE_SETTLED_STATES = ["resolved", "rejected"] as const;
@@ -85,7 +129,7 @@ const byKind: Record<Kind, (d: Obj, c: ProtocolConfig) => Problem> = {
 function promiseCreate(d: Obj, at: string, c: ProtocolConfig, inTaskCreate: boolean): Problem {
   const problem =
     id(d, at, "id", c) ??
-    integer(d["timeoutAt"], `${at}.timeoutAt`, 0, c.maxTimeoutAt, " (ms since the epoch)") ??
+    time(d["timeoutAt"], `${at}.timeoutAt`, c) ??
     optionalValue(d["param"], `${at}.param`, c) ??
     optionalTags(d["tags"], `${at}.tags`);
   if (problem) return problem;
@@ -294,7 +338,7 @@ function show(v: unknown): string {
   if (v === undefined) return "nothing";
   if (v === null) return "null";
   if (typeof v === "string") return v.length > 60 ? `${JSON.stringify(v.slice(0, 60))}...` : JSON.stringify(v);
-  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v);
   if (Array.isArray(v)) return `an array of ${v.length}`;
   return `a${typeof v === "object" ? "n object" : ` ${typeof v}`}`;
 }
@@ -319,6 +363,15 @@ function nonEmpty(v: unknown, field: string): Problem {
 function integer(v: unknown, field: string, min: number, max: number, unit = ""): Problem {
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
     return invalid(field, `must be an integer between ${min} and ${max}${unit}, got ${show(v)}`);
+  }
+  return undefined;
+}
+
+/** An absolute time: ms since the epoch, any non-negative int64 (see timeIn: the large ones mean never). */
+function time(v: unknown, field: string, c: ProtocolConfig): Problem {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > c.maxTimeoutAt) {
+    const max = c.maxTimeoutAt >= NEVER ? `${INT64_MAX} (ms since the epoch; from 2^53 on it means never)` : `${c.maxTimeoutAt} (ms since the epoch)`;
+    return invalid(field, `must be an integer between 0 and ${max}, got ${show(v)}`);
   }
   return undefined;
 }

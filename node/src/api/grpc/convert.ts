@@ -5,6 +5,8 @@
 // types cannot express: enum values that exist, required sub-messages, and
 // int64 values that fit a JavaScript number. Everything else is the
 // protocol's validation, so both adapters (gRPC, JSON envelope) answer alike.
+// Points in time take the whole int64 range: the protocol's timeIn says what
+// the large ones mean (never), and "never" leaves as INT64_MAX.
 
 import { create } from "@bufbuild/protobuf";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
@@ -136,6 +138,7 @@ import type {
   TaskState,
   Value,
 } from "../../protocol/types.ts";
+import { timeFromInt64, timeToInt64 } from "../../protocol/validate.ts";
 
 // ---------------------------------------------------------------- errors
 
@@ -154,7 +157,7 @@ export class ConversionError extends Error {
 
 const MAX_MS = BigInt(Number.MAX_SAFE_INTEGER);
 
-/** int64 -> number, refusing values a JavaScript number cannot hold exactly. */
+/** int64 (a count or a duration) -> number, refusing values a JavaScript number cannot hold exactly. */
 function toNumber(value: bigint, field: string): number {
   if (value > MAX_MS || value < -MAX_MS) {
     throw new ConversionError(field, `must be between -(2^53 - 1) and 2^53 - 1 (${MAX_MS}), got ${value}`);
@@ -233,9 +236,9 @@ export function promiseToProto(record: PromiseRecord): PbPromise {
     param: valueToProto(record.param),
     value: valueToProto(record.value),
     tags: { ...record.tags },
-    timeoutAt: toBigInt(record.timeoutAt),
-    createdAt: toBigInt(record.createdAt),
-    ...(record.settledAt !== undefined ? { settledAt: toBigInt(record.settledAt) } : {}),
+    timeoutAt: timeToInt64(record.timeoutAt),
+    createdAt: timeToInt64(record.createdAt),
+    ...(record.settledAt !== undefined ? { settledAt: timeToInt64(record.settledAt) } : {}),
   });
 }
 
@@ -246,10 +249,10 @@ export function promiseFromProto(message: PbPromise): PromiseRecord {
     param: valueFromProto(message.param),
     value: valueFromProto(message.value),
     tags: { ...message.tags },
-    timeoutAt: toNumber(message.timeoutAt, "promise.timeout_at"),
-    createdAt: toNumber(message.createdAt, "promise.created_at"),
+    timeoutAt: timeFromInt64(message.timeoutAt),
+    createdAt: timeFromInt64(message.createdAt),
   };
-  if (message.settledAt !== undefined) record.settledAt = toNumber(message.settledAt, "promise.settled_at");
+  if (message.settledAt !== undefined) record.settledAt = timeFromInt64(message.settledAt);
   return record;
 }
 
@@ -284,9 +287,9 @@ export function scheduleToProto(record: ScheduleRecord): PbSchedule {
     promiseTimeout: toBigInt(record.promiseTimeout),
     promiseParam: valueToProto(record.promiseParam),
     promiseTags: { ...record.promiseTags },
-    createdAt: toBigInt(record.createdAt),
-    nextRunAt: toBigInt(record.nextRunAt),
-    ...(record.lastRunAt !== undefined ? { lastRunAt: toBigInt(record.lastRunAt) } : {}),
+    createdAt: timeToInt64(record.createdAt),
+    nextRunAt: timeToInt64(record.nextRunAt),
+    ...(record.lastRunAt !== undefined ? { lastRunAt: timeToInt64(record.lastRunAt) } : {}),
   });
 }
 
@@ -298,10 +301,10 @@ export function scheduleFromProto(message: PbSchedule): ScheduleRecord {
     promiseTimeout: toNumber(message.promiseTimeout, "schedule.promise_timeout"),
     promiseParam: valueFromProto(message.promiseParam),
     promiseTags: { ...message.promiseTags },
-    createdAt: toNumber(message.createdAt, "schedule.created_at"),
-    nextRunAt: toNumber(message.nextRunAt, "schedule.next_run_at"),
+    createdAt: timeFromInt64(message.createdAt),
+    nextRunAt: timeFromInt64(message.nextRunAt),
   };
-  if (message.lastRunAt !== undefined) record.lastRunAt = toNumber(message.lastRunAt, "schedule.last_run_at");
+  if (message.lastRunAt !== undefined) record.lastRunAt = timeFromInt64(message.lastRunAt);
   return record;
 }
 
@@ -323,7 +326,7 @@ function tagsOrUndefined(tags: Record<string, string>): Record<string, string> |
 function createDataFromProto(message: PromiseServiceCreateRequest, prefix: string): PromiseCreateRequest["data"] {
   const data: PromiseCreateRequest["data"] = {
     id: message.id,
-    timeoutAt: toNumber(message.timeoutAt, `${prefix}timeout_at`),
+    timeoutAt: timeFromInt64(message.timeoutAt),
     tags: { ...message.tags },
   };
   if (message.param !== undefined) data.param = valueFromProto(message.param);
@@ -340,7 +343,7 @@ function createDataFromProto(message: PromiseServiceCreateRequest, prefix: strin
 function createDataToProto(data: PromiseCreateRequest["data"]): PromiseServiceCreateRequest {
   return create(PromiseServiceCreateRequestSchema, {
     id: data.id,
-    timeoutAt: toBigInt(data.timeoutAt),
+    timeoutAt: timeToInt64(data.timeoutAt),
     tags: { ...(data.tags ?? {}) },
     ...(data.param !== undefined ? { param: valueToProto(data.param) } : {}),
     ...(data.settled !== undefined

@@ -1,9 +1,16 @@
 // Protocol errors <-> gRPC statuses (DESIGN.md rule 9). The message is the
 // protocol's sentence; trailing metadata carries the stable code
 // (`resonate-code`) and, for bad input, the field at fault (`resonate-field`),
-// so clients can branch without parsing sentences.
+// so clients can branch without parsing sentences. The same facts also travel
+// as the standard rich status (`grpc-status-details-bin`: a google.rpc.Status
+// with an ErrorInfo and, for bad input, a BadRequest), which stock gRPC
+// libraries in other languages decode without knowing our metadata.
 
+import { create, toBinary } from "@bufbuild/protobuf";
+import { anyPack } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
+import { BadRequestSchema, BadRequest_FieldViolationSchema, ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.ts";
+import { StatusSchema } from "../../gen/google/rpc/status_pb.ts";
 import type { ErrorCode, ErrorStatus, ProtocolError } from "../../protocol/types.ts";
 
 export const CODE_METADATA = "resonate-code";
@@ -14,6 +21,10 @@ export const FIELD_METADATA = "resonate-field";
  * client can rebuild the protocol's shape.
  */
 export const INNER_KIND_METADATA = "resonate-inner-kind";
+/** The trailer gRPC libraries read a google.rpc.Status from. */
+export const STATUS_DETAILS_METADATA = "grpc-status-details-bin";
+/** google.rpc.ErrorInfo.domain of every error the node sends; the reason is the stable code. */
+export const ERROR_DOMAIN = "resonate.mesh";
 
 /** The gRPC status of a protocol error. */
 export function grpcCodeOf(error: Pick<ProtocolError, "status" | "code">): grpc.status {
@@ -51,7 +62,29 @@ export function toServiceError(
   metadata.set(CODE_METADATA, error.code);
   if (error.field !== undefined) metadata.set(FIELD_METADATA, error.field);
   if (innerKind !== undefined) metadata.set(INNER_KIND_METADATA, innerKind);
-  return { code: grpcCodeOf(error), details: error.message, metadata };
+  const code = grpcCodeOf(error);
+  metadata.set(STATUS_DETAILS_METADATA, Buffer.from(richStatus(code, error, innerKind)));
+  return { code, details: error.message, metadata };
+}
+
+/**
+ * The google.rpc.Status of a protocol error, serialized. ErrorInfo carries
+ * the stable code as `reason` and, in `metadata`, the protocol status and
+ * (when known) the field and the inner kind of a failed fence; bad input adds
+ * a BadRequest field violation whose `field` is the dotted path of the
+ * protocol's validation. Its code and message equal the call's, as gRPC
+ * libraries require.
+ */
+export function richStatus(code: grpc.status, error: ProtocolError, innerKind?: string): Uint8Array {
+  const info: Record<string, string> = { status: String(error.status) };
+  if (error.field !== undefined) info["field"] = error.field;
+  if (innerKind !== undefined) info["innerKind"] = innerKind;
+  const details = [anyPack(ErrorInfoSchema, create(ErrorInfoSchema, { reason: error.code, domain: ERROR_DOMAIN, metadata: info }))];
+  if (error.status === 400 && error.field !== undefined) {
+    const violation = create(BadRequest_FieldViolationSchema, { field: error.field, description: error.message, reason: error.code });
+    details.push(anyPack(BadRequestSchema, create(BadRequestSchema, { fieldViolations: [violation] })));
+  }
+  return toBinary(StatusSchema, create(StatusSchema, { code, message: error.message, details }));
 }
 
 const statusOfCode: Record<ErrorCode, ErrorStatus> = {

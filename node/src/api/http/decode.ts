@@ -10,6 +10,7 @@
 
 import { PROTOCOL_VERSION } from "../../protocol/types.ts";
 import type { Kind, Request } from "../../protocol/types.ts";
+import { timeIn } from "../../protocol/validate.ts";
 
 export const SUPPORTED_VERSIONS: readonly string[] = [PROTOCOL_VERSION];
 
@@ -147,6 +148,8 @@ export const KNOWN_KINDS: readonly string[] = Object.keys(MAPPERS);
 
 function promiseCreate(d: Obj): Obj {
   const out: Obj = { ...pick(d, ["id", "timeoutAt"]), param: value(d.param), tags: tags(d.tags) };
+  // An int64 time (exact, from json.ts) as the node holds it; the validation judges the rest.
+  if (present(out.timeoutAt)) out.timeoutAt = timeIn(out.timeoutAt);
   // Our extension (a completed step recorded in one call); the official SDK never sends it.
   if (present(d.settled)) {
     const s = d.settled;
@@ -212,6 +215,7 @@ function describe(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "an array";
   if (typeof v === "object") return "an object";
+  if (typeof v === "bigint") return `number ${v}`;
   if (typeof v === "string") return v.length > 40 ? `the string ${JSON.stringify(v.slice(0, 40))}...` : `the string ${JSON.stringify(v)}`;
   if (v === undefined) return "nothing";
   return `${typeof v} ${String(v)}`;

@@ -10,6 +10,7 @@ import type { Engine } from "../../mesh/engine.ts";
 import type { Kind, PromiseRecord, Response, ResponseDataMap } from "../../protocol/types.ts";
 import { PROTOCOL_VERSION } from "../../protocol/types.ts";
 import { BodyTooLargeError, readBody } from "./body.ts";
+import { parseJson, stringifyJson } from "./json.ts";
 import { decodeEnvelope, echoOf, EnvelopeError, isDebug, type DecodedEnvelope } from "./decode.ts";
 import { toWirePromise, toWireSchedule, toWireTask } from "./wire.ts";
 
@@ -62,7 +63,7 @@ export function createEnvelopeHandler(engine: Engine, options: EnvelopeOptions =
 
     let body: unknown;
     try {
-      body = JSON.parse(raw.toString("utf8"));
+      body = parseJson(raw.toString("utf8"));
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       send(res, errorEnvelope("", "", 400, `the request body is not valid JSON (${reason})`));
@@ -181,7 +182,7 @@ function withCursor<T extends object>(out: T, cursor: string | undefined): T & {
 }
 
 function send(res: ServerResponse, envelope: ResponseEnvelope, extraHeaders: Record<string, string> = {}): void {
-  const text = JSON.stringify(envelope);
+  const text = stringifyJson(envelope);
   res.writeHead(envelope.head.status, {
     "content-type": "application/json",
     "content-length": Buffer.byteLength(text),

@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import type { Engine, Subscription, WorkerSink } from "../../mesh/engine.ts";
 import { validatePoll } from "../grpc/tasks.ts";
 import type { Message } from "../../protocol/types.ts";
+import { stringifyJson } from "./json.ts";
 import { toWireMessage } from "./wire.ts";
 
 export interface SseOptions {
@@ -77,7 +78,7 @@ export function createSseHandler(engine: Engine, options: SseOptions = {}): SseH
 
     const sink: WorkerSink = {
       send(message: Message): boolean {
-        return write(`data: ${JSON.stringify(toWireMessage(message, serverUrl))}\n\n`);
+        return write(`data: ${stringifyJson(toWireMessage(message, serverUrl))}\n\n`);
       },
     };
 

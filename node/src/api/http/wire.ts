@@ -3,8 +3,14 @@
 // `isScheduleRecord`, `isMessage`) accept them. Our internal records carry
 // more (callbacks, listeners, timers, routing); the wire must never see that,
 // and the SDK rejects a whole answer when one optional object is `null`.
+// Points in time are JSON numbers; "never" is written as 9223372036854775807
+// (a bigint here, written by json.ts's stringifyJson), which int64 readers hold.
 
 import type { Message, PromiseRecord, ScheduleRecord, TaskRecord, Value } from "../../protocol/types.ts";
+import { timeToJson } from "../../protocol/validate.ts";
+
+/** Ms since the epoch; INT64_MAX (as a bigint) for never. */
+export type WireTime = number | bigint;
 
 export interface WireValue {
   headers: Record<string, string>;
@@ -17,9 +23,9 @@ export interface WirePromise {
   param: WireValue;
   value: WireValue;
   tags: Record<string, string>;
-  timeoutAt: number;
-  createdAt: number;
-  settledAt?: number;
+  timeoutAt: WireTime;
+  createdAt: WireTime;
+  settledAt?: WireTime;
 }
 
 export interface WireTask {
@@ -39,9 +45,9 @@ export interface WireSchedule {
   promiseTimeout: number;
   promiseParam: WireValue;
   promiseTags: Record<string, string>;
-  createdAt: number;
-  nextRunAt: number;
-  lastRunAt?: number;
+  createdAt: WireTime;
+  nextRunAt: WireTime;
+  lastRunAt?: WireTime;
 }
 
 export type WireMessage =
@@ -59,10 +65,10 @@ export function toWirePromise(p: PromiseRecord): WirePromise {
     param: toWireValue(p.param),
     value: toWireValue(p.value),
     tags: { ...(p.tags ?? {}) },
-    timeoutAt: p.timeoutAt,
-    createdAt: p.createdAt,
+    timeoutAt: timeToJson(p.timeoutAt),
+    createdAt: timeToJson(p.createdAt),
   };
-  if (typeof p.settledAt === "number") wire.settledAt = p.settledAt;
+  if (typeof p.settledAt === "number") wire.settledAt = timeToJson(p.settledAt);
   return wire;
 }
 
@@ -89,10 +95,10 @@ export function toWireSchedule(s: ScheduleRecord): WireSchedule {
     promiseTimeout: s.promiseTimeout,
     promiseParam: toWireValue(s.promiseParam),
     promiseTags: { ...(s.promiseTags ?? {}) },
-    createdAt: s.createdAt,
-    nextRunAt: s.nextRunAt,
+    createdAt: timeToJson(s.createdAt),
+    nextRunAt: timeToJson(s.nextRunAt),
   };
-  if (typeof s.lastRunAt === "number") wire.lastRunAt = s.lastRunAt;
+  if (typeof s.lastRunAt === "number") wire.lastRunAt = timeToJson(s.lastRunAt);
   return wire;
 }
 
