@@ -1,7 +1,3 @@
 #!/usr/bin/env node
-// The `resonate` command. We ship TypeScript without a build step: register
-// tsx's loader, then run the CLI from source.
-import { register } from "tsx/esm/api";
-
-register();
-await import("../src/cli/main.ts");
+// The `resonate` command: the compiled CLI (`npm run build` makes dist/).
+await import("../dist/cli/main.js");
