@@ -62,7 +62,7 @@ describe("the packed packages, installed into a new project", () => {
     expect(client.stderr).toBe("");
     expect(client.stdout).toBe("Hello, World! Welcome to durable execution.\n");
     await worker.waitForLine(/^format_greeting\("World"\)$/m);
-  });
+  }, 180_000);
 
   test.each([
     ["node16", ["--module", "node16", "--moduleResolution", "node16"]],
@@ -70,5 +70,5 @@ describe("the packed packages, installed into a new project", () => {
   ])("a .ts file using the SDK's types passes tsc --noEmit with moduleResolution %s", (_name, flags) => {
     const tsc = join(project, "node_modules/typescript/bin/tsc");
     run(process.execPath, [tsc, "--noEmit", "--strict", "--target", "es2022", "--types", "node", ...flags, "typed.ts"], project);
-  });
+  }, 300_000); // tsc on a busy machine takes a minute
 });
