@@ -1,9 +1,21 @@
+import { defaultServerConditions } from "vite";
 import { defineConfig } from "vitest/config";
 
+// Tests run the workspace packages from their TypeScript sources: the
+// packages' `exports` name a "resonate-mesh-source" condition next to `types`/`import`
+// (dist/), and it is switched on here for vitest, for the processes tests
+// spawn (tsx workers, via NODE_OPTIONS) and for `tsc` (customConditions).
+// The `resonate` bin runs compiled JavaScript, so globalSetup builds first.
+const conditions = ["resonate-mesh-source", ...defaultServerConditions];
+
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
     include: ["node/test/**/*.test.ts", "sdk/test/**/*.test.ts", "test/**/*.test.ts", "examples/*/test/**/*.test.ts"],
     exclude: ["**/node_modules/**"],
+    globalSetup: ["test/support/build.ts"],
+    env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --conditions=resonate-mesh-source`.trim() },
     pool: "forks",
     testTimeout: 60_000,
     hookTimeout: 60_000,

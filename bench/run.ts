@@ -19,9 +19,10 @@ import type { Workload } from "./lib/types.ts";
 import { workload as createSettle } from "./workloads/create-settle.ts";
 import { workload as sdkFanOut } from "./workloads/sdk-fan-out.ts";
 import { workload as sdkThreeStep } from "./workloads/sdk-three-step.ts";
+import { connectUnary, handWrittenUnary } from "./workloads/unary-clients.ts";
 
 /** Rows of the table, in order. SDK workflow workloads go here as they land. */
-const workloads: Workload[] = [createSettle, sdkThreeStep, sdkFanOut];
+const workloads: Workload[] = [createSettle, handWrittenUnary, connectUnary, sdkThreeStep, sdkFanOut];
 
 const { values } = parseArgs({
   options: {
@@ -55,6 +56,7 @@ try {
         percentile(sorted, 50).toFixed(2),
         percentile(sorted, 99).toFixed(2),
         String(result.errors),
+        result.clientCpuUs === undefined || result.ops === 0 ? "-" : Math.round(result.clientCpuUs / result.ops).toLocaleString("en-US"),
       ]);
     }
   }
@@ -62,7 +64,7 @@ try {
   await node.stop();
 }
 
-const header = ["workload", "concurrency", "ops/s", "p50 ms", "p99 ms", "errors"];
+const header = ["workload", "concurrency", "ops/s", "p50 ms", "p99 ms", "errors", "client CPU µs/op"];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (cells: string[]) => cells.map((c, i) => (i < 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
 console.log(line(header));

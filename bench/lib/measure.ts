@@ -37,13 +37,15 @@ export async function closedLoop(
   await sleep(ctx.warmupMs);
   measuring = true;
   const start = performance.now();
+  const cpuAtStart = process.cpuUsage();
   await sleep(ctx.durationMs);
   stopped = true;
   const elapsedMs = performance.now() - start;
+  const cpu = process.cpuUsage(cpuAtStart);
   await Promise.all(loops);
   for (const c of clients) c.close();
   if (ops === 0 && firstError !== undefined) throw firstError;
-  return { ops, latenciesMs, elapsedMs, errors };
+  return { ops, latenciesMs, elapsedMs, errors, clientCpuUs: cpu.user + cpu.system };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

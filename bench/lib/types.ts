@@ -23,6 +23,8 @@ export interface RunResult {
   elapsedMs: number;
   /** Operations that failed (they do not count as ops). */
   errors: number;
+  /** CPU time of this (the client's) process during the measured window, in µs. */
+  clientCpuUs?: number;
 }
 
 export interface Workload {

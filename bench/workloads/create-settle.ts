@@ -5,14 +5,14 @@
 // (grpc-js's client spent more CPU per call here than the node did).
 
 import { create, toBinary } from "@bufbuild/protobuf";
-import { methodPath } from "@resonate-mesh/node/api/grpc/service";
-import { UnaryChannel } from "@resonate-mesh/node/api/grpc/unary-channel";
+import { methodPath } from "@resonate-mesh/node/client";
+import { UnaryChannel } from "@resonate-mesh/node/client";
 import {
   PromiseService,
   PromiseServiceCreateRequestSchema,
   PromiseServiceSettleRequestSchema,
-} from "@resonate-mesh/node/gen/resonate/mesh/v1/promise_service_pb";
-import { SettleState } from "@resonate-mesh/node/gen/resonate/mesh/v1/records_pb";
+} from "@resonate-mesh/node/proto";
+import { SettleState } from "@resonate-mesh/node/proto";
 import { closedLoop } from "../lib/measure.ts";
 import type { Workload } from "../lib/types.ts";
 

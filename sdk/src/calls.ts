@@ -3,8 +3,8 @@
 // arguments (the official invocation shape), so a replay can tell that the
 // code now makes a different call at the same position.
 
-import type { PromiseRecord, Value } from "@resonate-mesh/node/protocol/types";
-import { Tag } from "@resonate-mesh/node/protocol/types";
+import type { PromiseRecord, Value } from "@resonate-mesh/node/protocol";
+import { Tag } from "@resonate-mesh/node/protocol";
 import type { Codec } from "./codec.ts";
 
 type CallKind = "run" | "rpc" | "sleep" | "promise";

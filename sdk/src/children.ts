@@ -1,8 +1,8 @@
 // What a child call is stored as: its param (the official invocation shape,
 // so a replay can compare the call) and its tags (lineage, scope, routing).
 
-import type { Value } from "@resonate-mesh/node/protocol/types";
-import { Tag } from "@resonate-mesh/node/protocol/types";
+import type { Value } from "@resonate-mesh/node/protocol";
+import { Tag } from "@resonate-mesh/node/protocol";
 import type { Codec } from "./codec.ts";
 import type { ChildSpec } from "./execution.ts";
 

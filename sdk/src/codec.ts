@@ -6,7 +6,7 @@
 // class instances without toJSON, cycles) is refused with the value's path,
 // never silently dropped or mangled.
 
-import type { Value } from "@resonate-mesh/node/protocol/types";
+import type { Value } from "@resonate-mesh/node/protocol";
 import { notDeserializable, notSerializable } from "./errors.ts";
 
 export interface Codec {

@@ -3,7 +3,7 @@
 // DurableFuture. A DurableFuture is deliberately NOT thenable, so
 // `await ctx.run(f).spawn()` gives the future rather than its result.
 
-import { parseAddress, formatAddress } from "@resonate-mesh/node/protocol/address";
+import { parseAddress, formatAddress } from "@resonate-mesh/node/protocol";
 import { contextOutsideFunction, futureAlreadyAwaited, invalidArgument } from "./errors.ts";
 import { validateId } from "./ids.ts";
 import type { RetryPolicy } from "./options/retry.ts";

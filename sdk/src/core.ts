@@ -22,9 +22,9 @@ import type {
   Response,
   TaskRef,
   Value,
-} from "@resonate-mesh/node/protocol/types";
-import { Tag } from "@resonate-mesh/node/protocol/types";
-import { isDescendantOrSelf } from "@resonate-mesh/node/protocol/ids";
+} from "@resonate-mesh/node/protocol";
+import { Tag } from "@resonate-mesh/node/protocol";
+import { isDescendantOrSelf } from "@resonate-mesh/node/protocol";
 import type { ContextInfo } from "./context.ts";
 import { Child, Execution, within, type AttemptResult, type ChildSpec, type CoreDeps } from "./execution.ts";
 import { nonDeterministic, PromiseTimedOutError, ResonateError, ServerError } from "./errors.ts";

@@ -1,7 +1,7 @@
 // Errors the SDK raises. Each has a stable `code`, names the promise it is
 // about when there is one, and its message says what happened and how to fix it.
 
-import type { ProtocolError } from "@resonate-mesh/node/protocol/types";
+import type { ProtocolError } from "@resonate-mesh/node/protocol";
 
 export type ResonateErrorCode =
   | "CONTEXT_OUTSIDE_FUNCTION"

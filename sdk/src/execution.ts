@@ -4,8 +4,8 @@
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Logger } from "pino";
-import type { Clock } from "@resonate-mesh/node/mesh/clock";
-import type { Kind, PromiseRecord, RequestOf, Response } from "@resonate-mesh/node/protocol/types";
+import type { Clock } from "@resonate-mesh/node/local";
+import type { Kind, PromiseRecord, RequestOf, Response } from "@resonate-mesh/node/protocol";
 import type { Codec } from "./codec.ts";
 import { Context, type ContextInfo } from "./context.ts";
 import type { Attempt } from "./core.ts";

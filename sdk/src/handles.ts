@@ -1,7 +1,7 @@
 // Handles the client gives back: an execution (its result, when it is done)
 // and a schedule (which can be deleted).
 
-import type { PromiseRecord } from "@resonate-mesh/node/protocol/types";
+import type { PromiseRecord } from "@resonate-mesh/node/protocol";
 import type { Codec } from "./codec.ts";
 import type { Send } from "./execution.ts";
 import { ServerError } from "./errors.ts";

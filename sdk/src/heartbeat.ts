@@ -3,7 +3,7 @@
 // origins in one call). Nothing is sent while nothing is held.
 
 import type { Logger } from "pino";
-import type { TaskRef } from "@resonate-mesh/node/protocol/types";
+import type { TaskRef } from "@resonate-mesh/node/protocol";
 import type { Transport } from "./transport/types.ts";
 
 export class Heartbeat {

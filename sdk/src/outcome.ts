@@ -2,7 +2,7 @@
 // rejected throws its recorded error, canceled and timed out throw errors
 // that name the promise.
 
-import type { PromiseRecord, Value } from "@resonate-mesh/node/protocol/types";
+import type { PromiseRecord, Value } from "@resonate-mesh/node/protocol";
 import type { Codec } from "./codec.ts";
 import { PromiseCanceledError, PromiseTimedOutError } from "./errors.ts";
 

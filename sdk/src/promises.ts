@@ -1,13 +1,13 @@
 // `resonate.promises`: durable promises directly, for coordination from
 // outside functions (a person approving, another system answering).
 
-import type { PromiseRecord, PromiseState, Request } from "@resonate-mesh/node/protocol/types";
+import type { PromiseRecord, PromiseState, Request } from "@resonate-mesh/node/protocol";
 import type { Codec } from "./codec.ts";
 import type { Send } from "./execution.ts";
 import { invalidArgument, promiseNotFound, ServerError } from "./errors.ts";
 import { unknownError } from "./handles.ts";
 import { validateId } from "./ids.ts";
-import type { Clock } from "@resonate-mesh/node/mesh/clock";
+import type { Clock } from "@resonate-mesh/node/local";
 
 /** A promise with its param and value decoded on first read. */
 export class DurablePromise<T = unknown> {

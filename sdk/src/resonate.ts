@@ -3,10 +3,10 @@
 // group once it has registered something.
 
 import { pino, type Logger } from "pino";
-import { systemClock, type Clock } from "@resonate-mesh/node/mesh/clock";
-import type { MeshNode } from "@resonate-mesh/node/mesh/node";
-import type { ProtocolConfig } from "@resonate-mesh/node/protocol/config";
-import { Tag, type Kind, type Message, type PromiseRecord, type RequestOf, type Response } from "@resonate-mesh/node/protocol/types";
+import { systemClock, type Clock } from "@resonate-mesh/node/local";
+import type { MeshNode } from "@resonate-mesh/node/local";
+import type { ProtocolConfig } from "@resonate-mesh/node/protocol";
+import { Tag, type Kind, type Message, type PromiseRecord, type RequestOf, type Response } from "@resonate-mesh/node/protocol";
 import { defaultCodec, type Codec } from "./codec.ts";
 import { resolveConfig, type ConnectionConfig, type ResolvedConfig } from "./config.ts";
 import { resolveTarget } from "./context.ts";

@@ -1,6 +1,6 @@
 // `resonate.schedules`: cron schedules whose ticks create durable promises.
 
-import type { ScheduleRecord } from "@resonate-mesh/node/protocol/types";
+import type { ScheduleRecord } from "@resonate-mesh/node/protocol";
 import type { Codec } from "./codec.ts";
 import type { Send } from "./execution.ts";
 import { ResonateError, ServerError } from "./errors.ts";

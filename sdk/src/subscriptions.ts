@@ -5,7 +5,7 @@
 // delays a result, never loses it.
 
 import type { Logger } from "pino";
-import type { PromiseRecord } from "@resonate-mesh/node/protocol/types";
+import type { PromiseRecord } from "@resonate-mesh/node/protocol";
 import type { Send } from "./execution.ts";
 import { promiseNotFound, ServerError, stopped } from "./errors.ts";
 import { deferred, type Deferred } from "./outcome.ts";

@@ -1,8 +1,8 @@
 // The worker side of a client: `execute` messages become acquired tasks, each
 // run by an Attempt while a heartbeat keeps its lease.
 
-import type { PromiseRecord, TaskRecord, TaskRef } from "@resonate-mesh/node/protocol/types";
-import { Tag } from "@resonate-mesh/node/protocol/types";
+import type { PromiseRecord, TaskRecord, TaskRef } from "@resonate-mesh/node/protocol";
+import { Tag } from "@resonate-mesh/node/protocol";
 import { Attempt } from "./core.ts";
 import type { CoreDeps } from "./execution.ts";
 import { functionNotRegistered, invalidArgument, ResonateError } from "./errors.ts";

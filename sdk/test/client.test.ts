@@ -2,7 +2,7 @@
 // shutdown and configuration.
 
 import { afterEach, describe, expect, it } from "vitest";
-import { ManualClock } from "@resonate-mesh/node/mesh/clock";
+import { ManualClock } from "@resonate-mesh/node/local";
 import { Resonate, ResonateError, type Context } from "../src/index.ts";
 import { LocalTransport } from "../src/transport/local.ts";
 import { CountingTransport, eventually, local, peer, promiseOf, taskState } from "./helpers.ts";

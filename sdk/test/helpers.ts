@@ -2,7 +2,7 @@
 // transport that counts requests, and waiting on node state.
 
 import { afterEach } from "vitest";
-import type { Kind, Message, RequestOf, Response, TaskState } from "@resonate-mesh/node/protocol/types";
+import type { Kind, Message, RequestOf, Response, TaskState } from "@resonate-mesh/node/protocol";
 import { Resonate, type LocalOptions } from "../src/index.ts";
 import type { Transport } from "../src/transport/types.ts";
 

@@ -1,7 +1,7 @@
 // Replay in local mode: memoized re-execution over the in-process node.
 
 import { afterEach, describe, expect, it } from "vitest";
-import { ManualClock } from "@resonate-mesh/node/mesh/clock";
+import { ManualClock } from "@resonate-mesh/node/local";
 import { LocalTransport } from "../src/transport/local.ts";
 import { Resonate, Retry, type Context } from "../src/index.ts";
 import { CountingTransport, local, peer, promiseOf, settlesWithin, taskState } from "./helpers.ts";

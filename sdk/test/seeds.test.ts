@@ -1,7 +1,7 @@
 // The seed programs (../shared/seeds), line for line in TypeScript, in local mode.
 
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "@resonate-mesh/node/mesh/clock";
+import { ManualClock } from "@resonate-mesh/node/local";
 import type { Context } from "../src/index.ts";
 import { local, peer, settlesWithin, taskState } from "./helpers.ts";
 

@@ -1,10 +1,10 @@
 // The `resonate` CLI against a real node, run the way a user runs it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
-import { addService } from "@resonate-mesh/node/api/grpc/service";
-import { PromiseService } from "@resonate-mesh/node/gen/resonate/mesh/v1/promise_service_pb";
-import { connect, type CliClient } from "@resonate-mesh/node/cli/client";
-import { encodeValue } from "@resonate-mesh/node/cli/format";
+import { addService } from "@resonate-mesh/node/internal-for-tests";
+import { PromiseService } from "@resonate-mesh/node/proto";
+import { connect, type CliClient } from "@resonate-mesh/node/internal-for-tests";
+import { encodeValue } from "@resonate-mesh/node/internal-for-tests";
 import { cli, freePort, resonateBin, startNode, type NodeProc } from "../support/node.ts";
 import { spawnProcess, stopAll, type RunResult } from "../support/processes.ts";
 

@@ -15,9 +15,9 @@ import {
   parseTagsJson,
   promiseTable,
   renderValue,
-} from "@resonate-mesh/node/cli/format";
-import { UsageError } from "@resonate-mesh/node/cli/errors";
-import type { PromiseRecord } from "@resonate-mesh/node/protocol/types";
+} from "@resonate-mesh/node/internal-for-tests";
+import { UsageError } from "@resonate-mesh/node/internal-for-tests";
+import type { PromiseRecord } from "@resonate-mesh/node/protocol";
 
 const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
 

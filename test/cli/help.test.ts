@@ -2,7 +2,7 @@
 // described arguments and options, and examples to copy.
 import { describe, expect, it } from "vitest";
 import type { Command } from "commander";
-import { buildProgram } from "@resonate-mesh/node/cli/program";
+import { buildProgram } from "@resonate-mesh/node/internal-for-tests";
 
 const CLIENT_COMMANDS = ["invoke", "promises", "tasks", "schedules", "tree"];
 

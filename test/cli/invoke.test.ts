@@ -1,10 +1,10 @@
 // The promise `resonate invoke` creates, and where the CLI connects.
 import { describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
-import { invokeRequest, normalizeTarget, type InvokeOptions } from "@resonate-mesh/node/cli/commands/invoke";
-import { describeGrpcError, parseServer } from "@resonate-mesh/node/cli/client";
-import { RefusedError, UsageError } from "@resonate-mesh/node/cli/errors";
-import { decodeValue } from "@resonate-mesh/node/cli/format";
+import { invokeRequest, normalizeTarget, type InvokeOptions } from "@resonate-mesh/node/internal-for-tests";
+import { describeGrpcError, parseServer } from "@resonate-mesh/node/internal-for-tests";
+import { RefusedError, UsageError } from "@resonate-mesh/node/internal-for-tests";
+import { decodeValue } from "@resonate-mesh/node/internal-for-tests";
 
 const defaults: InvokeOptions = { target: "poll://any@default", timeout: "1h", version: "1" };
 const NOW = 1_700_000_000_000;

@@ -13,8 +13,8 @@ import {
   toProtocolRequest,
   toProtocolResponse,
   type OkResponse,
-} from "@resonate-mesh/node/api/grpc/convert";
-import type { Kind, Message, PromiseRecord, RequestOf, ScheduleRecord, TaskRecord } from "@resonate-mesh/node/protocol/types";
+} from "@resonate-mesh/node/client";
+import type { Kind, Message, PromiseRecord, RequestOf, ScheduleRecord, TaskRecord } from "@resonate-mesh/node/protocol";
 
 const value = { headers: { enc: "json" }, data: Buffer.from('{"a":1}').toString("base64") };
 const empty = { headers: {}, data: "" };

@@ -5,14 +5,14 @@
 
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, beforeEach, expect } from "vitest";
-import { createClient, type ServiceClient } from "@resonate-mesh/node/api/grpc/service";
-import { CODE_METADATA, FIELD_METADATA } from "@resonate-mesh/node/api/grpc/status";
-import { Health } from "@resonate-mesh/node/gen/grpc/health/v1/health_pb";
-import { PromiseService } from "@resonate-mesh/node/gen/resonate/mesh/v1/promise_service_pb";
-import { PromiseState, SettleState, TaskState } from "@resonate-mesh/node/gen/resonate/mesh/v1/records_pb";
-import type { Promise as PbPromise } from "@resonate-mesh/node/gen/resonate/mesh/v1/records_pb";
-import { ScheduleService } from "@resonate-mesh/node/gen/resonate/mesh/v1/schedule_service_pb";
-import { TaskService, type TaskServicePollResponse } from "@resonate-mesh/node/gen/resonate/mesh/v1/task_service_pb";
+import { createClient, type ServiceClient } from "@resonate-mesh/node/internal-for-tests";
+import { CODE_METADATA, FIELD_METADATA } from "@resonate-mesh/node/client";
+import { Health } from "@resonate-mesh/node/proto";
+import { PromiseService } from "@resonate-mesh/node/proto";
+import { PromiseState, SettleState, TaskState } from "@resonate-mesh/node/proto";
+import type { Promise as PbPromise } from "@resonate-mesh/node/proto";
+import { ScheduleService } from "@resonate-mesh/node/proto";
+import { TaskService, type TaskServicePollResponse } from "@resonate-mesh/node/proto";
 import { startMeshServer, type MeshServer } from "../support/mesh-node.ts";
 
 export { PromiseState, SettleState, TaskState };

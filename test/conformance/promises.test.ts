@@ -3,7 +3,7 @@
 
 import { beforeEach, describe, expect, test } from "vitest";
 import { HOUR, PromiseState, SettleState, T0, bytes, expectInvalid, expectStatus, grpc, nodePerTest, target, text } from "./harness.ts";
-import type { PromiseServiceWatchResponse } from "@resonate-mesh/node/gen/resonate/mesh/v1/promise_service_pb";
+import type { PromiseServiceWatchResponse } from "@resonate-mesh/node/proto";
 
 const n = nodePerTest();
 
@@ -74,8 +74,8 @@ describe("get", () => {
   });
 
   test("a promise created by one client is read by another", async () => {
-    const { createClient } = await import("@resonate-mesh/node/api/grpc/service");
-    const { PromiseService } = await import("@resonate-mesh/node/gen/resonate/mesh/v1/promise_service_pb");
+    const { createClient } = await import("@resonate-mesh/node/internal-for-tests");
+    const { PromiseService } = await import("@resonate-mesh/node/proto");
     const other = createClient(PromiseService, n.server.address, { channelOptions: { "grpc.use_local_subchannel_pool": 1 } });
     try {
       await create("shared", { param: { data: bytes("x") } });

@@ -2,10 +2,11 @@
 // side, and a clean shutdown that tells connected workers to go elsewhere.
 
 import { describe, expect, test } from "vitest";
-import { classifyFirstBytes, startServer } from "@resonate-mesh/node/api/server";
-import { HealthCheckResponse_ServingStatus as Serving } from "@resonate-mesh/node/gen/grpc/health/v1/health_pb";
-import { MeshNode } from "@resonate-mesh/node/mesh/node";
-import { MemoryStore } from "@resonate-mesh/node/store/memory";
+import { startServer } from "@resonate-mesh/node/server";
+import { classifyFirstBytes } from "@resonate-mesh/node/internal-for-tests";
+import { HealthCheckResponse_ServingStatus as Serving } from "@resonate-mesh/node/proto";
+import { MeshNode } from "@resonate-mesh/node/local";
+import { MemoryStore } from "@resonate-mesh/node/store";
 import { HOUR, T0, grpc, nodePerTest } from "./harness.ts";
 
 describe("one port", () => {

@@ -7,9 +7,9 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import { describe, expect, test } from "vitest";
-import { ERROR_DOMAIN, STATUS_DETAILS_METADATA } from "@resonate-mesh/node/api/grpc/status";
-import { BadRequestSchema, ErrorInfoSchema } from "@resonate-mesh/node/gen/google/rpc/error_details_pb";
-import { StatusSchema, type Status } from "@resonate-mesh/node/gen/google/rpc/status_pb";
+import { ERROR_DOMAIN, STATUS_DETAILS_METADATA } from "@resonate-mesh/node/client";
+import { BadRequestSchema, ErrorInfoSchema } from "@resonate-mesh/node/proto";
+import { StatusSchema, type Status } from "@resonate-mesh/node/proto";
 import { HOUR, T0, expectInvalid, expectStatus, grpc, nodePerTest, target } from "./harness.ts";
 
 const n = nodePerTest();

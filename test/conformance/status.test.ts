@@ -4,12 +4,12 @@
 // protocol's message and the stable code in `resonate-code`.
 
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startServer, type RunningServer } from "@resonate-mesh/node/api/server";
-import { createClient } from "@resonate-mesh/node/api/grpc/service";
-import { fromServiceError, grpcCodeOf } from "@resonate-mesh/node/api/grpc/status";
-import { PromiseService } from "@resonate-mesh/node/gen/resonate/mesh/v1/promise_service_pb";
-import type { Engine } from "@resonate-mesh/node/mesh/engine";
-import type { ErrorCode, ErrorStatus, ProtocolError } from "@resonate-mesh/node/protocol/types";
+import { startServer, type RunningServer } from "@resonate-mesh/node/server";
+import { createClient } from "@resonate-mesh/node/internal-for-tests";
+import { fromServiceError, grpcCodeOf } from "@resonate-mesh/node/client";
+import { PromiseService } from "@resonate-mesh/node/proto";
+import type { Engine } from "@resonate-mesh/node/local";
+import type { ErrorCode, ErrorStatus, ProtocolError } from "@resonate-mesh/node/protocol";
 import { expectStatus, grpc } from "./harness.ts";
 
 /** The id asks for the answer: "401:UNAUTHENTICATED:sentence", or "throw". */

@@ -3,8 +3,8 @@
 // at the same time), gets the same statuses and the same records.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeResponse } from "@resonate-mesh/node/api/http/envelope";
-import type { Request, Response } from "@resonate-mesh/node/protocol/types";
+import { encodeResponse } from "@resonate-mesh/node/internal-for-tests";
+import type { Request, Response } from "@resonate-mesh/node/protocol";
 import { b64, startTestNode, T0, type TestNode } from "./helpers.ts";
 
 const LATER = T0 + 86_400_000;

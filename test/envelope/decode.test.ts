@@ -4,10 +4,10 @@
 
 import { describe, expect, it } from "vitest";
 import { isMessage, isResponse } from "@resonatehq/sdk";
-import { decodeEnvelope, EnvelopeError, isDebug } from "@resonate-mesh/node/api/http/decode";
-import { encodeResponse } from "@resonate-mesh/node/api/http/envelope";
-import { toWireMessage } from "@resonate-mesh/node/api/http/wire";
-import type { PromiseRecord, StoredTask } from "@resonate-mesh/node/protocol/types";
+import { decodeEnvelope, EnvelopeError, isDebug } from "@resonate-mesh/node/internal-for-tests";
+import { encodeResponse } from "@resonate-mesh/node/internal-for-tests";
+import { toWireMessage } from "@resonate-mesh/node/internal-for-tests";
+import type { PromiseRecord, StoredTask } from "@resonate-mesh/node/protocol";
 
 const head = { corrId: "c-1", version: "2026-04-01" };
 

@@ -8,11 +8,11 @@ import {
   rpcOf,
   toProtocolResponse,
   type OkResponse,
-} from "@resonate-mesh/node/api/grpc/convert";
-import { createClient } from "@resonate-mesh/node/api/grpc/service";
-import { fromServiceError } from "@resonate-mesh/node/api/grpc/status";
-import type { SseOptions } from "@resonate-mesh/node/api/http/sse";
-import type { Kind, Request, Response } from "@resonate-mesh/node/protocol/types";
+} from "@resonate-mesh/node/client";
+import { createClient } from "@resonate-mesh/node/internal-for-tests";
+import { fromServiceError } from "@resonate-mesh/node/client";
+import type { SseOptions } from "@resonate-mesh/node/internal-for-tests";
+import type { Kind, Request, Response } from "@resonate-mesh/node/protocol";
 import { startMeshServer, type MeshServer } from "../support/mesh-node.ts";
 import { waitFor } from "../support/wait.ts";
 

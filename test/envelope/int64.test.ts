@@ -4,7 +4,7 @@
 // reads integer literals exactly and writes "never" as 9223372036854775807.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseJson, stringifyJson } from "@resonate-mesh/node/api/http/json";
+import { parseJson, stringifyJson } from "@resonate-mesh/node/internal-for-tests";
 import { startTestNode, T0, VERSION, type TestNode } from "./helpers.ts";
 
 const INT64_MAX = "9223372036854775807";

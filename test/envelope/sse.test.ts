@@ -5,8 +5,8 @@
 
 import { isMessage } from "@resonatehq/sdk";
 import * as grpc from "@grpc/grpc-js";
-import { TaskService } from "@resonate-mesh/node/gen/resonate/mesh/v1/task_service_pb";
-import { createClient } from "@resonate-mesh/node/api/grpc/service";
+import { TaskService } from "@resonate-mesh/node/proto";
+import { createClient } from "@resonate-mesh/node/internal-for-tests";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { b64, eventually, SseClient, startTestNode, T0, type TestNode } from "./helpers.ts";
 

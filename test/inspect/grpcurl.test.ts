@@ -101,8 +101,8 @@ describe.skipIf(!grpcurl)("grpcurl", () => {
 
 describe("buf curl", () => {
   test.skipIf(!existsSync(buf))("reads, through reflection, a promise another client (grpc-js) created", async () => {
-    const { createClient } = await import("@resonate-mesh/node/api/grpc/service");
-    const { PromiseService } = await import("@resonate-mesh/node/gen/resonate/mesh/v1/promise_service_pb");
+    const { createClient } = await import("@resonate-mesh/node/internal-for-tests");
+    const { PromiseService } = await import("@resonate-mesh/node/proto");
     const client = createClient(PromiseService, address);
     try {
       await client.create({ id: "from-grpc-js", timeoutAt: BigInt(Date.now() + 3_600_000), tags: { by: "grpc-js" } });

@@ -2,10 +2,10 @@
 // ManualClock, served by startServer on an ephemeral port. Its timer loop is
 // not started: time moves only when a test moves the clock.
 
-import { startServer, type RunningServer, type ServerOptions } from "@resonate-mesh/node/api/server";
-import { ManualClock } from "@resonate-mesh/node/mesh/clock";
-import { MeshNode, type MeshNodeOptions } from "@resonate-mesh/node/mesh/node";
-import { MemoryStore } from "@resonate-mesh/node/store/memory";
+import { startServer, type RunningServer, type ServerOptions } from "@resonate-mesh/node/server";
+import { ManualClock } from "@resonate-mesh/node/local";
+import { MeshNode, type MeshNodeOptions } from "@resonate-mesh/node/local";
+import { MemoryStore } from "@resonate-mesh/node/store";
 
 export interface MeshServer {
   clock: ManualClock;

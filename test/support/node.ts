@@ -32,10 +32,13 @@ export interface NodeProc {
 }
 
 /** `resonate dev --port <free port> [args]`, ready once GET /ready answers 200. */
-export async function startNode(options: { args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<NodeProc> {
+export async function startNode(
+  options: { args?: string[]; env?: NodeJS.ProcessEnv; /** Another `resonate` bin (an installed package's). */ bin?: string; cwd?: string } = {},
+): Promise<NodeProc> {
   const port = await freePort();
-  const proc = spawnProcess("node", process.execPath, [resonateBin, "dev", "--port", String(port), ...(options.args ?? [])], {
+  const proc = spawnProcess("node", process.execPath, [options.bin ?? resonateBin, "dev", "--port", String(port), ...(options.args ?? [])], {
     env: options.env,
+    cwd: options.cwd,
   });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(

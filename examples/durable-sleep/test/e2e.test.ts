@@ -3,7 +3,7 @@
 // started, and the workflow finishes when the timer says, not later.
 
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { connect } from "@resonate-mesh/node/cli/client";
+import { connect } from "@resonate-mesh/node/internal-for-tests";
 import { stopAll, type Proc } from "../../../test/support/processes.ts";
 import { waitFor } from "../../../test/support/wait.ts";
 import { startNode } from "../../../test/support/node.ts";

@@ -1,7 +1,7 @@
-// The CLI's connection to a node: the gRPC services, spoken in protocol types,
-// with every gRPC failure turned into one sentence a person can act on.
+// The CLI's connection to a node: the node client the SDK uses too
+// (client/node-client.ts), spoken in protocol types, with every gRPC failure
+// turned into one sentence a person can act on.
 
-import * as grpc from "@grpc/grpc-js";
 import type {
   Kind,
   PromiseCreateData,
@@ -14,11 +14,7 @@ import type {
   TaskRecord,
   TaskState,
 } from "../protocol/types.ts";
-import { createClient, type CallOptions, type ServiceClient } from "../api/grpc/service.ts";
-import { PromiseService, type PromiseServiceWatchResponse } from "../gen/resonate/mesh/v1/promise_service_pb.ts";
-import { TaskService } from "../gen/resonate/mesh/v1/task_service_pb.ts";
-import { ScheduleService } from "../gen/resonate/mesh/v1/schedule_service_pb.ts";
-import * as convert from "../api/grpc/convert.ts";
+import { GrpcStatus, NodeClient, type GrpcCallError } from "../client/index.ts";
 import { RefusedError, UsageError } from "./errors.ts";
 
 type ScheduleCreateData = RequestOf<"schedule.create">["data"];
@@ -47,12 +43,12 @@ const CALL_TIMEOUT_MS = 30_000;
 const POLL_INTERVAL_MS = 500;
 
 export interface Endpoint {
-  /** `host:port` for grpc-js. */
+  /** `host:port`. */
   address: string;
   tls: boolean;
 }
 
-/** `http://host:port`, `https://host[:port]` or bare `host:port` -> where grpc-js connects. */
+/** `http://host:port`, `https://host[:port]` or bare `host:port` -> where the client connects. */
 export function parseServer(server: string): Endpoint {
   const text = server.trim();
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
@@ -75,24 +71,24 @@ type Noun = "promise" | "task" | "schedule";
 
 /** One sentence for a failed call, classified into usage (exit 2) or refused (exit 1). */
 export function describeGrpcError(err: unknown, server: string, noun: Noun, id?: string): UsageError | RefusedError {
-  const e = err as Partial<grpc.ServiceError>;
+  const e = err as Partial<GrpcCallError>;
   const details = (e.details ?? e.message ?? "").trim();
   switch (e.code) {
-    case grpc.status.NOT_FOUND:
+    case GrpcStatus.NOT_FOUND:
       return new RefusedError(id !== undefined ? `${noun} "${id}" not found` : details || `${noun} not found`);
-    case grpc.status.UNAVAILABLE: {
+    case GrpcStatus.UNAVAILABLE: {
       const { reason, hint } = unreachable(details);
       return new RefusedError(`cannot reach the node at ${server} (${reason}); ${hint}`);
     }
-    case grpc.status.DEADLINE_EXCEEDED:
+    case GrpcStatus.DEADLINE_EXCEEDED:
       return new RefusedError(`the node at ${server} did not answer within ${CALL_TIMEOUT_MS / 1_000}s`);
-    case grpc.status.INVALID_ARGUMENT:
+    case GrpcStatus.INVALID_ARGUMENT:
       return new UsageError(details || "the node refused the request as invalid");
-    case grpc.status.UNAUTHENTICATED:
+    case GrpcStatus.UNAUTHENTICATED:
       return new RefusedError(`the node at ${server} refused the credentials (${details || "unauthenticated"}); check --token or RESONATE_TOKEN`);
-    case grpc.status.PERMISSION_DENIED:
+    case GrpcStatus.PERMISSION_DENIED:
       return new RefusedError(`the token is not allowed to do this (${details || "permission denied"})`);
-    case grpc.status.UNIMPLEMENTED:
+    case GrpcStatus.UNIMPLEMENTED:
       return new RefusedError(`the node at ${server} does not support this call; is it a resonate mesh node?`);
     default:
       return new RefusedError(details || `the call to ${server} failed`);
@@ -118,40 +114,29 @@ export function connect(server: string, token?: string): CliClient {
   return new GrpcCliClient(server, token);
 }
 
-type AnyServiceClient = Record<string, (request: unknown, options?: CallOptions) => Promise<unknown>> & { close(): void };
-
 class GrpcCliClient implements CliClient {
-  private readonly services = new Map<string, AnyServiceClient>();
-  private readonly promises: ServiceClient<(typeof PromiseService)["method"]>;
-  private readonly metadata: grpc.Metadata;
+  private readonly client: NodeClient;
 
   constructor(
     readonly server: string,
     token?: string,
   ) {
     const endpoint = parseServer(server);
-    const credentials = endpoint.tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
-    // One HTTP/2 connection serves the three services (grpc-js pools subchannels by address).
-    this.promises = createClient(PromiseService, endpoint.address, { credentials });
-    const tasks = createClient(TaskService, endpoint.address, { credentials });
-    const schedules = createClient(ScheduleService, endpoint.address, { credentials });
-    this.services.set(PromiseService.typeName, this.promises as unknown as AnyServiceClient);
-    this.services.set(TaskService.typeName, tasks as unknown as AnyServiceClient);
-    this.services.set(ScheduleService.typeName, schedules as unknown as AnyServiceClient);
-    this.metadata = new grpc.Metadata();
-    if (token !== undefined) this.metadata.set("authorization", `Bearer ${token}`);
+    // One connection serves the calls of a command: the CLI makes a handful, one after another.
+    this.client = new NodeClient({
+      address: endpoint.address,
+      secure: endpoint.tls,
+      token,
+      requestTimeoutMs: CALL_TIMEOUT_MS,
+      userAgent: "resonate-cli",
+      maxConnections: 1,
+    });
   }
 
   /** One protocol request over its RPC; the answer's data, or the failure as one sentence. */
   private async call<K extends Kind>(request: RequestOf<K>, noun: Noun, id?: string): Promise<ResponseDataMap[K]> {
-    const { service, method } = convert.rpcOf(request.kind);
-    const client = this.services.get(service.typeName)!;
     try {
-      const message = await client[method.localName]!(convert.fromProtocolRequest(request), {
-        metadata: this.metadata,
-        deadline: Date.now() + CALL_TIMEOUT_MS,
-      });
-      return convert.toProtocolResponse(request.kind as K, message as convert.ProtoResponseMap[K]).data;
+      return (await this.client.call(request)).data;
     } catch (err) {
       throw describeGrpcError(err, this.server, noun, id);
     }
@@ -179,8 +164,8 @@ class GrpcCliClient implements CliClient {
       if (last !== undefined && last.state !== "pending") return last;
     } catch (err) {
       // A node without Watch, or a stream cut short: reading in a loop still gets the answer.
-      const code = (err as grpc.ServiceError).code;
-      if (code !== grpc.status.UNIMPLEMENTED && code !== grpc.status.CANCELLED && code !== grpc.status.INTERNAL) {
+      const code = (err as GrpcCallError).code;
+      if (code !== GrpcStatus.UNIMPLEMENTED && code !== GrpcStatus.CANCELLED && code !== GrpcStatus.INTERNAL) {
         throw describeGrpcError(err, this.server, "promise", id);
       }
     }
@@ -195,12 +180,10 @@ class GrpcCliClient implements CliClient {
   private watch(id: string): Promise<PromiseRecord | undefined> {
     return new Promise((resolve, reject) => {
       let last: PromiseRecord | undefined;
-      const stream = this.promises.watch({ id }, { metadata: this.metadata });
-      stream.on("data", (msg: PromiseServiceWatchResponse) => {
-        if (msg.promise) last = convert.promiseFromProto(msg.promise);
+      this.client.watch(id, {
+        onData: (promise) => (last = promise),
+        onEnd: (err) => (err === undefined ? resolve(last) : reject(err)),
       });
-      stream.on("error", (err: grpc.ServiceError) => reject(err));
-      stream.on("end", () => resolve(last));
     });
   }
 
@@ -234,6 +217,6 @@ class GrpcCliClient implements CliClient {
   }
 
   close(): void {
-    for (const client of this.services.values()) client.close();
+    this.client.close();
   }
 }

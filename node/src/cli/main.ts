@@ -1,4 +1,4 @@
-// Entry point of the `resonate` bin (node/bin/resonate.js loads it through tsx).
+// Entry point of the `resonate` bin (node/bin/resonate.js loads its compiled form, dist/cli/main.js).
 
 import { buildProgram } from "./program.ts";
 

@@ -3,8 +3,8 @@
 
 import * as grpc from "@grpc/grpc-js";
 import { describe, expect, test } from "vitest";
-import { createMetrics } from "@resonate-mesh/node/api/metrics";
-import type { Engine } from "@resonate-mesh/node/mesh/engine";
+import { createMetrics } from "../../src/api/metrics.ts";
+import type { Engine } from "../../src/mesh/engine.ts";
 
 const CREATE = "/resonate.mesh.v1.PromiseService/Create";
 const POLL = "/resonate.mesh.v1.TaskService/Poll";

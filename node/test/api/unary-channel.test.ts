@@ -5,7 +5,7 @@
 import net from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { UnaryChannel, type UnaryCallError } from "@resonate-mesh/node/api/grpc/unary-channel";
+import { UnaryChannel, type UnaryCallError } from "../../src/api/grpc/unary-channel.ts";
 
 const bytes = (text: string) => Buffer.from(text, "utf8");
 const text = (data: Uint8Array) => Buffer.from(data).toString("utf8");

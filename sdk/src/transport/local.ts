@@ -2,11 +2,11 @@
 // Requests go straight to MeshNode.handle, so local mode runs exactly the
 // protocol code a node process runs: one implementation of the rules.
 
-import { ManualClock, type Clock } from "@resonate-mesh/node/mesh/clock";
-import { MeshNode } from "@resonate-mesh/node/mesh/node";
-import type { ProtocolConfig } from "@resonate-mesh/node/protocol/config";
-import type { Kind, Message, RequestOf, Response } from "@resonate-mesh/node/protocol/types";
-import { MemoryStore } from "@resonate-mesh/node/store/memory";
+import { ManualClock, type Clock } from "@resonate-mesh/node/local";
+import { MeshNode } from "@resonate-mesh/node/local";
+import type { ProtocolConfig } from "@resonate-mesh/node/protocol";
+import type { Kind, Message, RequestOf, Response } from "@resonate-mesh/node/protocol";
+import { MemoryStore } from "@resonate-mesh/node/store";
 import type { Transport } from "./types.ts";
 
 export interface LocalTransportOptions {

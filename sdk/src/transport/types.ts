@@ -2,7 +2,7 @@
 // stream of messages for this worker. Local mode and gRPC implement the same
 // interface, so the SDK has one code path.
 
-import type { Kind, Message, RequestOf, Response } from "@resonate-mesh/node/protocol/types";
+import type { Kind, Message, RequestOf, Response } from "@resonate-mesh/node/protocol";
 
 export interface Transport {
   /** "local" runs an in-process node; "remote" talks to one over the network. */

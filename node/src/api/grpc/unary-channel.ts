@@ -5,7 +5,9 @@
 // the HTTP/2 layer beneath it on every call (interceptor and filter chains,
 // retry buffers, resolver and load-balancer state, a Metadata object each
 // way). The SDK makes one unary call per durable step, so that overhead was
-// most of a worker's CPU. Streams (the worker's Poll, Watch) stay on grpc-js:
+// most of a worker's CPU. @connectrpc/connect-node's gRPC transport (also on
+// node:http2) measured higher still: `npm run bench -- --only unary`, column
+// "client CPU µs/op". Streams (the worker's Poll, Watch) stay on grpc-js:
 // they are few and long-lived, and its reconnection logic is worth having there.
 //
 // Failures look like grpc-js's (`{code, details, metadata}` with

@@ -1,0 +1,6 @@
+// @resonate-mesh/node/store: the store contract every engine implements
+// (multi-key compare-and-set, a watch of changes, listing) and the embedded
+// memory engine.
+
+export { ConflictError, type Change, type CommitOp, type Entry, type ListOptions, type Store } from "./types.ts";
+export { MemoryStore } from "./memory.ts";
