@@ -18,7 +18,6 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class Attempt {
   private readonly core: ReplayCore;
-  private readonly execs = new Map<number, Execution>();
   private readonly children = new Map<number, Child>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly result: Promise<AttemptResult>;
@@ -159,7 +158,6 @@ export class Attempt {
 
   private run(handle: number, id: string, fn: DurableFunction, args: unknown[], info: ContextInfo): void {
     const exec = new Execution(this, handle, id, info);
-    this.execs.set(handle, exec);
     // Awaited inside the function's own context, so a function that returns a call
     // without awaiting it (`(ctx) => ctx.run(step)`) is still the one waiting on it.
     within(exec, async () => await fn(exec.ctx, ...args)).then(
@@ -169,7 +167,6 @@ export class Attempt {
   }
 
   private returned(handle: number, outcome: Outcome): void {
-    this.execs.delete(handle);
     if (this.done) return;
     this.core.returned(handle, outcome);
     this.flush();

@@ -22,7 +22,7 @@ export function encode(value: unknown): Value {
   return codec.encode(value);
 }
 
-export function decode(value: Value): unknown {
+export function decode(value: Value | undefined): unknown {
   return codec.decode(value);
 }
 
@@ -210,7 +210,7 @@ export class TinyNode {
     }
   }
 
-  settle(id: string, state: PromiseRecord["state"], value: Value): PromiseRecord {
+  settle(id: string, state: PromiseRecord["state"], value: Value = { headers: {}, data: "" }): PromiseRecord {
     const known = this.promises.get(id);
     if (known === undefined) throw new Error(`TinyNode: no promise ${id}`);
     const record: PromiseRecord = known.state === "pending" ? { ...known, state, value, settledAt: T0 } : known;
