@@ -44,10 +44,12 @@ interface Func {
   parentId: string;
   tags: Record<string, string>;
   tries: number;
-  live?: Exec;
+  live: Exec | undefined;
   done: boolean;
   onDone(outcome: Outcome): void;
 }
+
+type FuncSpec = Pick<Func, "id" | "fn" | "args" | "name" | "version" | "policy" | "timeoutAt" | "parentId" | "tags">;
 
 /** One try of a Func. */
 interface Exec {
@@ -62,7 +64,7 @@ interface Exec {
   /** Every child it started, for structured concurrency. */
   children: Child[];
   /** Set when its function returned: it joins what it left open before the try ends. */
-  join?: { outcome: Outcome; open: Child[]; unobserved: Child[] };
+  join: { outcome: Outcome; open: Child[]; unobserved: Child[] } | undefined;
 }
 
 interface Child {
@@ -76,7 +78,7 @@ interface Child {
   /** Awaited, or its failure was reported where it was started: nobody else must see it. */
   consumed: boolean;
   awaiters: Set<Exec>;
-  outcome?: Outcome;
+  outcome: Outcome | undefined;
 }
 
 /** What a fenced request came back as: the record, an error for the caller, or the attempt ended. */
@@ -92,6 +94,8 @@ export class ReplayCore {
   private readonly inflight = new Map<number, (response: Response) => void>();
   private readonly timers = new Map<string, () => void>();
   private outbox: Command[] = [];
+  /** How many `create` commands the outbox holds (they are merged into one on take). */
+  private creates = 0;
   private counter = 0;
   private poison?: ResonateError;
   private ended = false;
@@ -116,9 +120,14 @@ export class ReplayCore {
   /** The commands emitted since the last take; creates among them travel as one `create`, in order. */
   take(): Command[] {
     const out = this.outbox;
+    if (out.length === 0) return [];
     this.outbox = [];
+    if (this.creates <= 1) {
+      this.creates = 0;
+      return out;
+    }
+    this.creates = 0;
     const creates = out.filter((c): c is Extract<Command, { kind: "create" }> => c.kind === "create");
-    if (creates.length <= 1) return out;
     const merged: Command = { kind: "create", requests: creates.flatMap((c) => c.requests) };
     const first = out.indexOf(creates[0]!);
     return out.filter((c, i) => c.kind !== "create" || i === first).map((c) => (c.kind === "create" ? merged : c));
@@ -169,6 +178,7 @@ export class ReplayCore {
       state: "starting",
       consumed: false,
       awaiters: new Set(),
+      outcome: undefined,
     };
     this.children.set(child.handle, child);
     parent.children.push(child);
@@ -276,8 +286,24 @@ export class ReplayCore {
 
   // ================================================================ functions
 
-  private runFunc(f: Omit<Func, "key" | "tries" | "done" | "onDone">, onDone: (outcome: Outcome) => void): void {
-    const func: Func = { ...f, key: ++this.counter, tries: 0, done: false, onDone };
+  private runFunc(f: FuncSpec, onDone: (outcome: Outcome) => void): void {
+    // Built field by field (not spread) so every Func has one shape: this is the hot path.
+    const func: Func = {
+      key: ++this.counter,
+      id: f.id,
+      fn: f.fn,
+      args: f.args,
+      name: f.name,
+      version: f.version,
+      policy: f.policy,
+      timeoutAt: f.timeoutAt,
+      parentId: f.parentId,
+      tags: f.tags,
+      tries: 0,
+      live: undefined,
+      done: false,
+      onDone,
+    };
     // Past its deadline already (a replay after the timeout): it does not run at all.
     if (func.timeoutAt - this.init.now() <= 0) return this.finishFunc(func, this.timedOut(func));
     this.setTimer(`timeout:${func.key}`, func.timeoutAt, true, () => {
@@ -301,7 +327,17 @@ export class ReplayCore {
       // Each try sees its own copy: what the function does to it cannot reach the recorded tags.
       tags: { ...func.tags },
     };
-    const exec: Exec = { handle: ++this.counter, func, id: func.id, info, running: true, seq: 0, awaiting: new Set(), children: [] };
+    const exec: Exec = {
+      handle: ++this.counter,
+      func,
+      id: func.id,
+      info,
+      running: true,
+      seq: 0,
+      awaiting: new Set(),
+      children: [],
+      join: undefined,
+    };
     func.live = exec;
     this.execs.set(exec.handle, exec);
     this.running.add(exec);
@@ -429,7 +465,7 @@ export class ReplayCore {
     for (const e of child.awaiters) e.awaiting.delete(child);
     child.awaiters.clear();
     this.emit({ kind: "resolve", child: child.handle, outcome, durable });
-    for (const e of [...this.joining]) if (e.join!.open.includes(child)) this.tryJoin(e);
+    if (this.joining.size > 0) for (const e of [...this.joining]) if (e.join!.open.includes(child)) this.tryJoin(e);
   }
 
   /** Failed before it existed durably (bad argument, refused request, another call recorded there). */
@@ -601,6 +637,7 @@ export class ReplayCore {
 
   private emit(command: Command): void {
     if (this.ended && command.kind !== "done" && command.kind !== "cancelTimer") return;
+    if (command.kind === "create") this.creates++;
     this.outbox.push(command);
   }
 
