@@ -121,8 +121,12 @@ export class Attempt {
         return this.run(c.exec, c.id, c.fn, c.args, c.info);
       case "created":
         return this.children.get(c.child)?.created.resolve();
-      case "resolve":
-        return this.children.get(c.child)?.resolve(c.outcome, c.durable);
+      case "resolve": {
+        // Its last command: the user holds the Child from here on.
+        const child = this.children.get(c.child);
+        this.children.delete(c.child);
+        return child?.resolve(c.outcome, c.durable);
+      }
       case "timer":
         return this.setTimer(c.key, c.at, c.unref);
       case "cancelTimer":
