@@ -107,7 +107,38 @@ describe("replay core: local children", () => {
   });
 });
 
+describe("replay core: parallel local children", () => {
+  it("runs children started in one step side by side and records those that finish together in one create", () => {
+    const d = new Drive({ id: "wf" });
+    const root = d.start();
+    const children = [1, 2, 3].map((n) => d.core.call(root, run(d, root, [n])));
+    for (const c of children) d.core.await(root, c);
+    const runs = d.take().filter((c) => c.kind === "run");
+    expect(runs.map((r) => (r.kind === "run" ? r.id : ""))).toEqual(["wf.0", "wf.1", "wf.2"]);
+    runs.forEach((r, i) => d.core.returned(r.kind === "run" ? r.exec : -1, { ok: true, value: i }));
+    const out = d.take();
+    expect(kinds(out)).toEqual(["cancelTimer", "create", "cancelTimer", "cancelTimer"]);
+    expect(created(out[1]!).map((c) => [c.id, c.value])).toEqual([
+      ["wf.0", 0],
+      ["wf.1", 1],
+      ["wf.2", 2],
+    ]);
+    const after = d.answerAll(out);
+    expect(children.map((c) => resolved(after, c))).toEqual([0, 1, 2].map((value) => ({ ok: true, value })));
+  });
+});
+
 describe("replay core: remote children", () => {
+  it("creates a latent promise with its data in the param and no target", () => {
+    const d = new Drive({ id: "wf" });
+    const root = d.start();
+    d.core.nextId(root);
+    d.core.call(root, { kind: "promise", id: "approval-7", data: { doc: "spec.md" }, tags: { team: "a" } });
+    const [c] = created(only(d.take(), "create"));
+    expect(c).toMatchObject({ id: "approval-7", state: "pending", param: { func: "resonate:promise", args: [{ doc: "spec.md" }] }, timeoutAt: T0 + HOUR });
+    expect(c!.tags).toEqual({ team: "a", "resonate:origin": "wf", "resonate:parent": "wf", "resonate:scope": "global", "resonate:branch": "approval-7" });
+  });
+
   it("creates every child requested in the same step in one create command", () => {
     const d = new Drive({ id: "wf" });
     const root = d.start();
