@@ -3,7 +3,7 @@
 
 import type { PromiseRecord, TaskRecord, TaskRef } from "@resonate-mesh/node/protocol";
 import { Tag } from "@resonate-mesh/node/protocol";
-import { Attempt } from "./core.ts";
+import { Attempt } from "./runner.ts";
 import type { CoreDeps } from "./execution.ts";
 import { functionNotRegistered, invalidArgument, ResonateError } from "./errors.ts";
 import type { Heartbeat } from "./heartbeat.ts";
