@@ -15,6 +15,7 @@ import { readFileSync, unwatchFile, watchFile } from "node:fs";
 import { createLocalJWKSet, errors as joseErrors, importJWK, jwtVerify, type JWK, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import type { Logger } from "pino";
 import { scopeRequest } from "../protocol/touches.ts";
+import { RateLimiter, type RateLimits } from "./rate.ts";
 import type { Message, ProtocolError, Request } from "../protocol/types.ts";
 
 export interface AuthOptions {
@@ -27,6 +28,8 @@ export interface AuthOptions {
   logger?: Logger;
   /** How often the key file is checked for changes (ms). Default 1000. */
   reloadIntervalMs?: number;
+  /** Requests per second per token, by role (see rate.ts); absent: unlimited. */
+  rateLimits?: RateLimits;
 }
 
 /** Who a verified token speaks for. */
@@ -36,10 +39,12 @@ export interface Principal {
   /** The `prefix` claim every id must start with; undefined for admin, or a token without one. */
   prefix: string | undefined;
   subject: string | undefined;
+  /** The `role` claim as given ("" when absent): what the rate limit is looked up by. */
+  role: string;
 }
 
 /** The principal of a node without authentication: may do anything. */
-export const OPEN: Principal = { admin: true, prefix: undefined, subject: undefined };
+export const OPEN: Principal = { admin: true, prefix: undefined, subject: undefined, role: "admin" };
 
 export const ALGORITHMS = ["RS256", "ES256", "EdDSA", "Ed25519"];
 
@@ -69,10 +74,12 @@ export class Authenticator {
   private key: VerifyKey;
   private readonly cache = new Map<string, Cached>();
   private readonly options: AuthOptions;
+  private readonly limiter: RateLimiter | undefined;
 
   private constructor(options: AuthOptions, key: VerifyKey) {
     this.options = options;
     this.key = key;
+    this.limiter = options.rateLimits === undefined ? undefined : new RateLimiter(options.rateLimits);
   }
 
   /** Load the key (throws AuthConfigError naming the file) and start watching the file. */
@@ -104,8 +111,22 @@ export class Authenticator {
     this.cache.clear();
   }
 
-  /** The principal of a raw token (no `Bearer `), or the 401 to answer. */
-  async verify(token: string | undefined): Promise<Principal | ProtocolError> {
+  /**
+   * Admit one request (or stream) carrying `token` (raw, no `Bearer `): its
+   * principal, or the 401 (no or bad token) or 429 (over its rate) to answer.
+   */
+  async admit(token: string | undefined): Promise<Principal | ProtocolError> {
+    const principal = await this.verify(token);
+    if (this.limiter === undefined || !isPrincipal(principal)) return principal;
+    return this.limiter.take(token!, principal.role) ?? principal;
+  }
+
+  /** Prometheus text for what this authenticator refused (rate limits). */
+  metricsText(): string {
+    return this.limiter?.metricsText() ?? "";
+  }
+
+  private async verify(token: string | undefined): Promise<Principal | ProtocolError> {
     if (token === undefined || token === "") return unauthenticated(MISSING);
     const now = Date.now();
     const cached = this.cache.get(token);
@@ -130,6 +151,12 @@ export class Authenticator {
     this.cache.set(token, { principal, until: Math.min(exp, now + CACHE_TTL_MS) });
     return principal;
   }
+}
+
+/** The node's metrics plus what the authenticator counts. */
+export function withAuthMetrics<M extends { render(): Promise<string> }>(metrics: M, auth: Authenticator | undefined): M {
+  if (auth === undefined) return metrics;
+  return { ...metrics, render: async () => (await metrics.render()) + auth.metricsText() };
 }
 
 // ---------------------------------------------------------------- authorization
@@ -187,16 +214,6 @@ export function envelopeToken(head: unknown): string | undefined {
   return bearerToken(auth) ?? auth;
 }
 
-/**
- * What the adapters share: with no authenticator the node is open and every
- * caller is admin; with one, the token decides.
- */
-export type Gate = Authenticator | undefined;
-
-export async function principalFor(gate: Gate, token: string | undefined): Promise<Principal | ProtocolError> {
-  return gate === undefined ? OPEN : await gate.verify(token);
-}
-
 export function isPrincipal(value: Principal | ProtocolError): value is Principal {
   return "admin" in value;
 }
@@ -220,6 +237,7 @@ function principalOf(payload: JWTPayload): Principal {
     admin: payload["role"] === "admin",
     prefix,
     subject: typeof payload.sub === "string" ? payload.sub : undefined,
+    role: typeof payload["role"] === "string" ? payload["role"] : "",
   };
 }
 

@@ -8,7 +8,7 @@
 import http from "node:http";
 import net from "node:net";
 import type { Logger } from "pino";
-import type { Authenticator } from "./auth.ts";
+import { withAuthMetrics, type Authenticator } from "./auth.ts";
 import { DEFAULT_HOST, DEFAULT_PORT } from "./defaults.ts";
 import { createGrpcServer, type GrpcServer } from "./grpc/server.ts";
 import type { EnvelopeOptions } from "./http/envelope.ts";
@@ -63,7 +63,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const firstByteTimeoutMs = options.firstByteTimeoutMs ?? 30_000;
   let closing = false;
 
-  const metrics = createMetrics(engine);
+  const metrics = withAuthMetrics(createMetrics(engine), options.auth);
   const grpcServer: GrpcServer = createGrpcServer({ engine, logger, observe: metrics.observeGrpc, auth: options.auth });
   const router = createRouter({
     engine,

@@ -69,7 +69,7 @@ export interface HandlerContext {
 export async function authenticateCall(ctx: HandlerContext, metadata: grpc.Metadata): Promise<Principal | ProtocolError> {
   if (ctx.auth === undefined) return OPEN;
   const value = metadata.get("authorization")[0];
-  return await ctx.auth.verify(bearerToken(typeof value === "string" ? value : value?.toString("utf8")));
+  return await ctx.auth.admit(bearerToken(typeof value === "string" ? value : value?.toString("utf8")));
 }
 
 export type ServiceErrorLike = Partial<grpc.StatusObject> & { code: grpc.status };

@@ -68,6 +68,7 @@ const statusOfCode: Record<ErrorCode, ErrorStatus> = {
   AWAITER_NOT_TARGETED: 422,
   PROMISE_WITHOUT_TASK: 422,
   AWAITED_NOT_FOUND: 422,
+  RATE_LIMITED: 429,
   UNAVAILABLE: 503,
   INTERNAL: 500,
 };

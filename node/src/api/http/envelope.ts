@@ -78,7 +78,7 @@ export function createEnvelopeHandler(engine: Engine, options: EnvelopeOptions =
     if (auth !== undefined) {
       // head.auth is where the official SDKs put the token; the header is what other HTTP clients send.
       const head = typeof body === "object" && body !== null ? (body as { head?: unknown }).head : undefined;
-      const verified = await auth.verify(envelopeToken(head) ?? bearerToken(req.headers.authorization));
+      const verified = await auth.admit(envelopeToken(head) ?? bearerToken(req.headers.authorization));
       if (!isPrincipal(verified)) {
         send(res, errorEnvelope(echo.kind, echo.corrId, verified.status, verified.message));
         return;

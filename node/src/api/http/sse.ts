@@ -53,7 +53,7 @@ export function createSseHandler(engine: Engine, options: SseOptions = {}): SseH
       return;
     }
     if (options.auth === undefined) return attach(req, res, route, OPEN);
-    options.auth.verify(bearerToken(req.headers.authorization)).then(
+    options.auth.admit(bearerToken(req.headers.authorization)).then(
       (principal) => {
         const refusal = isPrincipal(principal) ? mayPoll(principal) : principal;
         if (refusal !== undefined) return sendJson(res, refusal.status, refusal.message);

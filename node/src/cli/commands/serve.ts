@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import type { Logger } from "pino";
 import { DEFAULT_PORT } from "../../api/defaults.ts";
 import type { Authenticator } from "../../api/auth.ts";
+import { parseRateLimit, type RateLimits } from "../../api/rate.ts";
 import type { RunningServer } from "../../api/server.ts";
 import type { Store } from "../../store/types.ts";
 import { UsageError, errorLine, exitCodeOf } from "../errors.ts";
@@ -29,6 +30,7 @@ export interface NodeOptions {
   authPublicKey?: string;
   authIssuer?: string;
   authAudience?: string;
+  rateLimit?: string[];
 }
 
 function parsePort(text: string): number {
@@ -70,13 +72,31 @@ function authOptions(cmd: Command): Command {
         .env("RESONATE_AUTH_PUBLIC_KEY"),
     )
     .addOption(new Option("--auth-issuer <iss>", "require this issuer (iss claim) in tokens").env("RESONATE_AUTH_ISSUER"))
-    .addOption(new Option("--auth-audience <aud>", "require this audience (aud claim) in tokens").env("RESONATE_AUTH_AUDIENCE"));
+    .addOption(new Option("--auth-audience <aud>", "require this audience (aud claim) in tokens").env("RESONATE_AUTH_AUDIENCE"))
+    .addOption(
+      new Option("--rate-limit <rate>", "requests per second per token: RATE for every role, ROLE=RATE for one (repeatable; env: comma-separated)")
+        .env("RESONATE_RATE_LIMIT")
+        .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), ...value.split(",")]),
+    );
+}
+
+function rateLimits(specs: string[] | undefined): RateLimits | undefined {
+  if (specs === undefined || specs.length === 0) return undefined;
+  let limits: RateLimits = {};
+  for (const spec of specs) {
+    try {
+      limits = parseRateLimit(spec, limits);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
+  return limits;
 }
 
 async function openAuth(options: NodeOptions, logger: Logger): Promise<Authenticator | undefined> {
   if (options.authPublicKey === undefined) {
-    if (options.authIssuer !== undefined || options.authAudience !== undefined) {
-      throw new UsageError("--auth-issuer and --auth-audience need --auth-public-key (the key that verifies the tokens)");
+    if (options.authIssuer !== undefined || options.authAudience !== undefined || options.rateLimit !== undefined) {
+      throw new UsageError("--auth-issuer, --auth-audience and --rate-limit need --auth-public-key (the key that verifies the tokens)");
     }
     return undefined;
   }
@@ -86,6 +106,7 @@ async function openAuth(options: NodeOptions, logger: Logger): Promise<Authentic
       publicKeyFile: options.authPublicKey,
       ...(options.authIssuer !== undefined ? { issuer: options.authIssuer } : {}),
       ...(options.authAudience !== undefined ? { audience: options.authAudience } : {}),
+      ...(options.rateLimit !== undefined ? { rateLimits: rateLimits(options.rateLimit) } : {}),
       logger,
     });
   } catch (err) {
