@@ -157,16 +157,17 @@ export class Dispatcher {
   }
 
   private roundRobin(group: string, message: Message): boolean {
-    const refused = new Set<Worker>();
+    // Made on the first refusal only: this runs for every message.
+    let refused: Set<Worker> | undefined;
     for (;;) {
       const workers = this.groups.get(group);
-      if (workers === undefined || workers.length === 0 || refused.size >= workers.length) return false;
+      if (workers === undefined || workers.length === 0 || (refused?.size ?? 0) >= workers.length) return false;
       const next = (this.cursor.get(group) ?? 0) % workers.length;
       this.cursor.set(group, next + 1);
       const worker = workers[next]!;
       if (this.offer(worker, message)) return true;
       // Either offer() detached the dead worker, or the worker does not accept this message; try the rest.
-      if (worker.live) refused.add(worker);
+      if (worker.live) (refused ??= new Set()).add(worker);
     }
   }
 
