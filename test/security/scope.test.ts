@@ -7,6 +7,7 @@
 // request kind does not compile until it is given a case here.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fromProtocolRequest, protoFieldPath } from "@resonate-mesh/node/api/grpc/convert";
 import { TOUCHING_KINDS, touchedIds, type TouchMode } from "@resonate-mesh/node/protocol/touches";
 import { KINDS } from "@resonate-mesh/node/protocol/validate";
 import type { Kind, Request, RequestOf } from "@resonate-mesh/node/protocol/types";
@@ -125,8 +126,10 @@ describe("an id outside the token's prefix", () => {
     expect(answer.status).toBe(403);
     if (!("error" in answer)) throw new Error("expected a refusal");
     expect(answer.error.code).toBe("PERMISSION_DENIED");
-    expect(answer.error.field).toBe(field);
-    expect(answer.error.message).toContain(field);
+    // gRPC names fields as the protobuf messages do (`action.id`, `tasks[1].id`, `promise_id`).
+    const protoField = protoFieldPath(request.kind, field, fromProtocolRequest(request) as never);
+    expect(answer.error.field).toBe(protoField);
+    expect(answer.error.message).toContain(protoField);
     expect(answer.error.message).toContain(`"a/"`);
   });
 

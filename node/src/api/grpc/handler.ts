@@ -106,7 +106,7 @@ export async function runUnary<K extends Kind>(
   }
   if (!principal.admin) {
     const scoped = authorize(principal, request);
-    if (!isRequest(scoped)) return { error: toServiceError(scoped) };
+    if (!isRequest(scoped)) return { error: toServiceError(localizeError(kind, scoped, message)) };
     request = scoped as typeof request;
   }
   const answer = await ctx.engine.handle(request);

@@ -35,6 +35,7 @@ export function promiseService(ctx: HandlerContext, hub: WatchHub): ServiceImple
             : principal.admin
               ? undefined
               : asRefusal(authorize(principal, { kind: "promise.get", data: { id: call.request.id } }));
+          // The request names it `id`, as promise.get does: the same field names in the refusal.
           if (refusal === undefined) {
             if (!call.cancelled) watch(ctx, hub, call);
             return;
@@ -49,7 +50,7 @@ export function promiseService(ctx: HandlerContext, hub: WatchHub): ServiceImple
 }
 
 function asRefusal(result: Request | ProtocolError): ProtocolError | undefined {
-  return isRequest(result) ? undefined : result;
+  return isRequest(result) ? undefined : localizeError("promise.get", result);
 }
 
 const WATCH_PATH = `/${PromiseService.typeName}/${PromiseService.method.watch.name}`;
