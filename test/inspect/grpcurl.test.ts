@@ -49,7 +49,11 @@ describe("resonate dev", () => {
       `resonate dev serving gRPC and HTTP on ${address} with the embedded in-memory store (its data does not survive a restart)`,
     );
     expect(entry).toMatchObject({ address, store: "memory" });
-    expect(node.proc.output.trim().split("\n")).toHaveLength(1);
+    // The other line says once that the node runs without authentication (see test/security/cli.test.ts).
+    await node.proc.waitForLine(/authentication is off/);
+    const lines = node.proc.output.trim().split("\n");
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(/authentication is off/);
   });
 
   test("GET /health and GET /ready answer 200 on the same port as gRPC", async () => {

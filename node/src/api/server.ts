@@ -8,6 +8,7 @@
 import http from "node:http";
 import net from "node:net";
 import type { Logger } from "pino";
+import { withAuthMetrics, type Authenticator } from "./auth.ts";
 import { DEFAULT_HOST, DEFAULT_PORT } from "./defaults.ts";
 import { createGrpcServer, type GrpcServer } from "./grpc/server.ts";
 import type { EnvelopeOptions } from "./http/envelope.ts";
@@ -32,6 +33,8 @@ export interface ServerOptions {
   firstByteTimeoutMs?: number;
   envelope?: EnvelopeOptions;
   sse?: SseOptions;
+  /** Verifies bearer tokens on gRPC, the JSON envelope and SSE; absent, the node is open to every caller. */
+  auth?: Authenticator;
 }
 
 export interface RunningServer {
@@ -60,15 +63,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const firstByteTimeoutMs = options.firstByteTimeoutMs ?? 30_000;
   let closing = false;
 
-  const metrics = createMetrics(engine);
-  const grpcServer: GrpcServer = createGrpcServer({ engine, logger, observe: metrics.observeGrpc });
+  const metrics = withAuthMetrics(createMetrics(engine), options.auth);
+  const grpcServer: GrpcServer = createGrpcServer({ engine, logger, observe: metrics.observeGrpc, auth: options.auth });
   const router = createRouter({
     engine,
     metrics,
     logger,
     ready: () => !closing && (options.ready?.() ?? true),
-    envelope: options.envelope,
-    sse: options.sse,
+    envelope: { ...options.envelope, auth: options.auth },
+    sse: { ...options.sse, auth: options.auth },
   });
   const httpServer = http.createServer({ keepAliveTimeout: 65_000 }, router);
   // This server never listens itself (it gets sockets from the listener below), but node only

@@ -8,6 +8,7 @@ import { registerPromises } from "./commands/promises.ts";
 import { registerSchedules } from "./commands/schedules.ts";
 import { registerDev, registerServe } from "./commands/serve.ts";
 import { registerTasks } from "./commands/tasks.ts";
+import { registerToken } from "./commands/token.ts";
 import { registerTree } from "./commands/tree.ts";
 
 export function buildProgram(): Command {
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerTasks(program);
   registerSchedules(program);
   registerTree(program);
+  registerToken(program);
   return usageExits(program);
 }
 

@@ -157,19 +157,24 @@ export class Dispatcher {
   }
 
   private roundRobin(group: string, message: Message): boolean {
+    // Made on the first refusal only: this runs for every message.
+    let refused: Set<Worker> | undefined;
     for (;;) {
       const workers = this.groups.get(group);
-      if (workers === undefined || workers.length === 0) return false;
+      if (workers === undefined || workers.length === 0 || (refused?.size ?? 0) >= workers.length) return false;
       const next = (this.cursor.get(group) ?? 0) % workers.length;
       this.cursor.set(group, next + 1);
-      if (this.offer(workers[next]!, message)) return true;
-      // offer() detached the dead worker; try the rest
+      const worker = workers[next]!;
+      if (this.offer(worker, message)) return true;
+      // Either offer() detached the dead worker, or the worker does not accept this message; try the rest.
+      if (worker.live) (refused ??= new Set()).add(worker);
     }
   }
 
-  /** Hand one message to a worker; a sink that refuses or throws is detached. */
+  /** Hand one message to a worker; a sink that refuses or throws is detached, one that does not accept it is skipped. */
   private offer(worker: Worker, message: Message): boolean {
     if (!worker.live) return false;
+    if (worker.sink.accepts !== undefined && !worker.sink.accepts(message)) return false;
     let taken = false;
     try {
       taken = worker.sink.send(message);
@@ -272,8 +277,10 @@ export class Dispatcher {
     const parked = this.parked.get(worker.group);
     if (parked === undefined) return;
     this.expireExecutes(parked);
+    const accepts = (m: Message) => worker.sink.accepts?.(m) ?? true;
     for (const [taskId, entry] of parked.executes) {
       if (entry.onlyPid !== undefined && entry.onlyPid !== worker.pid) continue;
+      if (!accepts(entry.message)) continue;
       if (!this.offer(worker, entry.message)) return;
       parked.executes.delete(taskId);
       this.waiting--;
@@ -283,13 +290,22 @@ export class Dispatcher {
       const list = parked.unblocks.get(key);
       if (list === undefined) continue;
       this.expire(list);
+      const kept: ParkedUnblock[] = [];
       while (list.length > 0) {
-        if (!this.offer(worker, list[0]!.message)) return;
+        if (!accepts(list[0]!.message)) {
+          kept.push(list.shift()!);
+          continue;
+        }
+        if (!this.offer(worker, list[0]!.message)) {
+          list.unshift(...kept);
+          return;
+        }
         list.shift();
         this.waiting--;
         this.counters.sent++;
       }
-      parked.unblocks.delete(key);
+      if (kept.length > 0) parked.unblocks.set(key, kept);
+      else parked.unblocks.delete(key);
     }
     if (parked.executes.size === 0 && parked.unblocks.size === 0) this.parked.delete(worker.group);
   }

@@ -8,6 +8,12 @@ import type { Kind, Message, RequestOf, Response } from "../protocol/types.ts";
 export interface WorkerSink {
   /** Deliver one message; false when the sink is closed and the message was not taken. */
   send(message: Message): boolean;
+  /**
+   * Whether this worker may be given `message` at all (a worker whose token is
+   * scoped to one tenant takes only that tenant's work). A refused message goes
+   * to another worker or waits; the worker stays attached. Absent: everything.
+   */
+  accepts?(message: Message): boolean;
 }
 
 export interface Subscription {

@@ -210,6 +210,7 @@ export type ErrorCode =
   | "AWAITER_NOT_TARGETED"
   | "PROMISE_WITHOUT_TASK"
   | "AWAITED_NOT_FOUND"
+  | "RATE_LIMITED"
   | "UNAVAILABLE"
   | "INTERNAL";
 

@@ -6,6 +6,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { Engine } from "../../mesh/engine.ts";
 import type { Kind, ProtocolError } from "../../protocol/types.ts";
+import { authorize, bearerToken, isPrincipal, isRequest, OPEN, type Authenticator, type Principal } from "../auth.ts";
 import {
   ConversionError,
   fenceInnerError,
@@ -60,6 +61,15 @@ export interface HandlerContext {
   logger?: Logger;
   streams: StreamRegistry;
   observe?: CallObserver;
+  /** Verifies bearer tokens; absent, the node is open and every caller may do anything. */
+  auth?: Authenticator;
+}
+
+/** The principal of a call's `authorization` metadata, or the 401 to answer. */
+export async function authenticateCall(ctx: HandlerContext, metadata: grpc.Metadata): Promise<Principal | ProtocolError> {
+  if (ctx.auth === undefined) return OPEN;
+  const value = metadata.get("authorization")[0];
+  return await ctx.auth.admit(bearerToken(typeof value === "string" ? value : value?.toString("utf8")));
 }
 
 export type ServiceErrorLike = Partial<grpc.StatusObject> & { code: grpc.status };
@@ -85,6 +95,7 @@ export async function runUnary<K extends Kind>(
   ctx: HandlerContext,
   kind: K,
   message: ProtoRequestMap[K],
+  principal: Principal = OPEN,
 ): Promise<{ response: ProtoResponseMap[K] } | { error: ServiceErrorLike }> {
   let request;
   try {
@@ -92,6 +103,11 @@ export async function runUnary<K extends Kind>(
   } catch (err) {
     if (err instanceof ConversionError) return { error: toServiceError(err.error) };
     throw err;
+  }
+  if (!principal.admin) {
+    const scoped = authorize(principal, request);
+    if (!isRequest(scoped)) return { error: toServiceError(localizeError(kind, scoped, message)) };
+    request = scoped as typeof request;
   }
   const answer = await ctx.engine.handle(request);
   if (!("data" in answer)) return { error: toServiceError(localizeError(kind, answer.error, message)) };
@@ -114,7 +130,13 @@ export function unary<K extends Kind>(
   // No closures built per call beyond the two continuations: this runs for every request.
   return (call, callback) => {
     const started = performance.now();
-    runUnary(ctx, kind, call.request).then(
+    const run =
+      ctx.auth === undefined
+        ? runUnary(ctx, kind, call.request)
+        : authenticateCall(ctx, call.metadata).then((principal) =>
+            isPrincipal(principal) ? runUnary(ctx, kind, call.request, principal) : { error: toServiceError(principal) },
+          );
+    run.then(
       (result) => {
         if ("error" in result) {
           observeCall(ctx, path, result.error.code, started);

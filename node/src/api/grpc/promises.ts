@@ -8,11 +8,12 @@ import {
   type PromiseServiceWatchRequest,
   type PromiseServiceWatchResponse,
 } from "../../gen/resonate/mesh/v1/promise_service_pb.ts";
-import type { PromiseRecord } from "../../protocol/types.ts";
+import type { PromiseRecord, ProtocolError, Request } from "../../protocol/types.ts";
+import { authorize, isPrincipal, isRequest } from "../auth.ts";
 import { localizeError, promiseToProto } from "./convert.ts";
-import { internalError, shuttingDown, unary, type HandlerContext, type OpenStream } from "./handler.ts";
+import { authenticateCall, internalError, shuttingDown, unary, type HandlerContext, type OpenStream } from "./handler.ts";
 import type { ServiceImplementation } from "./service.ts";
-import { toServiceError } from "./status.ts";
+import { grpcCodeOf, toServiceError } from "./status.ts";
 import type { WatchHub } from "./watch.ts";
 
 export function promiseService(ctx: HandlerContext, hub: WatchHub): ServiceImplementation<(typeof PromiseService)["method"]> {
@@ -23,8 +24,33 @@ export function promiseService(ctx: HandlerContext, hub: WatchHub): ServiceImple
     registerCallback: unary(ctx, "promise.register_callback"),
     registerListener: unary(ctx, "promise.register_listener"),
     search: unary(ctx, "promise.search"),
-    watch: (call) => watch(ctx, hub, call),
+    watch: (call) => {
+      if (ctx.auth === undefined) return watch(ctx, hub, call);
+      const started = process.hrtime.bigint();
+      authenticateCall(ctx, call.metadata).then(
+        (principal) => {
+          // Watch reads the promise as promise.get would: the same scope rule.
+          const refusal = !isPrincipal(principal)
+            ? principal
+            : principal.admin
+              ? undefined
+              : asRefusal(authorize(principal, { kind: "promise.get", data: { id: call.request.id } }));
+          // The request names it `id`, as promise.get does: the same field names in the refusal.
+          if (refusal === undefined) {
+            if (!call.cancelled) watch(ctx, hub, call);
+            return;
+          }
+          ctx.observe?.(WATCH_PATH, grpcCodeOf(refusal), Number(process.hrtime.bigint() - started) / 1e9);
+          call.emit("error", toServiceError(refusal));
+        },
+        (err: unknown) => call.emit("error", internalError(ctx, WATCH_PATH, err)),
+      );
+    },
   };
+}
+
+function asRefusal(result: Request | ProtocolError): ProtocolError | undefined {
+  return isRequest(result) ? undefined : localizeError("promise.get", result);
 }
 
 const WATCH_PATH = `/${PromiseService.typeName}/${PromiseService.method.watch.name}`;

@@ -10,6 +10,7 @@ import { PromiseService } from "../../gen/resonate/mesh/v1/promise_service_pb.ts
 import { ScheduleService } from "../../gen/resonate/mesh/v1/schedule_service_pb.ts";
 import { TaskService } from "../../gen/resonate/mesh/v1/task_service_pb.ts";
 import type { Engine } from "../../mesh/engine.ts";
+import type { Authenticator } from "../auth.ts";
 import { StreamRegistry, type CallObserver, type HandlerContext } from "./handler.ts";
 import { HealthState, healthService } from "./health.ts";
 import { promiseService } from "./promises.ts";
@@ -29,6 +30,8 @@ export interface GrpcServerOptions {
    * gets INVALID_ARGUMENT naming the field, not a bare RESOURCE_EXHAUSTED.
    */
   maxReceiveMessageBytes?: number;
+  /** Verifies bearer tokens on every call and stream; absent, the node is open. */
+  auth?: Authenticator;
 }
 
 export interface GrpcServer {
@@ -53,7 +56,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     "grpc.enable_channelz": 0,
   });
   const streams = new StreamRegistry();
-  const ctx: HandlerContext = { engine: options.engine, logger: options.logger, streams, observe: options.observe };
+  const ctx: HandlerContext = { engine: options.engine, logger: options.logger, streams, observe: options.observe, auth: options.auth };
   const hub = new WatchHub(options.engine);
   const health = new HealthState(SERVICE_NAMES);
 

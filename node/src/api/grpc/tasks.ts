@@ -8,11 +8,12 @@ import {
   type TaskServicePollResponse,
 } from "../../gen/resonate/mesh/v1/task_service_pb.ts";
 import { parseAddress } from "../../protocol/address.ts";
-import type { ProtocolError } from "../../protocol/types.ts";
+import type { Message, ProtocolError } from "../../protocol/types.ts";
+import { isPrincipal, mayPoll, mayReceive, OPEN, type Principal } from "../auth.ts";
 import { messageToProto } from "./convert.ts";
-import { shuttingDown, unary, type HandlerContext, type OpenStream } from "./handler.ts";
+import { authenticateCall, internalError, shuttingDown, unary, type HandlerContext, type OpenStream } from "./handler.ts";
 import type { ServiceImplementation } from "./service.ts";
-import { toServiceError } from "./status.ts";
+import { grpcCodeOf, toServiceError } from "./status.ts";
 import { RESERVED_GROUP_PREFIX } from "./watch.ts";
 
 export function taskService(ctx: HandlerContext): ServiceImplementation<(typeof TaskService)["method"]> {
@@ -62,8 +63,29 @@ export function validatePoll(group: string, pid: string): ProtocolError | undefi
  * subscription closes when the client cancels or the connection drops.
  */
 function poll(ctx: HandlerContext, call: grpc.ServerWritableStream<TaskServicePollRequest, TaskServicePollResponse>): void {
-  const { group, pid } = call.request;
   const started = process.hrtime.bigint();
+  if (ctx.auth === undefined) return attach(ctx, call, OPEN, started);
+  authenticateCall(ctx, call.metadata).then(
+    (principal) => {
+      const refusal = isPrincipal(principal) ? mayPoll(principal) : principal;
+      if (refusal === undefined) {
+        if (!call.cancelled) attach(ctx, call, principal as Principal, started);
+        return;
+      }
+      ctx.observe?.(POLL_PATH, grpcCodeOf(refusal), Number(process.hrtime.bigint() - started) / 1e9);
+      call.emit("error", toServiceError(refusal));
+    },
+    (err: unknown) => call.emit("error", internalError(ctx, POLL_PATH, err)),
+  );
+}
+
+function attach(
+  ctx: HandlerContext,
+  call: grpc.ServerWritableStream<TaskServicePollRequest, TaskServicePollResponse>,
+  principal: Principal,
+  started: bigint,
+): void {
+  const { group, pid } = call.request;
   const observe = (code: grpc.status) => ctx.observe?.(POLL_PATH, code, Number(process.hrtime.bigint() - started) / 1e9);
   const problem = validatePoll(group, pid);
   if (problem !== undefined) {
@@ -103,6 +125,8 @@ function poll(ctx: HandlerContext, call: grpc.ServerWritableStream<TaskServicePo
       call.write(messageToProto(message));
       return true;
     },
+    // A scoped token's worker gets only its own tenant's work, whatever group it shares.
+    ...(principal.admin ? {} : { accepts: (message: Message) => mayReceive(principal, message) }),
   });
   if (!open) subscription.close();
   else call.sendMetadata(new grpc.Metadata());

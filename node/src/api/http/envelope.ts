@@ -13,6 +13,7 @@ import { BodyTooLargeError, readBody } from "./body.ts";
 import { parseJson, stringifyJson } from "./json.ts";
 import { decodeEnvelope, echoOf, EnvelopeError, isDebug, type DecodedEnvelope } from "./decode.ts";
 import { toWirePromise, toWireSchedule, toWireTask } from "./wire.ts";
+import { authorize, bearerToken, envelopeToken, isPrincipal, isRequest, OPEN, type Authenticator, type Principal } from "../auth.ts";
 
 export interface EnvelopeOptions {
   /** Largest request body accepted; larger ones get a 400 and nothing is read further. Default 8 MiB. */
@@ -20,6 +21,8 @@ export interface EnvelopeOptions {
   /** Serve debug.* kinds (else 403). */
   debug?: boolean;
   logger?: Logger;
+  /** Verifies the bearer token of every envelope (head.auth, else the Authorization header); absent, the node is open. */
+  auth?: Authenticator;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -34,6 +37,7 @@ export function createEnvelopeHandler(engine: Engine, options: EnvelopeOptions =
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const debug = options.debug ?? false;
   const logger = options.logger;
+  const auth = options.auth;
 
   return (req: IncomingMessage, res: ServerResponse): void => {
     void serve(req, res).catch((error: unknown) => {
@@ -71,6 +75,17 @@ export function createEnvelopeHandler(engine: Engine, options: EnvelopeOptions =
     }
 
     const echo = echoOf(body);
+    let principal: Principal = OPEN;
+    if (auth !== undefined) {
+      // head.auth is where the official SDKs put the token; the header is what other HTTP clients send.
+      const head = typeof body === "object" && body !== null ? (body as { head?: unknown }).head : undefined;
+      const verified = await auth.admit(envelopeToken(head) ?? bearerToken(req.headers.authorization));
+      if (!isPrincipal(verified)) {
+        send(res, errorEnvelope(echo.kind, echo.corrId, verified.status, verified.message));
+        return;
+      }
+      principal = verified;
+    }
     let decoded: ReturnType<typeof decodeEnvelope>;
     try {
       decoded = decodeEnvelope(body);
@@ -90,9 +105,19 @@ export function createEnvelopeHandler(engine: Engine, options: EnvelopeOptions =
       return;
     }
 
+    let request = decoded.request;
+    if (!principal.admin) {
+      const scoped = authorize(principal, request);
+      if (!isRequest(scoped)) {
+        send(res, errorEnvelope(decoded.kind, decoded.corrId, scoped.status, scoped.message));
+        return;
+      }
+      request = scoped;
+    }
+
     let answer: ResponseEnvelope;
     try {
-      answer = encodeResponse(decoded, await engine.handle(decoded.request));
+      answer = encodeResponse(decoded, await engine.handle(request));
     } catch (error) {
       logger?.error({ err: error, kind: decoded.kind, corrId: decoded.corrId }, "request failed inside the node");
       const reason = error instanceof Error ? error.message : String(error);

@@ -11,6 +11,8 @@ import { validatePoll } from "../grpc/tasks.ts";
 import type { Message } from "../../protocol/types.ts";
 import { stringifyJson } from "./json.ts";
 import { toWireMessage } from "./wire.ts";
+import { bearerToken, isPrincipal, mayPoll, mayReceive, OPEN, type Principal } from "../auth.ts";
+import type { Authenticator } from "../auth.ts";
 
 export interface SseOptions {
   /** Streams held at once; one more is answered 503. Default 1000. */
@@ -20,6 +22,8 @@ export interface SseOptions {
   /** Sent as head.serverUrl in execute messages when set. */
   serverUrl?: string;
   logger?: Logger;
+  /** Verifies the Authorization header of every stream; absent, the node is open. */
+  auth?: Authenticator;
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 1000;
@@ -49,6 +53,21 @@ export function createSseHandler(engine: Engine, options: SseOptions = {}): SseH
       sendJson(res, 400, route);
       return;
     }
+    if (options.auth === undefined) return attach(req, res, route, OPEN);
+    options.auth.admit(bearerToken(req.headers.authorization)).then(
+      (principal) => {
+        const refusal = isPrincipal(principal) ? mayPoll(principal) : principal;
+        if (refusal !== undefined) return sendJson(res, refusal.status, refusal.message);
+        if (!res.destroyed && !req.socket.destroyed) attach(req, res, route, principal as Principal);
+      },
+      (error: unknown) => {
+        logger?.error({ err: error }, "could not verify a worker stream's token");
+        sendJson(res, 500, "the node could not verify the token");
+      },
+    );
+  };
+
+  const attach = (req: IncomingMessage, res: ServerResponse, route: { group: string; pid: string }, principal: Principal): void => {
     if (open.size >= maxConnections) {
       sendJson(res, 503, `this node already holds ${maxConnections} worker streams; retry later or connect to another node`);
       return;
@@ -80,6 +99,8 @@ export function createSseHandler(engine: Engine, options: SseOptions = {}): SseH
       send(message: Message): boolean {
         return write(`data: ${stringifyJson(toWireMessage(message, serverUrl))}\n\n`);
       },
+      // A scoped token's worker gets only its own tenant's work, whatever group it shares.
+      ...(principal.admin ? {} : { accepts: (message: Message) => mayReceive(principal, message) }),
     };
 
     const keepAlive = setInterval(() => {

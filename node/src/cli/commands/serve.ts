@@ -5,6 +5,8 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { Logger } from "pino";
 import { DEFAULT_PORT } from "../../api/defaults.ts";
+import type { Authenticator } from "../../api/auth.ts";
+import { parseRateLimit, type RateLimits } from "../../api/rate.ts";
 import type { RunningServer } from "../../api/server.ts";
 import type { Store } from "../../store/types.ts";
 import { UsageError, errorLine, exitCodeOf } from "../errors.ts";
@@ -25,6 +27,10 @@ export interface NodeOptions {
   logLevel: LogLevel;
   store: StoreName;
   debug: boolean;
+  authPublicKey?: string;
+  authIssuer?: string;
+  authAudience?: string;
+  rateLimit?: string[];
 }
 
 function parsePort(text: string): number {
@@ -35,7 +41,7 @@ function parsePort(text: string): number {
 }
 
 function nodeOptions(cmd: Command, defaults: { host: string }): Command {
-  return cmd
+  cmd
     .addOption(
       new Option("-p, --port <port>", "port for gRPC and HTTP (0 picks a free port)")
         .env("RESONATE_PORT")
@@ -54,6 +60,81 @@ function nodeOptions(cmd: Command, defaults: { host: string }): Command {
         .env("RESONATE_DEBUG")
         .default(false),
     );
+  return authOptions(cmd);
+}
+
+// ---------------------------------------------------------------- authentication
+
+function authOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option("--auth-public-key <file>", "require JWT bearer tokens verified with this PEM public key or JWKS file (reloaded on change)")
+        .env("RESONATE_AUTH_PUBLIC_KEY"),
+    )
+    .addOption(new Option("--auth-issuer <iss>", "require this issuer (iss claim) in tokens").env("RESONATE_AUTH_ISSUER"))
+    .addOption(new Option("--auth-audience <aud>", "require this audience (aud claim) in tokens").env("RESONATE_AUTH_AUDIENCE"))
+    .addOption(
+      new Option("--rate-limit <rate>", "requests per second per token: RATE for every role, ROLE=RATE for one (repeatable; env: comma-separated)")
+        .env("RESONATE_RATE_LIMIT")
+        .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), ...value.split(",")]),
+    );
+}
+
+function rateLimits(specs: string[] | undefined): RateLimits | undefined {
+  if (specs === undefined || specs.length === 0) return undefined;
+  let limits: RateLimits = {};
+  for (const spec of specs) {
+    try {
+      limits = parseRateLimit(spec, limits);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
+  return limits;
+}
+
+async function openAuth(options: NodeOptions, logger: Logger): Promise<Authenticator | undefined> {
+  if (options.authPublicKey === undefined) {
+    if (options.authIssuer !== undefined || options.authAudience !== undefined || options.rateLimit !== undefined) {
+      throw new UsageError("--auth-issuer, --auth-audience and --rate-limit need --auth-public-key (the key that verifies the tokens)");
+    }
+    return undefined;
+  }
+  const { Authenticator, AuthConfigError } = await import("../../api/auth.ts");
+  try {
+    return await Authenticator.open({
+      publicKeyFile: options.authPublicKey,
+      ...(options.authIssuer !== undefined ? { issuer: options.authIssuer } : {}),
+      ...(options.authAudience !== undefined ? { audience: options.authAudience } : {}),
+      ...(options.rateLimit !== undefined ? { rateLimits: rateLimits(options.rateLimit) } : {}),
+      logger,
+    });
+  } catch (err) {
+    if (err instanceof AuthConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host.startsWith("127.");
+}
+
+/** Said once at start-up: who may call this node. */
+function logAuth(command: "serve" | "dev", options: NodeOptions, auth: Authenticator | undefined, logger: Logger): void {
+  if (auth !== undefined) {
+    const checks = [options.authIssuer && `issuer "${options.authIssuer}"`, options.authAudience && `audience "${options.authAudience}"`].filter(Boolean);
+    logger.info(
+      { auth: options.authPublicKey },
+      `requests need a bearer token verified with ${options.authPublicKey}${checks.length > 0 ? ` (${checks.join(", ")})` : ""}`,
+    );
+  } else if (command === "serve" && !isLoopback(options.host)) {
+    logger.warn(
+      { host: options.host },
+      `authentication is off and ${options.host} is not a loopback address: anyone who can reach this port may do anything; pass --auth-public-key`,
+    );
+  } else {
+    logger.info("authentication is off: every client may do anything (pass --auth-public-key to require tokens)");
+  }
 }
 
 async function openStore(name: StoreName): Promise<Store> {
@@ -73,6 +154,7 @@ function storeDescription(name: StoreName): string {
 export async function runNode(command: "serve" | "dev", options: NodeOptions, logger: Logger): Promise<void> {
   // Loaded here, not at the top: client subcommands need none of the server.
   const [{ MeshNode }, { startServer }] = await Promise.all([import("../../mesh/node.ts"), import("../../api/server.ts")]);
+  const auth = await openAuth(options, logger);
   const store = await openStore(options.store);
   const node = new MeshNode({ store, logger });
   let server: RunningServer;
@@ -84,8 +166,10 @@ export async function runNode(command: "serve" | "dev", options: NodeOptions, lo
       host: options.host,
       logger,
       envelope: { debug: options.debug },
+      auth,
     });
   } catch (err) {
+    auth?.close();
     await node.stop().catch(() => undefined);
     await store.close().catch(() => undefined);
     if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") {
@@ -100,6 +184,7 @@ export async function runNode(command: "serve" | "dev", options: NodeOptions, lo
     { command, address: server.address, store: options.store },
     `resonate ${command} serving gRPC and HTTP on ${server.address} with ${storeDescription(options.store)}`,
   );
+  logAuth(command, options, auth, logger);
 
   await new Promise<void>((resolve) => {
     let stopping = false;
@@ -113,6 +198,7 @@ export async function runNode(command: "serve" | "dev", options: NodeOptions, lo
       void (async () => {
         try {
           await server.close();
+          auth?.close();
           await node.stop();
           await store.close();
           logger.info({ signal, ms: Date.now() - started }, `resonate ${command} stopped (${signal})`);
