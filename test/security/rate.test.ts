@@ -5,7 +5,7 @@
 
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { grpcCodeOf } from "@resonate-mesh/node/api/grpc/status";
+import { grpcCodeOf } from "@resonate-mesh/node/client";
 import { stopAll } from "../support/processes.ts";
 import { keyDir, keyPair, mint, startSecureNode, type KeyPair, type SecureNode } from "./support.ts";
 

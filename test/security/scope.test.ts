@@ -7,10 +7,8 @@
 // request kind does not compile until it is given a case here.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fromProtocolRequest, protoFieldPath } from "@resonate-mesh/node/api/grpc/convert";
-import { TOUCHING_KINDS, touchedIds, type TouchMode } from "@resonate-mesh/node/protocol/touches";
-import { KINDS } from "@resonate-mesh/node/protocol/validate";
-import type { Kind, Request, RequestOf } from "@resonate-mesh/node/protocol/types";
+import { fromProtocolRequest, protoFieldPath } from "@resonate-mesh/node/client";
+import { KINDS, TOUCHING_KINDS, touchedIds, type Kind, type Request, type RequestOf, type TouchMode } from "@resonate-mesh/node/protocol";
 import { stopAll } from "../support/processes.ts";
 import { FAR, keyDir, keyPair, mint, startSecureNode, type SecureNode } from "./support.ts";
 

@@ -9,3 +9,4 @@ export { childId, isDescendantOrSelf, originOf, sameOrigin } from "./ids.ts";
 export { formatAddress, parseAddress, type Address } from "./address.ts";
 export { KINDS, validateRequest } from "./validate.ts";
 export { transition, type SearchKind, type TransitionKind } from "./transition.ts";
+export { scopeRequest, touchedIds, TOUCHING_KINDS, type TouchedId, type TouchMode } from "./touches.ts";
