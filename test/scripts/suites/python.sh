@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# The Python SDK's pytest suite (real node, TypeScript and Python worker processes).
+# The Python SDK's pytest suite (real node, TypeScript and Python worker
+# processes). Writes "PASSED FAILED [failed test names]" to $SUITE_RESULT.
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
-out=$(mktemp)
-sdk/python/.venv/bin/python -m pytest -q -p no:cacheprovider --junitxml="$out" sdk/python
+report=$(mktemp)
+sdk/python/.venv/bin/python -m pytest -q -p no:cacheprovider --junitxml="$report" sdk/python
 status=$?
-sdk/python/.venv/bin/python - "$out" <<'PY'
+sdk/python/.venv/bin/python - "$report" > "${SUITE_RESULT:-/dev/stdout}" <<'PY'
 import sys, xml.etree.ElementTree as ET
-root = ET.parse(sys.argv[1]).getroot()
-suites = [root] if root.tag == "testsuite" else list(root)
-tests = sum(int(s.get("tests", 0)) for s in suites)
-bad = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
-skipped = sum(int(s.get("skipped", 0)) for s in suites)
-print(f"{tests - bad - skipped} passed, {bad} failed")
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except Exception as e:
+    print(f"0 1 pytest wrote no report ({e})"); sys.exit()
+cases = list(root.iter("testcase"))
+failed = [f"{c.get('classname')}::{c.get('name')}" for c in cases if c.find("failure") is not None or c.find("error") is not None]
+skipped = [c for c in cases if c.find("skipped") is not None]
+print(len(cases) - len(failed) - len(skipped), len(failed), "\n".join(failed))
 PY
-rm -f "$out"
+rm -f "$report"
 exit $status
