@@ -7,6 +7,7 @@
 import type { Logger } from "pino";
 import { dueAt, expireLease, fireSchedule, retryTask, timeoutPromise } from "../protocol/timers.ts";
 import type { ProtocolConfig } from "../protocol/config.ts";
+import { KEY_PREFIX, parseKey, promiseKey, taskKey } from "../protocol/keys.ts";
 import type { ScheduleRecord, Snapshot, StoredPromise, StoredTask } from "../protocol/types.ts";
 import type { Entry, Store } from "../store/types.ts";
 import type { Clock } from "./clock.ts";
@@ -16,7 +17,7 @@ import { MinHeap } from "./heap.ts";
 
 export type TimerKind = "promise" | "task" | "schedule";
 
-const PREFIXES: Record<TimerKind, string> = { promise: "p/", task: "t/", schedule: "s/" };
+const PREFIXES: Readonly<Record<TimerKind, string>> = KEY_PREFIX;
 
 export interface TimerLoopOptions {
   store: Store;
@@ -269,10 +270,9 @@ export class TimerLoop {
   }
 
   private async fire(key: string): Promise<void> {
-    const kind = kindOf(key)!;
-    const id = key.slice(2);
+    const { kind, id } = parseKey(key)!;
     try {
-      const prefetch = kind === "schedule" ? [key] : [`p/${id}`, `t/${id}`];
+      const prefetch = kind === "schedule" ? [key] : [promiseKey(id), taskKey(id)];
       const result = await this.driver.apply((s, now) => this.step(kind, s, id, now), prefetch);
       this.dispatcher.sendAll(result.messages);
       this.counters.fired++;
@@ -299,10 +299,7 @@ export class TimerLoop {
 }
 
 function kindOf(key: string): TimerKind | undefined {
-  if (key.startsWith("p/")) return "promise";
-  if (key.startsWith("t/")) return "task";
-  if (key.startsWith("s/")) return "schedule";
-  return undefined;
+  return parseKey(key)?.kind;
 }
 
 function dueAtOf(kind: TimerKind, value: unknown): number | undefined {
