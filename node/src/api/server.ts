@@ -61,7 +61,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let closing = false;
 
   const metrics = createMetrics(engine);
-  const grpcServer: GrpcServer = createGrpcServer({ engine, logger, observe: metrics.observeGrpc });
+  const grpcServer: GrpcServer = createGrpcServer({ engine, logger, observe: metrics.observeGrpc, ready: options.ready });
   const router = createRouter({
     engine,
     metrics,

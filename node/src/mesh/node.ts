@@ -8,6 +8,7 @@ import { resolveConfig, type ProtocolConfig } from "../protocol/config.ts";
 import { transition } from "../protocol/transition.ts";
 import type { Kind, ProtocolError, Request, RequestOf, Response } from "../protocol/types.ts";
 import { KINDS, validateRequest } from "../protocol/validate.ts";
+import { StoreUnavailableError } from "../store/errors.ts";
 import type { Store } from "../store/types.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { Dispatcher, type DispatcherStats } from "./dispatcher.ts";
@@ -119,6 +120,10 @@ export class MeshNode implements Engine {
       if (err instanceof ContentionError) {
         this.logger?.warn({ kind: replyKind, err: err.message }, "request gave up under contention");
         return failure(replyKind, { status: 503, code: "UNAVAILABLE", message: err.message });
+      }
+      if (err instanceof StoreUnavailableError) {
+        this.logger?.warn({ kind: replyKind, err: err.message }, "the store is unavailable");
+        return failure(replyKind, { status: 503, code: "UNAVAILABLE", message: `the store is unavailable, retry later: ${err.message}` });
       }
       this.logger?.error({ err, kind: replyKind }, "request failed");
       return failure(replyKind, {

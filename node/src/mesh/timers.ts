@@ -244,6 +244,8 @@ export class TimerLoop {
 
   private async runDue(): Promise<number> {
     await this.init();
+    // An engine whose change feed is asynchronous: let the index see every commit made so far.
+    await this.store.sync();
     this.inTick = true;
     const now = this.clock.now();
     const done = new Set<string>();

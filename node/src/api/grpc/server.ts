@@ -29,6 +29,8 @@ export interface GrpcServerOptions {
    * gets INVALID_ARGUMENT naming the field, not a bare RESOURCE_EXHAUSTED.
    */
   maxReceiveMessageBytes?: number;
+  /** Health says NOT_SERVING while this returns false (a node still reaching its store). Default: always ready. */
+  ready?: () => boolean;
 }
 
 export interface GrpcServer {
@@ -55,7 +57,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   const streams = new StreamRegistry();
   const ctx: HandlerContext = { engine: options.engine, logger: options.logger, streams, observe: options.observe };
   const hub = new WatchHub(options.engine);
-  const health = new HealthState(SERVICE_NAMES);
+  const health = new HealthState(SERVICE_NAMES, options.ready);
 
   addService(server, PromiseService, promiseService(ctx, hub));
   addService(server, TaskService, taskService(ctx));
