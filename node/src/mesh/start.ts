@@ -14,12 +14,16 @@ import { startServer, type RunningServer, type ServerOptions } from "../api/serv
 import type { ProtocolConfig } from "../protocol/config.ts";
 import type { Kind, Request, RequestOf, Response } from "../protocol/types.ts";
 import { StoreUnavailableError } from "../store/errors.ts";
-import type { JetStreamStoreOptions } from "../store/jetstream.ts";
+import { JetStreamStore, type JetStreamStoreOptions } from "../store/jetstream.ts";
 import { MemoryStore } from "../store/memory.ts";
 import type { Store } from "../store/types.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import type { Engine, Subscription, WorkerSink } from "./engine.ts";
-import { MeshNode } from "./node.ts";
+import { hostname } from "node:os";
+import { MeshDelivery } from "./delivery.ts";
+import { Membership } from "./membership.ts";
+import { MeshNode, type MeshNodeOptions } from "./node.ts";
+import { ownsKey } from "./ownership.ts";
 
 export type StoreConfig = { kind: "memory" } | ({ kind: "jetstream" } & Omit<JetStreamStoreOptions, "logger">);
 
@@ -36,6 +40,8 @@ export interface NodeConfig {
   timerPollMs?: number;
   /** The rest of the API server's options. */
   server?: Omit<ServerOptions, "engine" | "port" | "host" | "logger" | "ready">;
+  /** The mesh (jetstream store only): this node's id, and how fast a node that stopped is noticed. */
+  mesh?: { nodeId?: string; heartbeatMs?: number; expireMs?: number };
   /** Pauses between attempts to reach the store: from `initialMs`, doubling up to `maxMs`. */
   connectRetry?: { initialMs?: number; maxMs?: number };
 }
@@ -54,6 +60,10 @@ export interface RunningNode {
   readonly node: MeshNode;
   /** The store (throws before `ready`). */
   readonly store: Store;
+  /** This node's id in the mesh. */
+  readonly nodeId: string;
+  /** The live members of the mesh as this node sees them (itself alone with the memory store). */
+  members(): readonly string[];
   /** Stop serving, stop the node, close the store. */
   close(): Promise<void>;
 }
@@ -66,6 +76,9 @@ export async function startNode(config: NodeConfig = {}): Promise<RunningNode> {
   let node: MeshNode | undefined;
   let closing = false;
   let wakeRetry: (() => void) | undefined;
+  const nodeId = config.mesh?.nodeId ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  let membership: Membership | undefined;
+  let delivery: MeshDelivery | undefined;
 
   const isReady = () => node !== undefined && (store?.ready ?? true) && !closing;
   const server = await startServer({ ...config.server, engine, port: config.port, host: config.host, logger, ready: isReady });
@@ -80,7 +93,30 @@ export async function startNode(config: NodeConfig = {}): Promise<RunningNode> {
       return;
     }
     store = opened;
-    const mesh = new MeshNode({ store: opened, clock: config.clock ?? systemClock, protocol: config.protocol, logger, timerPollMs: config.timerPollMs });
+    let meshOptions: MeshNodeOptions["mesh"];
+    if (opened instanceof JetStreamStore) {
+      const js = opened;
+      membership = new Membership({
+        nc: js.connection,
+        namespace: js.namespace,
+        nodeId,
+        heartbeatMs: config.mesh?.heartbeatMs,
+        expireMs: config.mesh?.expireMs,
+        logger,
+      });
+      await membership.start();
+      delivery = new MeshDelivery({ nc: js.connection, namespace: js.namespace, logger });
+      const members = membership;
+      meshOptions = { delivery, owns: (key) => ownsKey(key, js.partitions, nodeId, members.members()) };
+    }
+    const mesh = new MeshNode({
+      store: opened,
+      clock: config.clock ?? systemClock,
+      protocol: config.protocol,
+      logger,
+      timerPollMs: config.timerPollMs,
+      mesh: meshOptions,
+    });
     if (config.timers ?? true) await mesh.start();
     node = mesh;
     engine.attach(mesh);
@@ -103,12 +139,16 @@ export async function startNode(config: NodeConfig = {}): Promise<RunningNode> {
       if (store === undefined) throw new Error("the store is not open yet; await ready first");
       return store;
     },
+    nodeId,
+    members: () => membership?.members() ?? [nodeId],
     async close() {
       closing = true;
       wakeRetry?.();
       await server.close();
       await ready.catch(() => undefined);
       await node?.stop();
+      delivery?.stop();
+      await membership?.stop();
       await store?.close();
     },
   };
@@ -122,7 +162,6 @@ async function openWithRetry(
   stopping: () => boolean,
   onWait: (wake: () => void) => void,
 ): Promise<Store> {
-  const { JetStreamStore } = await import("../store/jetstream.ts");
   const maxMs = retry?.maxMs ?? 10_000;
   let delay = retry?.initialMs ?? 250;
   let lastMessage: string | undefined;

@@ -22,7 +22,8 @@ const PREFIXES: Readonly<Record<TimerKind, string>> = KEY_PREFIX;
 export interface TimerLoopOptions {
   store: Store;
   driver: Driver;
-  dispatcher: Dispatcher;
+  /** Where the messages of fired timers go (the node's dispatcher, or the mesh's delivery). */
+  dispatcher: Pick<Dispatcher, "sendAll">;
   clock: Clock;
   config: ProtocolConfig;
   logger?: Logger;
@@ -34,6 +35,12 @@ export interface TimerLoopOptions {
   batchSize?: number;
   /** When a timer fails, how long until it is tried again. */
   retryDelayMs?: number;
+  /**
+   * In a mesh: does this node own the record's partition? Timers of records
+   * it does not own are left to their owner and looked at again after
+   * `retryDelayMs` (ownership moves when a node leaves). Default: all.
+   */
+  owns?: (key: string) => boolean;
 }
 
 export interface TimerStats {
@@ -112,8 +119,9 @@ export class TimerIndex {
 export class TimerLoop {
   private readonly store: Store;
   private readonly driver: Driver;
-  private readonly dispatcher: Dispatcher;
+  private readonly dispatcher: Pick<Dispatcher, "sendAll">;
   private readonly clock: Clock;
+  private readonly owns?: (key: string) => boolean;
   private readonly config: ProtocolConfig;
   private readonly logger?: Logger;
   private readonly pollMs: number;
@@ -143,6 +151,7 @@ export class TimerLoop {
     this.concurrency = options.concurrency ?? 32;
     this.batchSize = options.batchSize ?? 256;
     this.retryDelayMs = options.retryDelayMs ?? 1_000;
+    this.owns = options.owns;
   }
 
   stats(): TimerStats {
@@ -250,22 +259,28 @@ export class TimerLoop {
     const now = this.clock.now();
     const done = new Set<string>();
     const later: string[] = [];
+    const others: string[] = [];
     let ran = 0;
     try {
       for (;;) {
         const batch: string[] = [];
-        for (const key of this.index.takeDue(now, this.batchSize)) {
+        const taken = this.index.takeDue(now, this.batchSize);
+        if (taken.length === 0) break;
+        for (const key of taken) {
           // A timer that came due again within this tick waits for the next one.
           if (done.has(key)) later.push(key);
+          else if (this.owns !== undefined && !this.owns(key)) others.push(key);
           else batch.push(key);
         }
-        if (batch.length === 0) break;
+        if (batch.length === 0) continue;
         for (const key of batch) done.add(key);
         await inWindows(batch, this.concurrency, (key) => this.fire(key));
         ran += batch.length;
       }
     } finally {
       for (const key of later) if (!this.index.has(key)) this.index.set(key, now);
+      // Another node's: look again later, in case its owner has left by then.
+      for (const key of others) if (!this.index.has(key)) this.index.set(key, now + this.retryDelayMs);
       this.inTick = false;
     }
     return ran;

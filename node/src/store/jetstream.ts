@@ -129,7 +129,7 @@ export class JetStreamStore implements Store {
     private readonly jsm: JetStreamManager,
     readonly partitions: number,
     readonly replicas: number,
-    private readonly namespace: string,
+    readonly namespace: string,
     private readonly timeoutMs: number,
     private readonly logger?: Logger,
   ) {
@@ -212,6 +212,11 @@ export class JetStreamStore implements Store {
   /** True while connected to NATS (the view is caught up once `open` has resolved). */
   get ready(): boolean {
     return this.connected && !this.closed;
+  }
+
+  /** The store's NATS connection, shared by the mesh (membership, delivery) so a node holds one. */
+  get connection(): NatsConnection {
+    return this.nc;
   }
 
   stats(): JetStreamStoreStats {
