@@ -9,7 +9,8 @@ import { PromiseService } from "@resonate-mesh/node/gen/resonate/mesh/v1/promise
 import { TaskService } from "@resonate-mesh/node/gen/resonate/mesh/v1/task_service_pb";
 import { startNode, type RunningNode } from "@resonate-mesh/node/mesh/start";
 import { ownerOf } from "@resonate-mesh/node/mesh/ownership";
-import { Inbox } from "../conformance/harness.ts";
+import { partitionOf, promiseKey } from "@resonate-mesh/node/protocol/keys";
+import { Inbox, PromiseState } from "../conformance/harness.ts";
 import { startNats, type NatsServer } from "../support/nats.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -137,6 +138,33 @@ describe("three nodes on one nats-server", () => {
       } finally {
         promises.close();
       }
+    }
+  }, 60_000);
+
+  // Last: it stops node B.
+  it("when a partition's owner leaves, a live node takes its timers over and the timeout fires once", async () => {
+    const [a, b] = nodes;
+    const members = a!.members();
+    let id = "";
+    for (let i = 0; id === ""; i++) {
+      if (ownerOf(partitionOf(promiseKey(`handover-${i}`), PARTITIONS), members) === "node-b") id = `handover-${i}`;
+    }
+    const tasksOnA = createClient(TaskService, a!.address);
+    const promisesOnA = createClient(PromiseService, a!.address);
+    const inbox = await Inbox.open(tasksOnA, "watchers", "w1");
+    try {
+      await promisesOnA.create({ id, timeoutAt: BigInt(Date.now() + 2_000) });
+      await promisesOnA.registerListener({ awaited: id, address: "poll://uni@watchers/w1" });
+      await b!.close();
+      await waitFor("node B to leave the mesh", () => a!.members().length === 2, 10_000);
+      const unblocked = await inbox.nextUnblock(15_000);
+      expect(unblocked.id).toBe(id);
+      expect(unblocked.state).toBe(PromiseState.REJECTED_TIMEDOUT);
+      await inbox.expectNothing(1_500);
+    } finally {
+      inbox.cancel();
+      tasksOnA.close();
+      promisesOnA.close();
     }
   }, 60_000);
 });
