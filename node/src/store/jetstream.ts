@@ -205,7 +205,9 @@ export class JetStreamStore implements Store {
       return store;
     } catch (err) {
       await nc.close().catch(() => undefined);
-      throw err;
+      if (err instanceof StoreRefusedError || err instanceof StoreUnavailableError) throw err;
+      // Anything else while setting up (a cluster still electing its JetStream leader, a timeout) may pass.
+      throw new StoreUnavailableError(`JetStream at ${servers.join(", ")} is not ready: ${messageOf(err)}`, { cause: err });
     }
   }
 
