@@ -5,6 +5,8 @@
 //   npm run bench -- --duration 10000    measure each row for 10 s (default 3 s)
 //   npm run bench -- --only create       workloads whose name contains "create"
 //   npm run bench -- --warmup 500        unmeasured run-in per row (default 2 s)
+//   npm run bench -- --store jetstream   the node on JetStream R1 (a nats-server started here,
+//                                        nats-server 2.12+ on PATH), plus the raw ceiling row
 //
 // The warm-up gives V8 time to optimise the hot code of both processes, as
 // it has in a long-running worker or node. Rows share the two processes, so
@@ -16,7 +18,9 @@ import { parseArgs } from "node:util";
 import { percentile } from "./lib/measure.ts";
 import { startNodeProcess } from "./lib/node-process.ts";
 import type { Workload } from "./lib/types.ts";
+import { startNats } from "../test/support/nats.ts";
 import { workload as createSettle } from "./workloads/create-settle.ts";
+import { workload as jetstreamRaw } from "./workloads/jetstream-raw.ts";
 import { workload as sdkFanOut } from "./workloads/sdk-fan-out.ts";
 import { workload as sdkThreeStep } from "./workloads/sdk-three-step.ts";
 import { connectUnary, handWrittenUnary } from "./workloads/unary-clients.ts";
@@ -29,14 +33,18 @@ const { values } = parseArgs({
     duration: { type: "string", default: process.env.BENCH_DURATION_MS ?? "3000" },
     warmup: { type: "string", default: "2000" },
     only: { type: "string" },
+    store: { type: "string", default: "memory" },
   },
 });
 
 const durationMs = Number(values.duration);
 const warmupMs = Number(values.warmup);
+const onJetStream = values.store === "jetstream";
+if (onJetStream) workloads.unshift(jetstreamRaw);
 const selected = workloads.filter((w) => values.only === undefined || w.name.includes(values.only));
 
-const node = await startNodeProcess();
+const nats = onJetStream ? await startNats() : undefined;
+const node = await startNodeProcess({ natsUrl: nats?.url });
 const rows: string[][] = [];
 try {
   for (const w of selected) {
@@ -47,6 +55,7 @@ try {
         durationMs,
         warmupMs,
         prefix: `bench-${w.name.replace(/\W+/g, "-")}-${concurrency}-${Date.now()}`,
+        natsUrl: nats?.url,
       });
       const sorted = result.latenciesMs.sort((a, b) => a - b);
       rows.push([
@@ -62,6 +71,7 @@ try {
   }
 } finally {
   await node.stop();
+  await nats?.stop();
 }
 
 const header = ["workload", "concurrency", "ops/s", "p50 ms", "p99 ms", "errors", "client CPU µs/op"];
@@ -70,5 +80,8 @@ const line = (cells: string[]) => cells.map((c, i) => (i < 1 ? c.padEnd(widths[i
 console.log(line(header));
 console.log(widths.map((w) => "-".repeat(w)).join("  "));
 for (const r of rows) console.log(line(r));
-console.log(`\n${durationMs} ms per row after ${warmupMs} ms warm-up; node: \`resonate dev\` (memory store) in its own process.`);
+const nodeLine = onJetStream
+  ? "`resonate serve --store jetstream` (R1, 8 partitions, one local nats-server)"
+  : "`resonate dev` (memory store)";
+console.log(`\n${durationMs} ms per row after ${warmupMs} ms warm-up; node: ${nodeLine} in its own process.`);
 for (const w of selected) console.log(`${w.name}: one op = ${w.operation}`);

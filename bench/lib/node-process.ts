@@ -24,11 +24,16 @@ export interface NodeProcess {
   stop(): Promise<void>;
 }
 
-export async function startNodeProcess(): Promise<NodeProcess> {
+/** `resonate dev` (memory store), or `resonate serve --store jetstream` on `natsUrl`. */
+export async function startNodeProcess(options: { natsUrl?: string; partitions?: number } = {}): Promise<NodeProcess> {
   const port = await freePort();
+  const store =
+    options.natsUrl === undefined
+      ? ["dev"]
+      : ["serve", "--host", "127.0.0.1", "--store", "jetstream", "--nats", options.natsUrl, "--partitions", String(options.partitions ?? 8)];
   const child: ChildProcess = spawn(
     process.execPath,
-    [path.join(root, "node/bin/resonate.js"), "dev", "--port", String(port), "--log-level", "info"],
+    [path.join(root, "node/bin/resonate.js"), ...store, "--port", String(port), "--log-level", "info"],
     { cwd: root, stdio: ["ignore", "pipe", "inherit"] },
   );
   let out = "";
@@ -44,6 +49,13 @@ export async function startNodeProcess(): Promise<NodeProcess> {
     child.once("exit", (code) => reject(new Error(`the node exited (${code}) before serving:\n${out}`)));
   });
   child.stdout!.resume();
+  // On JetStream the node listens at once and serves once its store is caught up.
+  for (const deadline = Date.now() + 30_000; ; ) {
+    const status = await fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.status, () => 0);
+    if (status === 200) break;
+    if (Date.now() > deadline) throw new Error(`the node was not ready within 30 s:\n${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
   return {
     address: `127.0.0.1:${port}`,
     stop: () =>

@@ -12,6 +12,8 @@ export interface RunContext {
   warmupMs: number;
   /** A prefix unique to this row, for ids. */
   prefix: string;
+  /** With --store jetstream: the nats-server the node keeps its records on. */
+  natsUrl?: string;
 }
 
 export interface RunResult {

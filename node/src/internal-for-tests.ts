@@ -16,3 +16,4 @@ export * from "./cli/format.ts";
 export { invokeRequest, normalizeTarget, type InvokeOptions } from "./cli/commands/invoke.ts";
 export { connect, describeGrpcError, parseServer, type CliClient } from "./cli/client.ts";
 export { classifyFirstBytes } from "./api/server.ts";
+export { ownerOf } from "./mesh/ownership.ts";

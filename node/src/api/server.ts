@@ -64,7 +64,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let closing = false;
 
   const metrics = withAuthMetrics(createMetrics(engine), options.auth);
-  const grpcServer: GrpcServer = createGrpcServer({ engine, logger, observe: metrics.observeGrpc, auth: options.auth });
+  const grpcServer: GrpcServer = createGrpcServer({
+    engine,
+    logger,
+    observe: metrics.observeGrpc,
+    auth: options.auth,
+    ready: options.ready,
+  });
   const router = createRouter({
     engine,
     metrics,

@@ -121,6 +121,12 @@ export class Dispatcher {
     return "parked";
   }
 
+  /** Is a live worker of `group` (with `pid`, when given) attached here? The mesh forwards what is not. */
+  reaches(group: string, pid?: string): boolean {
+    const workers = this.groups.get(group);
+    return workers !== undefined && workers.some((w) => w.live && (pid === undefined || w.pid === pid));
+  }
+
   sendAll(messages: readonly Message[]): void {
     for (const m of messages) this.send(m);
   }

@@ -9,6 +9,7 @@
 // handful of records it needs instead of the driver guessing up front.
 
 import type { ProtocolConfig } from "../protocol/config.ts";
+import { branchPrefixes, promiseKey, requestKeys, scheduleKey, taskKey, writeKey } from "../protocol/keys.ts";
 import type {
   Message,
   Request,
@@ -121,29 +122,7 @@ export class Driver {
 
   /** The keys a request will almost certainly read, loaded in parallel up front. */
   static prefetchKeys(request: Request): string[] {
-    const keys = new Set<string>();
-    const promiseAndTask = (id: unknown) => {
-      if (typeof id !== "string") return;
-      keys.add(`p/${id}`);
-      keys.add(`t/${id}`);
-    };
-    const data = request.data as Record<string, unknown>;
-    if (request.kind.startsWith("schedule.")) {
-      if (typeof data.id === "string") keys.add(`s/${data.id}`);
-      return [...keys];
-    }
-    promiseAndTask(data.id);
-    promiseAndTask(data.awaiter);
-    if (typeof data.awaited === "string") keys.add(`p/${data.awaited}`);
-    const action = data.action as { data?: { id?: unknown } } | undefined;
-    promiseAndTask(action?.data?.id);
-    if (Array.isArray(data.actions)) {
-      for (const a of data.actions as { data?: { awaited?: unknown } }[]) {
-        if (typeof a?.data?.awaited === "string") keys.add(`p/${a.data.awaited}`);
-      }
-    }
-    if (Array.isArray(data.tasks)) for (const t of data.tasks as { id?: unknown }[]) promiseAndTask(t?.id);
-    return [...keys];
+    return requestKeys(request);
   }
 
   // ------------------------------------------------------------ internals
@@ -176,10 +155,7 @@ export class Driver {
   // or ':' (official 0.11.5); the tag decides membership.
   private async loadBranch(snapshot: LazySnapshot, branch: string): Promise<void> {
     this.counters.loads++;
-    const lists = await Promise.all([
-      this.listAll(`p/${branch}.`),
-      this.listAll(`p/${branch}:`),
-    ]);
+    const lists = await Promise.all(branchPrefixes(branch).map((prefix) => this.listAll(prefix)));
     const members: StoredPromise[] = [];
     for (const entry of lists.flat()) {
       if (!snapshot.entries.has(entry.key)) snapshot.entries.set(entry.key, entry);
@@ -204,7 +180,7 @@ export class Driver {
 
   private async commit(snapshot: LazySnapshot, writes: Write[]): Promise<void> {
     const byKey = new Map<string, unknown>();
-    for (const w of writes) byKey.set(keyOf(w), valueOf(w));
+    for (const w of writes) byKey.set(writeKey(w), valueOf(w));
     // A key written without being read (the step did not look at it, so its
     // current value cannot change the outcome) commits against what is there now.
     await this.load(
@@ -237,15 +213,15 @@ class LazySnapshot implements Snapshot {
   readonly branches = new Map<string, StoredPromise[]>();
 
   promise(id: string): StoredPromise | undefined {
-    return this.read(`p/${id}`) as StoredPromise | undefined;
+    return this.read(promiseKey(id)) as StoredPromise | undefined;
   }
 
   task(id: string): StoredTask | undefined {
-    return this.read(`t/${id}`) as StoredTask | undefined;
+    return this.read(taskKey(id)) as StoredTask | undefined;
   }
 
   schedule(id: string): ScheduleRecord | undefined {
-    return this.read(`s/${id}`) as ScheduleRecord | undefined;
+    return this.read(scheduleKey(id)) as ScheduleRecord | undefined;
   }
 
   branch(branch: string): StoredPromise[] {
@@ -258,19 +234,6 @@ class LazySnapshot implements Snapshot {
     const entry = this.entries.get(key);
     if (entry === undefined) throw new Missing(key);
     return entry?.value;
-  }
-}
-
-export function keyOf(write: Write): string {
-  switch (write.type) {
-    case "promise":
-      return `p/${write.record.id}`;
-    case "task":
-      return `t/${write.record.id}`;
-    case "schedule":
-      return `s/${write.record.id}`;
-    case "schedule.delete":
-      return `s/${write.id}`;
   }
 }
 

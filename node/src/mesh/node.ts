@@ -6,11 +6,13 @@
 import type { Logger } from "pino";
 import { resolveConfig, type ProtocolConfig } from "../protocol/config.ts";
 import { transition } from "../protocol/transition.ts";
-import type { Kind, ProtocolError, Request, RequestOf, Response } from "../protocol/types.ts";
+import type { Kind, Message, ProtocolError, Request, RequestOf, Response } from "../protocol/types.ts";
 import { KINDS, validateRequest } from "../protocol/validate.ts";
+import { StoreUnavailableError } from "../store/errors.ts";
 import type { Store } from "../store/types.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { Dispatcher, type DispatcherStats } from "./dispatcher.ts";
+import type { MeshDelivery } from "./delivery.ts";
 import { ContentionError, Driver, type DriverStats } from "./driver.ts";
 import type { Engine, Subscription, WorkerSink } from "./engine.ts";
 import { isSearch, search } from "./search.ts";
@@ -23,6 +25,12 @@ export interface MeshNodeOptions {
   /** Longest sleep of the timer loop (ms). */
   timerPollMs?: number;
   logger?: Logger;
+  /** In a mesh of several nodes: dispatch across nodes, and which timers this node runs. */
+  mesh?: {
+    delivery: MeshDelivery;
+    /** Does this node own the partition of `key` (so it runs that record's timers)? */
+    owns: (key: string) => boolean;
+  };
 }
 
 export interface MeshNodeStats {
@@ -41,6 +49,7 @@ export class MeshNode implements Engine {
   private readonly driver: Driver;
   private readonly dispatcher: Dispatcher;
   private readonly timers: TimerLoop;
+  private readonly delivery?: MeshDelivery;
   private readonly requests = new Map<string, Map<number, number>>();
 
   constructor(options: MeshNodeOptions) {
@@ -54,10 +63,13 @@ export class MeshNode implements Engine {
       logger: this.logger,
       parkedExecuteTtlMs: Math.max(10 * 60_000, 4 * this.config.retryIntervalMs),
     });
+    this.delivery = options.mesh?.delivery;
+    this.delivery?.bind(this.dispatcher);
     this.timers = new TimerLoop({
       store: this.store,
       driver: this.driver,
-      dispatcher: this.dispatcher,
+      dispatcher: { sendAll: (messages) => this.send(messages) },
+      owns: options.mesh?.owns,
       clock: this.clock,
       config: this.config,
       logger: this.logger,
@@ -72,7 +84,14 @@ export class MeshNode implements Engine {
   }
 
   poll(group: string, pid: string, sink: WorkerSink): Subscription {
-    return this.dispatcher.poll(group, pid, sink);
+    const subscription = this.dispatcher.poll(group, pid, sink);
+    const detach = this.delivery?.attach(group, pid);
+    return {
+      close: () => {
+        detach?.();
+        subscription.close();
+      },
+    };
   }
 
   /** Build the timer index and start the timer loop. */
@@ -113,12 +132,16 @@ export class MeshNode implements Engine {
         (snapshot, now) => transition(snapshot, request, now, this.config),
         Driver.prefetchKeys(request),
       );
-      this.dispatcher.sendAll(result.messages);
+      this.send(result.messages);
       return result.response;
     } catch (err) {
       if (err instanceof ContentionError) {
         this.logger?.warn({ kind: replyKind, err: err.message }, "request gave up under contention");
         return failure(replyKind, { status: 503, code: "UNAVAILABLE", message: err.message });
+      }
+      if (err instanceof StoreUnavailableError) {
+        this.logger?.warn({ kind: replyKind, err: err.message }, "the store is unavailable");
+        return failure(replyKind, { status: 503, code: "UNAVAILABLE", message: `the store is unavailable, retry later: ${err.message}` });
       }
       this.logger?.error({ err, kind: replyKind }, "request failed");
       return failure(replyKind, {
@@ -127,6 +150,13 @@ export class MeshNode implements Engine {
         message: `internal error while handling ${replyKind}: ${err instanceof Error ? err.message : String(err)}`,
       });
     }
+  }
+
+  /** To local workers, or across the mesh when it has several nodes. */
+  private send(messages: readonly Message[]): void {
+    if (messages.length === 0) return;
+    if (this.delivery !== undefined) this.delivery.sendAll(messages);
+    else this.dispatcher.sendAll(messages);
   }
 
   private count(response: Response): void {

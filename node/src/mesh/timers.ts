@@ -7,6 +7,7 @@
 import type { Logger } from "pino";
 import { dueAt, expireLease, fireSchedule, retryTask, timeoutPromise } from "../protocol/timers.ts";
 import type { ProtocolConfig } from "../protocol/config.ts";
+import { KEY_PREFIX, parseKey, promiseKey, taskKey } from "../protocol/keys.ts";
 import type { ScheduleRecord, Snapshot, StoredPromise, StoredTask } from "../protocol/types.ts";
 import type { Entry, Store } from "../store/types.ts";
 import type { Clock } from "./clock.ts";
@@ -16,12 +17,13 @@ import { MinHeap } from "./heap.ts";
 
 export type TimerKind = "promise" | "task" | "schedule";
 
-const PREFIXES: Record<TimerKind, string> = { promise: "p/", task: "t/", schedule: "s/" };
+const PREFIXES: Readonly<Record<TimerKind, string>> = KEY_PREFIX;
 
 export interface TimerLoopOptions {
   store: Store;
   driver: Driver;
-  dispatcher: Dispatcher;
+  /** Where the messages of fired timers go (the node's dispatcher, or the mesh's delivery). */
+  dispatcher: Pick<Dispatcher, "sendAll">;
   clock: Clock;
   config: ProtocolConfig;
   logger?: Logger;
@@ -33,6 +35,12 @@ export interface TimerLoopOptions {
   batchSize?: number;
   /** When a timer fails, how long until it is tried again. */
   retryDelayMs?: number;
+  /**
+   * In a mesh: does this node own the record's partition? Timers of records
+   * it does not own are left to their owner and looked at again after
+   * `retryDelayMs` (ownership moves when a node leaves). Default: all.
+   */
+  owns?: (key: string) => boolean;
 }
 
 export interface TimerStats {
@@ -111,8 +119,9 @@ export class TimerIndex {
 export class TimerLoop {
   private readonly store: Store;
   private readonly driver: Driver;
-  private readonly dispatcher: Dispatcher;
+  private readonly dispatcher: Pick<Dispatcher, "sendAll">;
   private readonly clock: Clock;
+  private readonly owns?: (key: string) => boolean;
   private readonly config: ProtocolConfig;
   private readonly logger?: Logger;
   private readonly pollMs: number;
@@ -142,6 +151,7 @@ export class TimerLoop {
     this.concurrency = options.concurrency ?? 32;
     this.batchSize = options.batchSize ?? 256;
     this.retryDelayMs = options.retryDelayMs ?? 1_000;
+    this.owns = options.owns;
   }
 
   stats(): TimerStats {
@@ -243,36 +253,43 @@ export class TimerLoop {
 
   private async runDue(): Promise<number> {
     await this.init();
+    // An engine whose change feed is asynchronous: let the index see every commit made so far.
+    await this.store.sync();
     this.inTick = true;
     const now = this.clock.now();
     const done = new Set<string>();
     const later: string[] = [];
+    const others: string[] = [];
     let ran = 0;
     try {
       for (;;) {
         const batch: string[] = [];
-        for (const key of this.index.takeDue(now, this.batchSize)) {
+        const taken = this.index.takeDue(now, this.batchSize);
+        if (taken.length === 0) break;
+        for (const key of taken) {
           // A timer that came due again within this tick waits for the next one.
           if (done.has(key)) later.push(key);
+          else if (this.owns !== undefined && !this.owns(key)) others.push(key);
           else batch.push(key);
         }
-        if (batch.length === 0) break;
+        if (batch.length === 0) continue;
         for (const key of batch) done.add(key);
         await inWindows(batch, this.concurrency, (key) => this.fire(key));
         ran += batch.length;
       }
     } finally {
       for (const key of later) if (!this.index.has(key)) this.index.set(key, now);
+      // Another node's: look again later, in case its owner has left by then.
+      for (const key of others) if (!this.index.has(key)) this.index.set(key, now + this.retryDelayMs);
       this.inTick = false;
     }
     return ran;
   }
 
   private async fire(key: string): Promise<void> {
-    const kind = kindOf(key)!;
-    const id = key.slice(2);
+    const { kind, id } = parseKey(key)!;
     try {
-      const prefetch = kind === "schedule" ? [key] : [`p/${id}`, `t/${id}`];
+      const prefetch = kind === "schedule" ? [key] : [promiseKey(id), taskKey(id)];
       const result = await this.driver.apply((s, now) => this.step(kind, s, id, now), prefetch);
       this.dispatcher.sendAll(result.messages);
       this.counters.fired++;
@@ -299,10 +316,7 @@ export class TimerLoop {
 }
 
 function kindOf(key: string): TimerKind | undefined {
-  if (key.startsWith("p/")) return "promise";
-  if (key.startsWith("t/")) return "task";
-  if (key.startsWith("s/")) return "schedule";
-  return undefined;
+  return parseKey(key)?.kind;
 }
 
 function dueAtOf(kind: TimerKind, value: unknown): number | undefined {

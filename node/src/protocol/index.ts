@@ -10,3 +10,4 @@ export { formatAddress, parseAddress, type Address } from "./address.ts";
 export { KINDS, validateRequest } from "./validate.ts";
 export { transition, type SearchKind, type TransitionKind } from "./transition.ts";
 export { scopeRequest, touchedIds, TOUCHING_KINDS, type TouchedId, type TouchMode } from "./touches.ts";
+export { partitionOf, promiseKey, scheduleKey, taskKey, treeRootOf } from "./keys.ts";

@@ -6,6 +6,7 @@
 import type { ProtocolConfig } from "./config.ts";
 import { branchOf, projectPromise, isPastTimeout } from "./records.ts";
 import { repairTask, timeOut } from "./settle.ts";
+import { promiseKey, scheduleKey, taskKey } from "./keys.ts";
 import { Tag } from "./types.ts";
 import type {
   Message,
@@ -29,7 +30,7 @@ export class Tx {
 
   /** The promise as stored, without settling it if it is past its deadline. */
   storedPromise(id: string): StoredPromise | undefined {
-    const w = this.written.get(`p/${id}`);
+    const w = this.written.get(promiseKey(id));
     if (w !== undefined) return (w as { record: StoredPromise }).record;
     return this.snapshot.promise(id);
   }
@@ -42,7 +43,7 @@ export class Tx {
   }
 
   storedTask(id: string): StoredTask | undefined {
-    const w = this.written.get(`t/${id}`);
+    const w = this.written.get(taskKey(id));
     if (w !== undefined) return (w as { record: StoredTask }).record;
     return this.snapshot.task(id);
   }
@@ -60,28 +61,28 @@ export class Tx {
   }
 
   schedule(id: string): ScheduleRecord | undefined {
-    const w = this.written.get(`s/${id}`);
+    const w = this.written.get(scheduleKey(id));
     if (w !== undefined) return w.type === "schedule" ? w.record : undefined;
     return this.snapshot.schedule(id);
   }
 
   putPromise(record: StoredPromise): StoredPromise {
-    this.set(`p/${record.id}`, { type: "promise", record });
+    this.set(promiseKey(record.id), { type: "promise", record });
     return record;
   }
 
   putTask(record: StoredTask): StoredTask {
-    this.set(`t/${record.id}`, { type: "task", record });
+    this.set(taskKey(record.id), { type: "task", record });
     return record;
   }
 
   putSchedule(record: ScheduleRecord): ScheduleRecord {
-    this.set(`s/${record.id}`, { type: "schedule", record });
+    this.set(scheduleKey(record.id), { type: "schedule", record });
     return record;
   }
 
   deleteSchedule(id: string): void {
-    this.set(`s/${id}`, { type: "schedule.delete", id });
+    this.set(scheduleKey(id), { type: "schedule.delete", id });
   }
 
   send(message: Message): void {

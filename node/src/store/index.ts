@@ -4,3 +4,5 @@
 
 export { ConflictError, type Change, type CommitOp, type Entry, type ListOptions, type Store } from "./types.ts";
 export { MemoryStore } from "./memory.ts";
+export { JetStreamStore, MIN_NATS_VERSION, type JetStreamStoreOptions, type JetStreamStoreStats } from "./jetstream.ts";
+export { StoreRefusedError, StoreUnavailableError } from "./errors.ts";

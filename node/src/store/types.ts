@@ -1,5 +1,6 @@
-// The storage contract every engine implements (memory now, JetStream next).
-// Keys are strings: `p/<promise id>`, `t/<task id>`, `s/<schedule id>`.
+// The storage contract every engine implements (memory, JetStream).
+// Keys are strings laid out by protocol/keys.ts: `p/<promise id>`,
+// `t/<task id>`, `s/<schedule id>`.
 // Values are JSON-serialisable records. Revisions grow per key and are the
 // compare-and-set token; 0 means "the key must not exist".
 
@@ -56,6 +57,12 @@ export interface Store {
   commit(ops: CommitOp[]): Promise<void>;
   /** Entries in key order. */
   list(options: ListOptions): Promise<Entry[]>;
+  /**
+   * Resolves once `list` and `watch` reflect every commit this store has
+   * acknowledged (an engine whose listing is a view fed asynchronously waits
+   * for it to catch up; the memory engine is always caught up).
+   */
+  sync(): Promise<void>;
   /** Every change under `prefix` after the call; returns an unsubscribe. */
   watch(prefix: string, onChange: (change: Change) => void): () => void;
   close(): Promise<void>;

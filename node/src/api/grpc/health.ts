@@ -18,11 +18,14 @@ export class HealthState {
   private serving = true;
   private readonly listeners = new Set<Listener>();
 
-  constructor(private readonly services: readonly string[]) {}
+  constructor(
+    private readonly services: readonly string[],
+    private readonly ready: () => boolean = () => true,
+  ) {}
 
   statusOf(service: string): ServingStatus | undefined {
     if (service !== "" && !this.services.includes(service)) return undefined;
-    return this.serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+    return this.serving && this.ready() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
   }
 
   /** Everything stops serving (shutdown). */

@@ -32,6 +32,8 @@ export interface GrpcServerOptions {
   maxReceiveMessageBytes?: number;
   /** Verifies bearer tokens on every call and stream; absent, the node is open. */
   auth?: Authenticator;
+  /** Health says NOT_SERVING while this returns false (a node still reaching its store). Default: always ready. */
+  ready?: () => boolean;
 }
 
 export interface GrpcServer {
@@ -58,7 +60,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   const streams = new StreamRegistry();
   const ctx: HandlerContext = { engine: options.engine, logger: options.logger, streams, observe: options.observe, auth: options.auth };
   const hub = new WatchHub(options.engine);
-  const health = new HealthState(SERVICE_NAMES);
+  const health = new HealthState(SERVICE_NAMES, options.ready);
 
   addService(server, PromiseService, promiseService(ctx, hub));
   addService(server, TaskService, taskService(ctx));

@@ -7,8 +7,8 @@ import type { Logger } from "pino";
 import { DEFAULT_PORT } from "../../api/defaults.ts";
 import type { Authenticator } from "../../api/auth.ts";
 import { parseRateLimit, type RateLimits } from "../../api/rate.ts";
-import type { RunningServer } from "../../api/server.ts";
-import type { Store } from "../../store/types.ts";
+import type { RunningNode, StoreConfig } from "../../mesh/start.ts";
+import { StoreRefusedError } from "../../store/errors.ts";
 import { UsageError, errorLine, exitCodeOf } from "../errors.ts";
 import { LOG_LEVELS, createLogger, type LogLevel } from "../logger.ts";
 import { examples } from "./common.ts";
@@ -31,6 +31,26 @@ export interface NodeOptions {
   authIssuer?: string;
   authAudience?: string;
   rateLimit?: string[];
+  /** The jetstream store's options (serve only). */
+  nats?: string;
+  natsCreds?: string;
+  replicas?: 1 | 3;
+  partitions?: number;
+  natsNamespace?: string;
+}
+
+export const DEFAULT_NATS = "nats://127.0.0.1:4222";
+
+function parseReplicas(text: string): 1 | 3 {
+  if (text.trim() !== "1" && text.trim() !== "3") throw new InvalidArgumentError("It must be 1 or 3 (3 for production).");
+  return Number(text) as 1 | 3;
+}
+
+function parsePartitions(text: string): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < 1 || Number(text) > 1024) {
+    throw new InvalidArgumentError("It must be a whole number from 1 to 1024, the same on every node of a cluster.");
+  }
+  return Number(text);
 }
 
 function parsePort(text: string): number {
@@ -137,41 +157,41 @@ function logAuth(command: "serve" | "dev", options: NodeOptions, auth: Authentic
   }
 }
 
-async function openStore(name: StoreName): Promise<Store> {
-  if (name === "jetstream") {
-    throw new UsageError("the jetstream store is not available in this version yet; use --store memory");
-  }
-  const { MemoryStore } = await import("../../store/memory.ts");
-  return new MemoryStore();
+/** What the start line says about the store. */
+function storeDescription(options: NodeOptions): string {
+  return options.store === "memory"
+    ? "the embedded in-memory store (its data does not survive a restart)"
+    : `the jetstream store at ${options.nats ?? DEFAULT_NATS}`;
 }
 
-/** What the start line says about the store. */
-function storeDescription(name: StoreName): string {
-  return name === "memory" ? "the embedded in-memory store (its data does not survive a restart)" : `the ${name} store`;
+function storeConfig(options: NodeOptions): StoreConfig {
+  if (options.store === "memory") return { kind: "memory" };
+  return {
+    kind: "jetstream",
+    servers: options.nats ?? DEFAULT_NATS,
+    credsFile: options.natsCreds,
+    replicas: options.replicas,
+    partitions: options.partitions,
+    namespace: options.natsNamespace,
+  };
 }
 
 /** Start a node and serve until SIGINT or SIGTERM; resolves after a clean stop. */
 export async function runNode(command: "serve" | "dev", options: NodeOptions, logger: Logger): Promise<void> {
   // Loaded here, not at the top: client subcommands need none of the server.
-  const [{ MeshNode }, { startServer }] = await Promise.all([import("../../mesh/node.ts"), import("../../api/server.ts")]);
+  const { startNode } = await import("../../mesh/start.ts");
   const auth = await openAuth(options, logger);
-  const store = await openStore(options.store);
-  const node = new MeshNode({ store, logger });
-  let server: RunningServer;
+  let running: RunningNode;
   try {
-    await node.start();
-    server = await startServer({
-      engine: node,
+    running = await startNode({
+      store: storeConfig(options),
       port: options.port,
       host: options.host,
       logger,
-      envelope: { debug: options.debug },
-      auth,
+      server: { envelope: { debug: options.debug }, auth },
     });
   } catch (err) {
     auth?.close();
-    await node.stop().catch(() => undefined);
-    await store.close().catch(() => undefined);
     if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") {
       throw new StartError(`port ${options.port} is already in use on ${options.host}; stop the other process or pass --port`);
     }
@@ -180,14 +200,27 @@ export async function runNode(command: "serve" | "dev", options: NodeOptions, lo
     }
     throw err;
   }
+  const server = running.server;
   logger.info(
     { command, address: server.address, store: options.store },
-    `resonate ${command} serving gRPC and HTTP on ${server.address} with ${storeDescription(options.store)}`,
+    `resonate ${command} serving gRPC and HTTP on ${server.address} with ${storeDescription(options)}`,
+  );
+  // A store that will never work with this node (NATS too old, another partition count) ends it.
+  const refused = running.ready.then(
+    () => undefined,
+    (err: unknown) => err,
   );
   logAuth(command, options, auth, logger);
 
-  await new Promise<void>((resolve) => {
+  const failure = await new Promise<unknown>((resolve) => {
     let stopping = false;
+    void refused.then(async (err) => {
+      if (err === undefined || stopping) return;
+      stopping = true;
+      await running.close().catch(() => undefined);
+      auth?.close();
+      resolve(err);
+    });
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) {
         logger.warn({ signal }, "second signal: exiting without waiting for the drain");
@@ -197,21 +230,22 @@ export async function runNode(command: "serve" | "dev", options: NodeOptions, lo
       const started = Date.now();
       void (async () => {
         try {
-          await server.close();
+          await running.close();
           auth?.close();
-          await node.stop();
-          await store.close();
           logger.info({ signal, ms: Date.now() - started }, `resonate ${command} stopped (${signal})`);
         } catch (err) {
           logger.error({ err }, "error while stopping");
           process.exitCode = 1;
         }
-        resolve();
+        resolve(undefined);
       })();
     };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
   });
+  if (failure !== undefined) {
+    throw failure instanceof StoreRefusedError ? new StartError(failure.message) : failure;
+  }
 }
 
 function action(command: "serve" | "dev") {
@@ -237,9 +271,33 @@ export function registerServe(program: Command): Command {
         .env("RESONATE_STORE")
         .choices(STORES)
         .default("memory"),
+    )
+    .addOption(new Option("--nats <urls>", `NATS servers of one cluster, comma-separated (jetstream store; default ${DEFAULT_NATS})`).env("RESONATE_NATS"))
+    .addOption(new Option("--nats-creds <file>", "NATS credentials file (jetstream store)").env("RESONATE_NATS_CREDS"))
+    .addOption(
+      new Option("--replicas <n>", "stream replicas of a new cluster: 1, or 3 for production (jetstream store)")
+        .env("RESONATE_REPLICAS")
+        .argParser(parseReplicas),
+    )
+    .addOption(
+      new Option("--partitions <n>", "partitions of a new cluster, fixed at creation; every node must agree (jetstream store; default 8)")
+        .env("RESONATE_PARTITIONS")
+        .argParser(parsePartitions),
+    )
+    .addOption(
+      new Option("--nats-namespace <name>", "names the cluster's streams, so clusters can share NATS (jetstream store; default resonate)").env(
+        "RESONATE_NATS_NAMESPACE",
+      ),
     );
   nodeOptions(cmd, { host: "0.0.0.0" })
-    .addHelpText("after", examples("resonate serve --port 8001", "RESONATE_PORT=9000 resonate serve --host 127.0.0.1"))
+    .addHelpText(
+      "after",
+      examples(
+        "resonate serve --port 8001",
+        "RESONATE_PORT=9000 resonate serve --host 127.0.0.1",
+        "resonate serve --store jetstream --nats nats://h1:4222,nats://h2:4222 --replicas 3",
+      ),
+    )
     .action(action("serve"));
   return cmd;
 }

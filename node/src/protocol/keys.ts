@@ -1,0 +1,189 @@
+// The record key layout, in one place: every engine, the driver, the timers
+// and the views name records through these functions. A key is
+// `<kind prefix><id>`; `p/` promises, `t/` tasks, `s/` schedules. Which keys a
+// request reads first and which partition a key lives in are functions of
+// the request and the key alone, so every node of a mesh agrees on them.
+
+import type { Request, Write } from "./types.ts";
+
+export type RecordKind = "promise" | "task" | "schedule";
+
+export const KEY_PREFIX: Readonly<Record<RecordKind, string>> = { promise: "p/", task: "t/", schedule: "s/" };
+
+const KIND_OF_PREFIX: ReadonlyMap<string, RecordKind> = new Map(
+  (Object.entries(KEY_PREFIX) as [RecordKind, string][]).map(([kind, prefix]) => [prefix, kind]),
+);
+
+export function promiseKey(id: string): string {
+  return KEY_PREFIX.promise + id;
+}
+
+export function taskKey(id: string): string {
+  return KEY_PREFIX.task + id;
+}
+
+export function scheduleKey(id: string): string {
+  return KEY_PREFIX.schedule + id;
+}
+
+export function recordKey(kind: RecordKind, id: string): string {
+  return KEY_PREFIX[kind] + id;
+}
+
+/** The kind and id a key names; undefined for a key outside the layout. */
+export function parseKey(key: string): { kind: RecordKind; id: string } | undefined {
+  const kind = KIND_OF_PREFIX.get(key.slice(0, 2));
+  return kind === undefined ? undefined : { kind, id: key.slice(2) };
+}
+
+/** The key a protocol write goes to. */
+export function writeKey(write: Write): string {
+  switch (write.type) {
+    case "promise":
+      return promiseKey(write.record.id);
+    case "task":
+      return taskKey(write.record.id);
+    case "schedule":
+      return scheduleKey(write.record.id);
+    case "schedule.delete":
+      return scheduleKey(write.id);
+  }
+}
+
+/**
+ * The key prefixes under which the members of a branch may live: children
+ * carry the branch id followed by '.' (our SDK, official 0.11.4) or ':'
+ * (official 0.11.5); the `resonate:branch` tag decides actual membership.
+ */
+export function branchPrefixes(branch: string): string[] {
+  return [promiseKey(`${branch}.`), promiseKey(`${branch}:`)];
+}
+
+/**
+ * The keys a request will almost certainly read: the records it names
+ * (promise and task of each id, the schedule of a schedule request). A hint
+ * for loading in parallel up front; a step may read more, lazily. Searches
+ * name no records.
+ */
+export function requestKeys(request: Request): string[] {
+  const keys = new Set<string>();
+  const promiseAndTask = (id: unknown) => {
+    if (typeof id !== "string") return;
+    keys.add(promiseKey(id));
+    keys.add(taskKey(id));
+  };
+  const data = request.data as Record<string, unknown>;
+  if (request.kind.endsWith(".search")) return [];
+  if (request.kind.startsWith("schedule.")) {
+    if (typeof data.id === "string") keys.add(scheduleKey(data.id));
+    return [...keys];
+  }
+  promiseAndTask(data.id);
+  promiseAndTask(data.awaiter);
+  if (typeof data.awaited === "string") keys.add(promiseKey(data.awaited));
+  const action = data.action as { data?: { id?: unknown } } | undefined;
+  promiseAndTask(action?.data?.id);
+  if (Array.isArray(data.actions)) {
+    for (const a of data.actions as { data?: { awaited?: unknown } }[]) {
+      if (typeof a?.data?.awaited === "string") keys.add(promiseKey(a.data.awaited));
+    }
+  }
+  if (Array.isArray(data.tasks)) for (const t of data.tasks as { id?: unknown }[]) promiseAndTask(t?.id);
+  return [...keys];
+}
+
+// ------------------------------------------------------------- partitions
+
+/**
+ * The root of the call tree an id belongs to, for partitioning: the id up to
+ * its first '.' or ':'. Child ids extend their parent's id, so a whole tree
+ * (including a dotted root such as `my.app.wf` and its `my.app.wf:1`
+ * children) shares one root and so one partition.
+ */
+export function treeRootOf(id: string): string {
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c === 0x2e || c === 0x3a) return id.slice(0, i);
+  }
+  return id;
+}
+
+/** The partition (0 .. partitions-1) a key lives in: a hash of its tree root. */
+export function partitionOf(key: string, partitions: number): number {
+  if (partitions <= 1) return 0;
+  const parsed = parseKey(key);
+  return fnv1a(treeRootOf(parsed === undefined ? key : parsed.id)) % partitions;
+}
+
+/** FNV-1a over the UTF-16 code units: stable across nodes and versions, cheap, well spread. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash >>> 0;
+}
+
+// ------------------------------------------------------ subject tokens
+
+/**
+ * An id as one NATS subject token, reversibly, for any JavaScript string
+ * (lone surrogates included). Letters, digits and '-' stay as they are
+ * (subjects stay readable in `nats` tools); any other UTF-16 code unit below
+ * 256 becomes `_` and two upper-case hex digits, any other `~` and four. The
+ * empty id is `_` alone, which no encoding of a non-empty id produces.
+ */
+export function encodeToken(id: string): string {
+  if (id.length === 0) return "_";
+  let out = "";
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (isPlain(c)) out += id[i];
+    else if (c < 0x100) out += `_${HEX[c]}`;
+    else out += `~${HEX[c >> 8]}${HEX[c & 0xff]}`;
+  }
+  return out;
+}
+
+/** The id a token encodes; throws on a token `encodeToken` cannot have made. */
+export function decodeToken(token: string): string {
+  if (token === "_") return "";
+  let out = "";
+  for (let i = 0; i < token.length; ) {
+    const c = token.charCodeAt(i);
+    if (isPlain(c)) {
+      out += token[i];
+      i += 1;
+    } else if (c === 0x5f /* _ */ && isHex(token, i + 1, 2)) {
+      const unit = parseInt(token.slice(i + 1, i + 3), 16);
+      // One id has one token: an escaped plain character is not an encoding.
+      if (isPlain(unit)) throw new Error(`not an encoded subject token: ${token}`);
+      out += String.fromCharCode(unit);
+      i += 3;
+    } else if (c === 0x7e /* ~ */ && isHex(token, i + 1, 4)) {
+      const unit = parseInt(token.slice(i + 1, i + 5), 16);
+      if (unit < 0x100) throw new Error(`not an encoded subject token: ${token}`);
+      out += String.fromCharCode(unit);
+      i += 5;
+    } else {
+      throw new Error(`not an encoded subject token: ${token}`);
+    }
+  }
+  return out;
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).toUpperCase().padStart(2, "0"));
+
+function isPlain(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2d;
+}
+
+function isHex(text: string, from: number, length: number): boolean {
+  if (from + length > text.length) return false;
+  for (let i = from; i < from + length; i++) {
+    const c = text.charCodeAt(i);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46))) return false;
+  }
+  return true;
+}

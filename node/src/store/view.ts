@@ -1,0 +1,132 @@
+// A node's local view of the records of a partitioned stream store: every
+// live key in order (for listing) and a change feed (for watchers), fed by
+// one ordered consumer per partition. It knows, per partition, the last
+// stream sequence it applied, so a reader can wait until the view includes
+// a given commit.
+
+import { SortedKeys } from "./sorted-keys.ts";
+import type { Change, Entry, ListOptions } from "./types.ts";
+
+interface Slot {
+  /** The stored JSON text: each reader parses its own copy. */
+  json: string;
+  revision: number;
+}
+
+interface Watcher {
+  prefix: string;
+  onChange: (change: Change) => void;
+  active: boolean;
+}
+
+interface Waiter {
+  partition: number;
+  sequence: number;
+  resolve: () => void;
+}
+
+export class LocalView {
+  private readonly slots = new Map<string, Slot>();
+  private readonly keys = new SortedKeys();
+  private readonly applied: number[];
+  private readonly watchers = new Set<Watcher>();
+  private waiters: Waiter[] = [];
+
+  constructor(partitions: number) {
+    this.applied = new Array<number>(partitions).fill(0);
+  }
+
+  /** The last stream sequence applied from `partition`. */
+  appliedSequence(partition: number): number {
+    return this.applied[partition]!;
+  }
+
+  /**
+   * Apply one stream message: `json` null is a deletion. Messages of a
+   * partition arrive in sequence order; a replay of one already applied (a
+   * consumer recreated after a reconnect) changes nothing.
+   */
+  apply(partition: number, sequence: number, key: string, json: string | null): void {
+    if (sequence <= this.applied[partition]!) return;
+    this.applied[partition] = sequence;
+    const current = this.slots.get(key);
+    // With one message kept per subject, a later message of a key supersedes any earlier one.
+    if (current === undefined || current.revision < sequence) {
+      if (json === null) {
+        if (current !== undefined) {
+          this.slots.delete(key);
+          this.keys.delete(key);
+          this.publish({ key, json: null, revision: sequence });
+        }
+      } else {
+        if (current === undefined) this.keys.insert(key);
+        this.slots.set(key, { json, revision: sequence });
+        this.publish({ key, json, revision: sequence });
+      }
+    }
+    this.release(partition);
+  }
+
+  /** Resolves once the view has applied `sequence` (or more) of `partition`. */
+  waitFor(partition: number, sequence: number): Promise<void> {
+    if (this.applied[partition]! >= sequence) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ partition, sequence, resolve }));
+  }
+
+  list(options: ListOptions): Entry[] {
+    const { prefix, after, limit } = options;
+    if (limit !== undefined && limit <= 0) return [];
+    const fromAfter = after !== undefined && after >= prefix;
+    const out: Entry[] = [];
+    for (const key of this.keys.from(fromAfter ? after : prefix, !fromAfter)) {
+      if (!key.startsWith(prefix)) break;
+      const slot = this.slots.get(key)!;
+      out.push({ key, value: JSON.parse(slot.json), revision: slot.revision });
+      if (limit !== undefined && out.length >= limit) break;
+    }
+    return out;
+  }
+
+  watch(prefix: string, onChange: (change: Change) => void): () => void {
+    const watcher: Watcher = { prefix, onChange, active: true };
+    this.watchers.add(watcher);
+    return () => {
+      watcher.active = false;
+      this.watchers.delete(watcher);
+    };
+  }
+
+  get size(): number {
+    return this.keys.size;
+  }
+
+  close(): void {
+    for (const w of this.watchers) w.active = false;
+    this.watchers.clear();
+    // Nobody will apply anything more: let every waiter go (its read sees the view as it is).
+    for (const w of this.waiters) w.resolve();
+    this.waiters = [];
+  }
+
+  private publish(change: { key: string; json: string | null; revision: number }): void {
+    for (const w of this.watchers) {
+      if (!w.active || !change.key.startsWith(w.prefix)) continue;
+      try {
+        w.onChange({ key: change.key, value: change.json === null ? null : JSON.parse(change.json), revision: change.revision });
+      } catch {
+        // A watcher's failure is its own; the change has happened.
+      }
+    }
+  }
+
+  private release(partition: number): void {
+    if (this.waiters.length === 0) return;
+    const applied = this.applied[partition]!;
+    const still: Waiter[] = [];
+    for (const w of this.waiters) {
+      if (w.partition === partition && w.sequence <= applied) w.resolve();
+      else still.push(w);
+    }
+    this.waiters = still;
+  }
+}

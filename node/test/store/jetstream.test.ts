@@ -1,0 +1,135 @@
+// The store contract on a real nats-server (one per file), with one and with
+// four partitions, and what only the JetStream engine has: its cluster
+// metadata, tombstones, subjects, and its refusals.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startNats, type NatsServer } from "../../../test/support/nats.ts";
+import { StoreRefusedError, StoreUnavailableError } from "../../src/store/errors.ts";
+import { JetStreamStore, versionAtLeast, type JetStreamStoreOptions } from "../../src/store/jetstream.ts";
+import { ConflictError } from "../../src/store/types.ts";
+import { storeContract } from "./contract.ts";
+
+let nats: NatsServer;
+beforeAll(async () => {
+  nats = await startNats();
+});
+afterAll(async () => {
+  await nats?.stop();
+});
+
+let namespaces = 0;
+/** A store of its own cluster (namespace) on the shared server. */
+function open(options: Partial<JetStreamStoreOptions> = {}): Promise<JetStreamStore> {
+  return JetStreamStore.open({ servers: nats.url, namespace: `c${++namespaces}`, ...options });
+}
+
+storeContract("jetstream (1 partition)", () => open({ partitions: 1 }));
+storeContract("jetstream (4 partitions)", () => open({ partitions: 4 }));
+
+describe("jetstream store specifics", () => {
+  it("a second store on the cluster sees the first one's records, by get and by list", async () => {
+    const a = await open({ partitions: 4 });
+    const b = await JetStreamStore.open({ servers: nats.url, namespace: `c${namespaces}`, partitions: 4 });
+    try {
+      const revision = await a.create("p/x.1", { v: 1 });
+      expect(await b.get("p/x.1")).toEqual({ key: "p/x.1", value: { v: 1 }, revision });
+      const reopened = await JetStreamStore.open({ servers: nats.url, namespace: `c${namespaces}`, partitions: 4 });
+      expect((await reopened.list({ prefix: "p/" })).map((e) => e.key)).toEqual(["p/x.1"]);
+      await reopened.close();
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("a node started with another partition count refuses with a sentence naming both counts", async () => {
+    const a = await open({ partitions: 4 });
+    try {
+      const err = await JetStreamStore.open({ servers: nats.url, namespace: `c${namespaces}`, partitions: 8 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreRefusedError);
+      expect((err as StoreRefusedError).code).toBe("PARTITION_MISMATCH");
+      expect((err as Error).message).toMatch(/created with 4 partitions.*started with 8.*--partitions 4/);
+    } finally {
+      await a.close();
+    }
+  });
+
+  it("ids with any character are stored and listed under their own key", async () => {
+    const store = await open({ partitions: 4 });
+    try {
+      const ids = ["a.b:c", "star*", "gt>", "with space", "ünï😀", "", "a.*.>"];
+      for (const id of ids) await store.create(`p/${id}`, { id });
+      for (const id of ids) expect((await store.get(`p/${id}`))?.value).toEqual({ id });
+      expect((await store.list({ prefix: "p/" })).map((e) => e.key).sort()).toEqual(ids.map((id) => `p/${id}`).sort());
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("a key deleted by another store can be created again by this one (the tombstone is learned from the refusal)", async () => {
+    const a = await open({ partitions: 1 });
+    const b = await JetStreamStore.open({ servers: nats.url, namespace: `c${namespaces}`, partitions: 1 });
+    try {
+      const r = await a.create("s/x", { v: 1 });
+      await a.commit([{ key: "s/x", value: null, expectedRevision: r }]);
+      await b.create("s/x", { v: 2 });
+      expect((await a.get("s/x"))?.value).toEqual({ v: 2 });
+      await expect(a.create("s/x", { v: 3 })).rejects.toBeInstanceOf(ConflictError);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("a commit across partitions with one stale revision writes nothing", async () => {
+    const store = await open({ partitions: 4 });
+    try {
+      // Roots chosen to land in different partitions.
+      const roots = ["r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7"];
+      const byPartition = new Map<number, string>();
+      for (const r of roots) byPartition.set(store.locate(`p/${r}`).partition, r);
+      const [x, y] = [...byPartition.values()];
+      await store.create(`p/${y}`, { v: 1 });
+      await expect(
+        store.commit([
+          { key: `p/${x}`, value: { v: 1 }, expectedRevision: 0 },
+          { key: `p/${y}`, value: { v: 2 }, expectedRevision: 0 },
+        ]),
+      ).rejects.toBeInstanceOf(ConflictError);
+      expect(await store.get(`p/${x}`)).toBeUndefined();
+      expect(store.stats().partialCommits).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("a server without JetStream is refused as unavailable with a sentence saying to enable it", async () => {
+    const plain = await startNats({ jetstream: false });
+    try {
+      const err = await JetStreamStore.open({ servers: plain.url, timeoutMs: 2_000 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreUnavailableError);
+      expect((err as Error).message).toMatch(/JetStream is not enabled.*-js/);
+    } finally {
+      await plain.stop();
+    }
+  });
+
+  it("an unreachable server is unavailable, naming the address", async () => {
+    const err = await JetStreamStore.open({ servers: "nats://127.0.0.1:1", timeoutMs: 1_000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect((err as Error).message).toMatch(/cannot connect to NATS at nats:\/\/127.0.0.1:1/);
+  });
+
+  it("bad options are refused before connecting", async () => {
+    await expect(JetStreamStore.open({ servers: nats.url, partitions: 0 })).rejects.toThrow(/partitions must be a whole number from 1/);
+    await expect(JetStreamStore.open({ servers: nats.url, replicas: 2 as 1 })).rejects.toThrow(/replicas must be 1 or 3, got 2/);
+  });
+
+  it("server versions before 2.12 are too old", () => {
+    expect(versionAtLeast("2.14.9", "2.12.0")).toBe(true);
+    expect(versionAtLeast("2.12.0", "2.12.0")).toBe(true);
+    expect(versionAtLeast("2.11.9", "2.12.0")).toBe(false);
+    expect(versionAtLeast("2.9.10", "2.12.0")).toBe(false);
+    expect(versionAtLeast("unknown", "2.12.0")).toBe(false);
+  });
+});

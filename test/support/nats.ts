@@ -1,0 +1,54 @@
+// A real nats-server for tests: JetStream on, loopback only, a free port, its
+// store in a fresh temporary directory that is removed when it stops.
+
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { spawnProcess, type Proc } from "./processes.ts";
+
+export const NATS_SERVER = process.env.NATS_SERVER ?? "nats-server";
+
+export interface NatsServer {
+  /** nats://127.0.0.1:<port> */
+  url: string;
+  port: number;
+  storeDir: string;
+  proc: Proc;
+  /** Stop it (SIGTERM) and remove its store directory. */
+  stop(): Promise<void>;
+  /** SIGKILL it, keeping its store directory (a crash). */
+  crash(): Promise<void>;
+}
+
+export interface NatsOptions {
+  /** A fixed port (to restart a server where clients expect it); default: a free one. */
+  port?: number;
+  /** Start without JetStream (to test a node's refusal). */
+  jetstream?: boolean;
+  /** Reuse this store directory (a restart after crash()). */
+  storeDir?: string;
+}
+
+/** Start `nats-server -js` on 127.0.0.1; resolves once it accepts clients. */
+export async function startNats(options: NatsOptions = {}): Promise<NatsServer> {
+  const storeDir = options.storeDir ?? (await mkdtemp(join(tmpdir(), "resonate-nats-")));
+  const args = ["-a", "127.0.0.1", "-p", String(options.port ?? -1), "--store_dir", storeDir];
+  if (options.jetstream !== false) args.push("-js");
+  const proc = spawnProcess("nats-server", NATS_SERVER, args);
+  const match = await proc.waitForOutput(/Listening for client connections on [^\s]*:(\d+)/, 30_000);
+  await proc.waitForOutput(/Server is ready/, 30_000);
+  const port = Number(match[1]);
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    storeDir,
+    proc,
+    async stop() {
+      await proc.stop("SIGTERM");
+      await rm(storeDir, { recursive: true, force: true });
+    },
+    async crash() {
+      await proc.crash();
+    },
+  };
+}
