@@ -157,8 +157,8 @@ class Encoder {
       if (typeof toJSON === "function") return this.encode(toJSON.call(obj));
       throw this.refuse(describe(obj));
     }
-    const out: { [key: string]: Json } = {};
-    for (const [k, v] of Object.entries(obj)) out[k] = this.part(v, { key: k });
+    // fromEntries defines own properties: a key "__proto__" stays a key, not a prototype.
+    const out: { [key: string]: Json } = Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, this.part(v, { key: k })]));
     // A plain object that has its own `__type` key is wrapped, so it is not mistaken for a tag.
     return "__type" in out ? { __type: "object", value: out } : out;
   }
@@ -173,14 +173,8 @@ class Encoder {
     if (err instanceof AggregateError) out.errors = this.part(err.errors, ".errors");
     if (err.cause !== undefined) out.cause = this.part(err.cause, ".cause");
     // Own fields such as `code` or `status`: callers branch on them.
-    const props: { [key: string]: Json } = {};
-    let any = false;
-    for (const [k, v] of Object.entries(err)) {
-      if (k === "cause" || k === "errors") continue;
-      props[k] = this.part(v, { key: k });
-      any = true;
-    }
-    if (any) out.props = props;
+    const own = Object.entries(err).filter(([k]) => k !== "cause" && k !== "errors");
+    if (own.length > 0) out.props = Object.fromEntries(own.map(([k, v]) => [k, this.part(v, { key: k })]));
     return out;
   }
 
@@ -222,9 +216,7 @@ function fromJson(json: Json): unknown {
 }
 
 function plainFromJson(json: { [key: string]: Json }): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(json)) out[k] = fromJson(v);
-  return out;
+  return Object.fromEntries(Object.entries(json).map(([k, v]) => [k, fromJson(v)]));
 }
 
 function errorFromJson(json: { [key: string]: Json }): Error {
