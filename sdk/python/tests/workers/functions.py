@@ -23,6 +23,10 @@ def now_ms(ctx):
     return int(time.time() * 1000)
 
 
+def ran(ctx):
+    return "ran"
+
+
 def register_all(resonate, ts_group):
     resonate.register(py_double, name="pyDouble")
     resonate.register(py_echo, name="pyEcho")
@@ -51,3 +55,9 @@ def register_all(resonate, ts_group):
         approval = ctx.promise()
         value = yield approval
         return {"promise": approval.id, "got": value}
+
+    @resonate.register(name="pyTimeoutAt")
+    def py_timeout_at(ctx):
+        step = yield ctx.run(ran)
+        doubled = yield ctx.rpc("tsDouble", 8, target=ts_group)
+        return {"timeoutAt": ctx.timeout_at, "step": step, "rpc": doubled}
