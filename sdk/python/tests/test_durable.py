@@ -57,3 +57,33 @@ def test_a_workflow_killed_mid_step_is_finished_by_another_worker_and_each_compl
         second.stop()
         ts.stop()
     assert Counter(lines()) == {"step0": 1, "tsCounted": 1, "step1-start": 2, "step1-done": 1, "step2": 1}
+
+
+def test_a_workflow_killed_while_the_typescript_workflow_it_called_runs_is_finished_by_another_worker_and_that_workflow_started_once(
+        client, node_url):
+    count_file, hold_file = temp_path("count"), temp_path("hold")
+    open(hold_file, "w").close()
+    group, ts_group = "py-crash-flow", "ts-crash-flow"
+    ts = start_ts_worker(node_url, ts_group, group, count_file)
+    first = start_py_worker("crash_worker.py", node_url, PY_GROUP=group)
+
+    def lines():
+        return open(count_file, encoding="utf-8").read().split() if os.path.exists(count_file) else []
+
+    root = uid("crash-flow")
+    handle = client.rpc(root, "pyCrashAroundTsFlow", count_file, hold_file, f"poll://any@{ts_group}", target=group)
+    # Both run now: the Python workflow in step1, the TypeScript workflow it spawned in its own step.
+    wait_until("step1 and the TypeScript workflow to start",
+               lambda: "step1-start" in lines() and "tsFlow-start" in lines(), 60)
+    first.crash()
+    os.remove(hold_file)
+    second = start_py_worker("crash_worker.py", node_url, PY_GROUP=group)
+    try:
+        assert handle.result(60) == ["s0", 42, "s1", "s2"]
+    finally:
+        second.stop()
+        ts.stop()
+    assert Counter(lines()) == {"step0": 1, "step1-start": 2, "step1-done": 1, "step2": 1,
+                                "tsFlow-start": 1, "tsFlow-done": 1}
+    # The replay found the TypeScript workflow by its child id rather than starting another.
+    assert client.promises.get(f"{root}.1").state == "resolved"

@@ -1,7 +1,7 @@
 // A TypeScript worker for the Python tests: functions Python calls, and
 // workflows that call Python functions. Run with tsx from the repo root.
 
-import { appendFileSync } from "node:fs";
+import { appendFileSync, existsSync } from "node:fs";
 import { Resonate, type Context } from "@resonate-mesh/sdk";
 
 const group = process.env.TS_GROUP ?? "ts-group";
@@ -39,6 +39,20 @@ resonate.register(
   { name: "tsCounted" },
 );
 resonate.register(async (_ctx: Context, x: number) => x * 2, { name: "tsDouble" });
+/** A step that waits while `hold` exists, so a test can crash a caller while this workflow runs. */
+async function waitWhileHeld(_ctx: Context, hold: string): Promise<void> {
+  while (existsSync(hold)) await new Promise((r) => setTimeout(r, 50));
+}
+resonate.register(
+  async (ctx: Context, hold: string, x: number) => {
+    if (countFile !== "") appendFileSync(countFile, "tsFlow-start\n");
+    await ctx.run(waitWhileHeld, hold);
+    if (countFile !== "") appendFileSync(countFile, "tsFlow-done\n");
+    return x + 1;
+  },
+  { name: "tsHeldFlow" },
+);
+
 resonate.register(
   async (ctx: Context, x: number) => await ctx.rpc<number>("pyDouble", x).target(`poll://any@${pyGroup}`),
   { name: "tsCallsPy" },

@@ -1,4 +1,4 @@
-"""A Python worker for the crash test: a workflow of local steps around an
+"""A Python worker for the crash tests: workflows of local steps around an
 rpc to TypeScript; each step appends a line to COUNT_FILE when it runs, and
 step1 blocks while HOLD_FILE exists (so the test can kill the worker there)."""
 
@@ -40,6 +40,17 @@ def crash_flow(ctx, path, hold, ts_group):
     a = yield ctx.run(step0, path)
     b = yield ctx.rpc("tsCounted", 41, target=ts_group)
     c = yield ctx.run(step1, path, hold)
+    d = yield ctx.run(step2, path)
+    return [a, b, c, d]
+
+
+@resonate.register(name="pyCrashAroundTsFlow")
+def crash_around_ts_flow(ctx, path, hold, ts_group):
+    """Starts a TypeScript workflow, then blocks in step1 while that workflow runs too."""
+    a = yield ctx.run(step0, path)
+    flow = yield ctx.rpc("tsHeldFlow", hold, 41, target=ts_group).spawn()
+    c = yield ctx.run(step1, path, hold)
+    b = yield flow
     d = yield ctx.run(step2, path)
     return [a, b, c, d]
 

@@ -23,6 +23,10 @@ def now_ms(ctx):
     return int(time.time() * 1000)
 
 
+def ran(ctx):
+    return "ran"
+
+
 def register_all(resonate, ts_group):
     resonate.register(py_double, name="pyDouble")
     resonate.register(py_echo, name="pyEcho")
@@ -51,3 +55,20 @@ def register_all(resonate, ts_group):
         approval = ctx.promise()
         value = yield approval
         return {"promise": approval.id, "got": value}
+
+    @resonate.register(name="pyTimeoutAt")
+    def py_timeout_at(ctx):
+        step = yield ctx.run(ran)
+        doubled = yield ctx.rpc("tsDouble", 8, target=ts_group)
+        return {"timeoutAt": ctx.timeout_at, "step": step, "rpc": doubled}
+
+    @resonate.register(name="pyEchoViaGo")
+    def py_echo_via_go(ctx, v, go_target):
+        """Python decodes v, sends it to Go's echo (which answers its arguments), and returns what came back."""
+        back = yield ctx.rpc("echo", v, target=go_target)
+        return back[0]
+
+    @resonate.register(name="pyCallsGo")
+    def py_calls_go(ctx, name, go_target, *args):
+        """A Go function's result, or its error raised on unchanged."""
+        return (yield ctx.rpc(name, *args, target=go_target))
