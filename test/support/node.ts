@@ -32,8 +32,9 @@ export interface NodeProc {
 }
 
 /** `resonate dev --port <free port> [args]`, ready once GET /ready answers 200. */
-export async function startNode(options: { args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<NodeProc> {
-  const port = await freePort();
+export async function startNode(options: { args?: string[]; env?: NodeJS.ProcessEnv; port?: number } = {}): Promise<NodeProc> {
+  // A given port: a node restarted where its workers expect it.
+  const port = options.port ?? (await freePort());
   const proc = spawnProcess("node", process.execPath, [resonateBin, "dev", "--port", String(port), ...(options.args ?? [])], {
     env: options.env,
   });

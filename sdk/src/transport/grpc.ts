@@ -34,6 +34,18 @@ export interface GrpcTransportOptions {
   requestTimeoutMs?: number;
   /** Longest pause between reconnection attempts of the Poll stream (default 5 s). */
   maxReconnectDelayMs?: number;
+  /** While the node stays unreachable, one warning per this many ms at most (default 30 s). */
+  reconnectLogEveryMs?: number;
+}
+
+/**
+ * The pause before reconnection attempt `n` (1-based): exponential from
+ * 100 ms, capped, with "equal jitter" (half fixed, half random) so a fleet of
+ * workers that lost the same node does not reconnect in lockstep.
+ */
+export function reconnectDelay(attempt: number, capMs: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(capMs, 100 * 2 ** Math.min(attempt - 1, 20));
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
 
 // Statuses that mean "no answer", as opposed to a refusal the node sent.
@@ -67,6 +79,7 @@ export class GrpcTransport implements Transport {
   private readonly logger: Logger;
   private readonly requestTimeoutMs: number;
   private readonly maxReconnectDelayMs: number;
+  private readonly reconnectLogEveryMs: number;
   private readonly streams = new Set<() => void>();
   private closed = false;
 
@@ -82,13 +95,22 @@ export class GrpcTransport implements Transport {
     this.logger = options.logger;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.maxReconnectDelayMs = options.maxReconnectDelayMs ?? 5_000;
+    this.reconnectLogEveryMs = options.reconnectLogEveryMs ?? 30_000;
   }
 
   private client(service: DescService): AnyClient {
     let client = this.clients.get(service.typeName);
     if (client === undefined) {
       // Clients of one address and options share one HTTP/2 connection.
-      client = createClient(service as never, this.address, { credentials: this.credentials }) as unknown as AnyClient;
+      client = createClient(service as never, this.address, {
+        credentials: this.credentials,
+        // grpc-js backs off up to 120 s between connection attempts by default: a node that
+        // came back would wait that long for its workers. Keep the channel's pace ours.
+        channelOptions: {
+          "grpc.initial_reconnect_backoff_ms": 100,
+          "grpc.max_reconnect_backoff_ms": this.maxReconnectDelayMs,
+        },
+      }) as unknown as AnyClient;
       this.clients.set(service.typeName, client);
     }
     return client;
@@ -140,12 +162,21 @@ export class GrpcTransport implements Transport {
     }
   }
 
+  /**
+   * The stream is retried for as long as it is wanted, never given up: a node
+   * restart or a rolling deploy must not empty the worker fleet. The pending
+   * reconnection timer is deliberately not unref'd, so an idle worker whose
+   * node is gone stays alive (and reconnects) instead of exiting with 0.
+   */
   subscribe(group: string, pid: string, onMessage: (message: Message) => void, onReconnect?: () => void): () => void {
     const address = `poll://uni@${group}/${pid}`;
     let wanted = true;
     let stream: grpc.ClientReadableStream<TaskServicePollResponse> | undefined;
     let timer: NodeJS.Timeout | undefined;
-    let delay = 100;
+    /** Failed attempts since the stream was last up. */
+    let failures = 0;
+    let downSince = 0;
+    let lastWarned = 0;
 
     const open = () => {
       timer = undefined;
@@ -162,14 +193,31 @@ export class GrpcTransport implements Transport {
         ended = true;
         if (stream === s) stream = undefined;
         if (!wanted || this.closed) return;
-        this.logger.debug({ group, pid, why, delay }, "poll stream closed; reconnecting");
+        failures++;
+        const now = Date.now();
+        if (failures === 1) downSince = now;
+        const delay = reconnectDelay(failures, this.maxReconnectDelayMs);
+        // One line when the node goes away, then one per reconnectLogEveryMs while it stays away.
+        if (failures === 1 || now - lastWarned >= this.reconnectLogEveryMs) {
+          lastWarned = now;
+          this.logger.warn(
+            { group, pid, node: this.address, attempts: failures, downMs: now - downSince },
+            `the node at ${this.address} is unreachable (${why}); reconnecting every ${this.maxReconnectDelayMs} ms at most, for as long as this worker runs`,
+          );
+        } else {
+          this.logger.debug({ group, pid, why, delay, attempts: failures }, "poll stream closed; reconnecting");
+        }
         timer = setTimeout(open, delay);
-        timer.unref();
-        delay = Math.min(delay * 2, this.maxReconnectDelayMs);
       };
       // The node sends headers once this worker is registered: from then on nothing is missed.
       s.on("metadata", () => {
-        delay = 100;
+        if (failures > 0) {
+          this.logger.warn(
+            { group, pid, node: this.address, attempts: failures, downMs: Date.now() - downSince },
+            `reconnected to the node at ${this.address} after ${failures} attempts`,
+          );
+        }
+        failures = 0;
         onReconnect?.();
       });
       s.on("data", (response: TaskServicePollResponse) => {
