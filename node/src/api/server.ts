@@ -11,8 +11,10 @@ import type { Logger } from "pino";
 import { DEFAULT_HOST, DEFAULT_PORT } from "./defaults.ts";
 import { createGrpcServer, type GrpcServer } from "./grpc/server.ts";
 import type { EnvelopeOptions } from "./http/envelope.ts";
+import { isLoopbackInterface } from "./http/guard.ts";
 import { createRouter } from "./http/router.ts";
 import type { SseOptions } from "./http/sse.ts";
+import { resolveServerLimits, type ServerLimits } from "./limits.ts";
 import { createMetrics, type EngineWithStats } from "./metrics.ts";
 
 export { DEFAULT_HOST, DEFAULT_PORT };
@@ -32,6 +34,8 @@ export interface ServerOptions {
   firstByteTimeoutMs?: number;
   envelope?: EnvelopeOptions;
   sse?: SseOptions;
+  /** What the server holds and accepts from its clients (api/limits.ts; defaults there). */
+  limits?: Partial<ServerLimits>;
 }
 
 export interface RunningServer {
@@ -59,6 +63,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const graceMs = options.shutdownGraceMs ?? 10_000;
   const firstByteTimeoutMs = options.firstByteTimeoutMs ?? 30_000;
   let closing = false;
+  const limits = resolveServerLimits(options.limits);
 
   const metrics = createMetrics(engine);
   const grpcServer: GrpcServer = createGrpcServer({ engine, logger, observe: metrics.observeGrpc });
@@ -67,8 +72,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     metrics,
     logger,
     ready: () => !closing && (options.ready?.() ?? true),
-    envelope: options.envelope,
-    sse: options.sse,
+    envelope: { maxBodyBytes: limits.maxBodyBytes, ...options.envelope },
+    sse: { maxConnections: limits.maxSseStreams, ...options.sse },
+    // A node on loopback serves this machine only: a foreign Host is a DNS-rebinding page.
+    access: { allowedOrigins: limits.allowedOrigins, loopbackHostsOnly: isLoopbackInterface(host) },
   });
   const httpServer = http.createServer({ keepAliveTimeout: 65_000 }, router);
   // This server never listens itself (it gets sockets from the listener below), but node only

@@ -10,6 +10,7 @@ import type { Engine } from "../../mesh/engine.ts";
 import type { Kind, PromiseRecord, Response, ResponseDataMap } from "../../protocol/types.ts";
 import { PROTOCOL_VERSION } from "../../protocol/types.ts";
 import { BodyTooLargeError, readBody } from "./body.ts";
+import { checkJsonContentType } from "./guard.ts";
 import { decodeEnvelope, echoOf, EnvelopeError, isDebug, type DecodedEnvelope } from "./decode.ts";
 import { toWirePromise, toWireSchedule, toWireTask } from "./wire.ts";
 
@@ -46,6 +47,12 @@ export function createEnvelopeHandler(engine: Engine, options: EnvelopeOptions =
       send(res, errorEnvelope("", "", 405, `use POST with a JSON envelope {kind, head, data}; ${req.method} is not served here`), {
         allow: "POST",
       });
+      return;
+    }
+    const notJson = checkJsonContentType(req.headers);
+    if (notJson !== undefined) {
+      // A body that is not declared JSON is a form post or a text/plain "simple request" a web page can send.
+      send(res, errorEnvelope("", "", notJson.status, notJson.message), { connection: "close" });
       return;
     }
     let raw: Buffer;

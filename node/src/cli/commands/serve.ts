@@ -10,6 +10,7 @@ import type { Store } from "../../store/types.ts";
 import { UsageError, errorLine, exitCodeOf } from "../errors.ts";
 import { LOG_LEVELS, createLogger, type LogLevel } from "../logger.ts";
 import { examples } from "./common.ts";
+import { limitOptions, limitsFrom } from "./limit-flags.ts";
 
 /** The node could not start for a reason the message fully explains (no stack trace needed). */
 class StartError extends Error {
@@ -35,7 +36,7 @@ function parsePort(text: string): number {
 }
 
 function nodeOptions(cmd: Command, defaults: { host: string }): Command {
-  return cmd
+  return limitOptions(cmd)
     .addOption(
       new Option("-p, --port <port>", "port for gRPC and HTTP (0 picks a free port)")
         .env("RESONATE_PORT")
@@ -84,6 +85,7 @@ export async function runNode(command: "serve" | "dev", options: NodeOptions, lo
       host: options.host,
       logger,
       envelope: { debug: options.debug },
+      limits: limitsFrom(options as unknown as Record<string, unknown>).server,
     });
   } catch (err) {
     await node.stop().catch(() => undefined);

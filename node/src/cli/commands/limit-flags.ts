@@ -1,0 +1,72 @@
+// The flags of `resonate serve`/`dev` that set the node's limits, each with
+// its environment variable (flag > env > default). One table, so the CLI
+// help, the README's "Limits" table and api/limits.ts + mesh/limits.ts agree.
+
+import { Command, InvalidArgumentError, Option } from "commander";
+import { DEFAULT_SERVER_LIMITS, type ServerLimits } from "../../api/limits.ts";
+
+interface LimitFlag {
+  flag: string;
+  env: string;
+  help: string;
+  /** Where the value goes. */
+  server?: keyof ServerLimits;
+  parse: (text: string) => unknown;
+  default?: unknown;
+}
+
+function wholeNumber(min: number) {
+  return (text: string): number => {
+    if (!/^\d+$/.test(text.trim()) || Number(text) < min || !Number.isSafeInteger(Number(text))) {
+      throw new InvalidArgumentError(`It must be a whole number >= ${min}.`);
+    }
+    return Number(text);
+  };
+}
+
+function originList(text: string): string[] {
+  const origins = text.split(",").map((o) => o.trim()).filter((o) => o.length > 0);
+  for (const o of origins) {
+    if (o === "*") continue;
+    let url: URL;
+    try {
+      url = new URL(o);
+    } catch {
+      throw new InvalidArgumentError(`"${o}" is not an origin; write scheme://host[:port], e.g. http://localhost:3000, or *.`);
+    }
+    if (url.origin !== o) throw new InvalidArgumentError(`"${o}" is not an origin; write it as ${url.origin} (no path, no trailing slash).`);
+  }
+  return origins;
+}
+
+export const LIMIT_FLAGS: readonly LimitFlag[] = [
+  {
+    flag: "--allow-origin <origins>",
+    env: "RESONATE_ALLOW_ORIGIN",
+    help: "comma-separated web origins whose pages may call the node (default: none)",
+    server: "allowedOrigins",
+    parse: originList,
+  },
+];
+
+/** Add every limit flag to `cmd`. */
+export function limitOptions(cmd: Command): Command {
+  for (const f of LIMIT_FLAGS) {
+    const option = new Option(f.flag, f.help).env(f.env).argParser(f.parse as (v: string) => unknown);
+    const def = f.server !== undefined ? DEFAULT_SERVER_LIMITS[f.server] : f.default;
+    if (typeof def === "number") option.default(def);
+    cmd.addOption(option);
+  }
+  return cmd;
+}
+
+/** The server limits from parsed options (commander's camelCase keys). */
+export function limitsFrom(opts: Record<string, unknown>): { server: Partial<ServerLimits> } {
+  const server: Partial<ServerLimits> = {};
+  for (const f of LIMIT_FLAGS) {
+    const key = new Option(f.flag).attributeName();
+    const value = opts[key];
+    if (value !== undefined && f.server !== undefined) (server as Record<string, unknown>)[f.server] = value;
+  }
+  return { server };
+}
