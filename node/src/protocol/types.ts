@@ -211,6 +211,8 @@ export type ErrorCode =
   | "PROMISE_WITHOUT_TASK"
   | "AWAITED_NOT_FOUND"
   | "UNAVAILABLE"
+  /** The node protects itself (memory budget, stream caps): retry later. */
+  | "RESOURCE_EXHAUSTED"
   | "INTERNAL";
 
 export interface ProtocolError {

@@ -29,6 +29,11 @@ export interface GrpcServerOptions {
    * gets INVALID_ARGUMENT naming the field, not a bare RESOURCE_EXHAUSTED.
    */
   maxReceiveMessageBytes?: number;
+  /** An HTTP/2 connection with no call open for this long is closed (keepalive pings do not count). */
+  idleTimeoutMs?: number;
+  /** Poll and Watch streams held at once; one more is refused RESOURCE_EXHAUSTED. */
+  maxStreams?: number;
+  onRefused?: (reason: "streams" | "slow_reader") => void;
 }
 
 export interface GrpcServer {
@@ -51,8 +56,10 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     "grpc.keepalive_timeout_ms": 10_000,
     // Nothing reads channelz, and its bookkeeping (counters, timestamps, closures) runs on every call.
     "grpc.enable_channelz": 0,
+    // A session that answers pings but opens no call is closed after this (else idle sessions pile up).
+    "grpc.max_connection_idle_ms": options.idleTimeoutMs ?? 5 * 60_000,
   });
-  const streams = new StreamRegistry();
+  const streams = new StreamRegistry(options.maxStreams ?? 1_000, () => options.onRefused?.("streams"));
   const ctx: HandlerContext = { engine: options.engine, logger: options.logger, streams, observe: options.observe };
   const hub = new WatchHub(options.engine);
   const health = new HealthState(SERVICE_NAMES);

@@ -69,6 +69,7 @@ const statusOfCode: Record<ErrorCode, ErrorStatus> = {
   PROMISE_WITHOUT_TASK: 422,
   AWAITED_NOT_FOUND: 422,
   UNAVAILABLE: 503,
+  RESOURCE_EXHAUSTED: 429,
   INTERNAL: 500,
 };
 
@@ -87,7 +88,7 @@ function fromGrpcCode(code: grpc.status): { status: ErrorStatus; code: ErrorCode
     case grpc.status.FAILED_PRECONDITION:
       return { status: 409, code: "TASK_STATE_CONFLICT" };
     case grpc.status.RESOURCE_EXHAUSTED:
-      return { status: 429, code: "UNAVAILABLE" };
+      return { status: 429, code: "RESOURCE_EXHAUSTED" };
     case grpc.status.UNIMPLEMENTED:
       return { status: 501, code: "INTERNAL" };
     case grpc.status.UNAVAILABLE:

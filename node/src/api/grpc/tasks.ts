@@ -87,9 +87,11 @@ function poll(ctx: HandlerContext, call: grpc.ServerWritableStream<TaskServicePo
       if (close(grpc.status.UNAVAILABLE)) call.emit("error", toServiceError(shuttingDown));
     },
   };
-  if (!ctx.streams.add(stream)) {
-    observe(grpc.status.UNAVAILABLE);
-    call.emit("error", toServiceError(shuttingDown));
+  const refused = ctx.streams.add(stream);
+  if (refused !== undefined) {
+    const error = toServiceError(refused);
+    observe(error.code);
+    call.emit("error", error);
     return;
   }
   call.on("cancelled", () => close(grpc.status.CANCELLED));

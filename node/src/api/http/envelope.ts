@@ -15,7 +15,7 @@ import { decodeEnvelope, echoOf, EnvelopeError, isDebug, type DecodedEnvelope } 
 import { toWirePromise, toWireSchedule, toWireTask } from "./wire.ts";
 
 export interface EnvelopeOptions {
-  /** Largest request body accepted; larger ones get a 400 and nothing is read further. Default 8 MiB. */
+  /** Largest request body accepted; larger ones get a 413 and nothing is read further. Default 8 MiB. */
   maxBodyBytes?: number;
   /** Serve debug.* kinds (else 403). */
   debug?: boolean;
@@ -61,7 +61,9 @@ export function createEnvelopeHandler(engine: Engine, options: EnvelopeOptions =
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
         // Stop reading: the connection closes after the answer instead of draining the upload.
-        send(res, errorEnvelope("", "", 400, `${error.message}; send smaller payloads`), { connection: "close" });
+        send(res, errorEnvelope("", "", 413, `${error.message}; send smaller payloads`), { connection: "close" });
+        // Close fully once answered: the rest of the upload is never read.
+        res.once("finish", () => req.socket.destroySoon());
         return;
       }
       throw error;

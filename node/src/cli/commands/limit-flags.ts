@@ -47,6 +47,15 @@ export const LIMIT_FLAGS: readonly LimitFlag[] = [
     server: "allowedOrigins",
     parse: originList,
   },
+  { flag: "--max-connections <n>", env: "RESONATE_MAX_CONNECTIONS", help: "TCP connections held at once", server: "maxConnections", parse: wholeNumber(1) },
+  { flag: "--header-timeout-ms <ms>", env: "RESONATE_HEADER_TIMEOUT_MS", help: "time to send request headers (HTTP/1.1), then 408", server: "headersTimeoutMs", parse: wholeNumber(1) },
+  { flag: "--request-timeout-ms <ms>", env: "RESONATE_REQUEST_TIMEOUT_MS", help: "time to send a whole request (HTTP/1.1), then 408", server: "requestTimeoutMs", parse: wholeNumber(1) },
+  { flag: "--max-header-bytes <n>", env: "RESONATE_MAX_HEADER_BYTES", help: "largest request head (HTTP/1.1), then 431", server: "maxHeaderBytes", parse: wholeNumber(1024) },
+  { flag: "--max-body-bytes <n>", env: "RESONATE_MAX_BODY_BYTES", help: "largest POST / body, then 413", server: "maxBodyBytes", parse: wholeNumber(1024) },
+  { flag: "--http2-idle-timeout-ms <ms>", env: "RESONATE_HTTP2_IDLE_TIMEOUT_MS", help: "HTTP/2 connections with no call open are closed after this", server: "http2IdleTimeoutMs", parse: wholeNumber(1) },
+  { flag: "--max-grpc-streams <n>", env: "RESONATE_MAX_GRPC_STREAMS", help: "gRPC Poll and Watch streams held at once", server: "maxGrpcStreams", parse: wholeNumber(1) },
+  { flag: "--max-sse-streams <n>", env: "RESONATE_MAX_SSE_STREAMS", help: "SSE worker streams held at once", server: "maxSseStreams", parse: wholeNumber(1) },
+  { flag: "--max-queued-bytes-per-stream <n>", env: "RESONATE_MAX_QUEUED_BYTES_PER_STREAM", help: "bytes queued for one slow stream before it is cut", server: "maxQueuedBytesPerStream", parse: wholeNumber(1024) },
 ];
 
 /** Add every limit flag to `cmd`. */
