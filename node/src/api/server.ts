@@ -109,6 +109,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     observe: metrics.observeGrpc,
     idleTimeoutMs: limits.http2IdleTimeoutMs,
     maxStreams: limits.maxGrpcStreams,
+    maxQueuedBytesPerStream: limits.maxQueuedBytesPerStream,
     onRefused: metrics.refused,
   });
   const router = createRouter({
@@ -117,7 +118,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger,
     ready: () => !closing && (options.ready?.() ?? true),
     envelope: { maxBodyBytes: limits.maxBodyBytes, ...options.envelope },
-    sse: { maxConnections: limits.maxSseStreams, ...options.sse },
+    sse: {
+      maxConnections: limits.maxSseStreams,
+      maxQueuedBytes: limits.maxQueuedBytesPerStream,
+      onSlowReader: () => metrics.refused("slow_reader"),
+      ...options.sse,
+    },
     // A node on loopback serves this machine only: a foreign Host is a DNS-rebinding page.
     access: { allowedOrigins: limits.allowedOrigins, loopbackHostsOnly: isLoopbackInterface(host) },
   });

@@ -13,6 +13,7 @@ import { systemClock, type Clock } from "./clock.ts";
 import { Dispatcher, type DispatcherStats } from "./dispatcher.ts";
 import { ContentionError, Driver, type DriverStats } from "./driver.ts";
 import type { Engine, Subscription, WorkerSink } from "./engine.ts";
+import { resolveNodeLimits, type NodeLimits } from "./limits.ts";
 import { isSearch, search } from "./search.ts";
 import { TimerLoop, type TimerStats } from "./timers.ts";
 
@@ -22,6 +23,8 @@ export interface MeshNodeOptions {
   protocol?: Partial<ProtocolConfig>;
   /** Longest sleep of the timer loop (ms). */
   timerPollMs?: number;
+  /** What the node holds and accepts (mesh/limits.ts; defaults there). */
+  limits?: Partial<NodeLimits>;
   logger?: Logger;
 }
 
@@ -37,22 +40,28 @@ export class MeshNode implements Engine {
   readonly store: Store;
   readonly clock: Clock;
   readonly config: ProtocolConfig;
+  readonly limits: NodeLimits;
   private readonly logger?: Logger;
   private readonly driver: Driver;
   private readonly dispatcher: Dispatcher;
   private readonly timers: TimerLoop;
   private readonly requests = new Map<string, Map<number, number>>();
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(options: MeshNodeOptions) {
     this.store = options.store;
     this.clock = options.clock ?? systemClock;
     this.config = resolveConfig(options.protocol);
+    this.limits = resolveNodeLimits(options.limits);
     this.logger = options.logger;
     this.driver = new Driver({ store: this.store, clock: this.clock, config: this.config });
     this.dispatcher = new Dispatcher({
       clock: this.clock,
       logger: this.logger,
-      parkedExecuteTtlMs: Math.max(10 * 60_000, 4 * this.config.retryIntervalMs),
+      // It must outlive the retry interval, which parks a fresh one for every task still pending.
+      parkedExecuteTtlMs: Math.max(this.limits.parkedExecuteTtlMs, 4 * this.config.retryIntervalMs),
+      maxOutstanding: this.limits.maxOutstandingPerWorker,
+      stallMs: this.limits.workerStallMs,
     });
     this.timers = new TimerLoop({
       store: this.store,
@@ -78,15 +87,19 @@ export class MeshNode implements Engine {
   /** Build the timer index and start the timer loop. */
   async start(): Promise<void> {
     await this.timers.start();
+    this.sweeper = setInterval(() => this.dispatcher.sweep(), 1_000);
+    this.sweeper.unref();
   }
 
   /** Run every timer due at the clock's now (tests drive a ManualClock with this). */
   async tick(): Promise<number> {
+    this.dispatcher.sweep();
     return this.timers.tick();
   }
 
   /** Stop the timer loop and stop following the store. The store stays open: its owner closes it. */
   async stop(): Promise<void> {
+    if (this.sweeper !== undefined) clearInterval(this.sweeper);
     await this.timers.stop();
   }
 
@@ -109,6 +122,8 @@ export class MeshNode implements Engine {
       const invalid = validateRequest(request, this.config);
       if (invalid !== undefined) return failure(replyKind, invalid);
       if (isSearch(request)) return await search(this.store, request, this.clock.now(), this.config);
+      // The execute reached this worker (whatever the answer): it keeps up.
+      if (request.kind === "task.acquire") this.dispatcher.acknowledge(request.data.pid, request.data.id);
       const result = await this.driver.apply(
         (snapshot, now) => transition(snapshot, request, now, this.config),
         Driver.prefetchKeys(request),

@@ -11,7 +11,8 @@ const resonate = new Resonate({
   stopGraceMs: Number(process.env.STOP_GRACE_MS ?? 10_000),
 });
 
-async function greet(_ctx: Context, name: string) {
+async function greet(ctx: Context, name: string) {
+  console.log(`ran ${resonate.pid} ${ctx.id}`);
   return `Hello, ${name}!`;
 }
 

@@ -70,6 +70,10 @@ export interface HandlerContext {
   logger?: Logger;
   streams: StreamRegistry;
   observe?: CallObserver;
+  /** Bytes queued for a Poll stream that does not read before it is cut. Default 16 MiB. */
+  maxQueuedBytesPerStream?: number;
+  /** Called when a stream is cut for reading too slowly. */
+  onSlowReader?: () => void;
 }
 
 export type ServiceErrorLike = Partial<grpc.StatusObject> & { code: grpc.status };

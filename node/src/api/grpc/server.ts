@@ -34,6 +34,8 @@ export interface GrpcServerOptions {
   /** Poll and Watch streams held at once; one more is refused RESOURCE_EXHAUSTED. */
   maxStreams?: number;
   onRefused?: (reason: "streams" | "slow_reader") => void;
+  /** Bytes queued for a Poll stream that does not read before it is cut. */
+  maxQueuedBytesPerStream?: number;
 }
 
 export interface GrpcServer {
@@ -60,7 +62,14 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     "grpc.max_connection_idle_ms": options.idleTimeoutMs ?? 5 * 60_000,
   });
   const streams = new StreamRegistry(options.maxStreams ?? 1_000, () => options.onRefused?.("streams"));
-  const ctx: HandlerContext = { engine: options.engine, logger: options.logger, streams, observe: options.observe };
+  const ctx: HandlerContext = {
+    engine: options.engine,
+    logger: options.logger,
+    streams,
+    observe: options.observe,
+    maxQueuedBytesPerStream: options.maxQueuedBytesPerStream,
+    onSlowReader: () => options.onRefused?.("slow_reader"),
+  };
   const hub = new WatchHub(options.engine);
   const health = new HealthState(SERVICE_NAMES);
 

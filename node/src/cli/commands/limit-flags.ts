@@ -4,6 +4,7 @@
 
 import { Command, InvalidArgumentError, Option } from "commander";
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from "../../api/limits.ts";
+import { DEFAULT_NODE_LIMITS, type NodeLimits } from "../../mesh/limits.ts";
 
 interface LimitFlag {
   flag: string;
@@ -11,6 +12,7 @@ interface LimitFlag {
   help: string;
   /** Where the value goes. */
   server?: keyof ServerLimits;
+  node?: keyof NodeLimits;
   parse: (text: string) => unknown;
   default?: unknown;
 }
@@ -56,26 +58,31 @@ export const LIMIT_FLAGS: readonly LimitFlag[] = [
   { flag: "--max-grpc-streams <n>", env: "RESONATE_MAX_GRPC_STREAMS", help: "gRPC Poll and Watch streams held at once", server: "maxGrpcStreams", parse: wholeNumber(1) },
   { flag: "--max-sse-streams <n>", env: "RESONATE_MAX_SSE_STREAMS", help: "SSE worker streams held at once", server: "maxSseStreams", parse: wholeNumber(1) },
   { flag: "--max-queued-bytes-per-stream <n>", env: "RESONATE_MAX_QUEUED_BYTES_PER_STREAM", help: "bytes queued for one slow stream before it is cut", server: "maxQueuedBytesPerStream", parse: wholeNumber(1024) },
+  { flag: "--max-outstanding-per-worker <n>", env: "RESONATE_MAX_OUTSTANDING_PER_WORKER", help: "unacknowledged executes a worker may hold before it gets no new work", node: "maxOutstandingPerWorker", parse: wholeNumber(1) },
+  { flag: "--worker-stall-ms <ms>", env: "RESONATE_WORKER_STALL_MS", help: "an execute unacknowledged this long goes to another worker", node: "workerStallMs", parse: wholeNumber(1) },
+  { flag: "--parked-execute-ttl-ms <ms>", env: "RESONATE_PARKED_EXECUTE_TTL_MS", help: "how long an execute nobody can take waits before it is dropped", node: "parkedExecuteTtlMs", parse: wholeNumber(1) },
 ];
 
 /** Add every limit flag to `cmd`. */
 export function limitOptions(cmd: Command): Command {
   for (const f of LIMIT_FLAGS) {
     const option = new Option(f.flag, f.help).env(f.env).argParser(f.parse as (v: string) => unknown);
-    const def = f.server !== undefined ? DEFAULT_SERVER_LIMITS[f.server] : f.default;
+    const def = f.server !== undefined ? DEFAULT_SERVER_LIMITS[f.server] : f.node !== undefined ? DEFAULT_NODE_LIMITS[f.node] : f.default;
     if (typeof def === "number") option.default(def);
     cmd.addOption(option);
   }
   return cmd;
 }
 
-/** The server limits from parsed options (commander's camelCase keys). */
-export function limitsFrom(opts: Record<string, unknown>): { server: Partial<ServerLimits> } {
+/** The server and node limits from parsed options (commander's camelCase keys). */
+export function limitsFrom(opts: Record<string, unknown>): { server: Partial<ServerLimits>; node: Partial<NodeLimits> } {
   const server: Partial<ServerLimits> = {};
+  const node: Partial<NodeLimits> = {};
   for (const f of LIMIT_FLAGS) {
-    const key = new Option(f.flag).attributeName();
-    const value = opts[key];
-    if (value !== undefined && f.server !== undefined) (server as Record<string, unknown>)[f.server] = value;
+    const value = opts[new Option(f.flag).attributeName()];
+    if (value === undefined) continue;
+    if (f.server !== undefined) (server as Record<string, unknown>)[f.server] = value;
+    if (f.node !== undefined) (node as Record<string, unknown>)[f.node] = value;
   }
-  return { server };
+  return { server, node };
 }

@@ -75,7 +75,8 @@ export async function runNode(command: "serve" | "dev", options: NodeOptions, lo
   // Loaded here, not at the top: client subcommands need none of the server.
   const [{ MeshNode }, { startServer }] = await Promise.all([import("../../mesh/node.ts"), import("../../api/server.ts")]);
   const store = await openStore(options.store);
-  const node = new MeshNode({ store, logger });
+  const limits = limitsFrom(options as unknown as Record<string, unknown>);
+  const node = new MeshNode({ store, logger, limits: limits.node });
   let server: RunningServer;
   try {
     await node.start();
@@ -85,7 +86,7 @@ export async function runNode(command: "serve" | "dev", options: NodeOptions, lo
       host: options.host,
       logger,
       envelope: { debug: options.debug },
-      limits: limitsFrom(options as unknown as Record<string, unknown>).server,
+      limits: limits.server,
     });
   } catch (err) {
     await node.stop().catch(() => undefined);
