@@ -24,7 +24,7 @@ async function post(kind: string, data: unknown): Promise<{ status: number; data
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ kind, head: { corrId: "c", version: "2026-04-01" }, data }),
   });
-  const body = await res.json();
+  const body = (await res.json()) as { data: unknown };
   return { status: res.status, data: body.data };
 }
 

@@ -9,12 +9,18 @@ export interface NodeLimits {
   workerStallMs: number;
   /** How long an execute nobody can take waits for a worker before it is dropped (the retry timer re-sends pending tasks). */
   parkedExecuteTtlMs: number;
+  /** V8 heap the node may use before it refuses requests that add records (0: 70% of the heap limit). */
+  memoryBudgetBytes: number;
+  /** Settled promises (and their tasks) older than this are removed (0: kept forever). */
+  retentionMs: number;
 }
 
 export const DEFAULT_NODE_LIMITS: Readonly<NodeLimits> = Object.freeze({
   maxOutstandingPerWorker: 1_000,
   workerStallMs: 10_000,
   parkedExecuteTtlMs: 10 * 60_000,
+  memoryBudgetBytes: 0,
+  retentionMs: 0,
 });
 
 export function resolveNodeLimits(limits: Partial<NodeLimits> = {}): NodeLimits {

@@ -14,6 +14,8 @@ import { Dispatcher, type DispatcherStats } from "./dispatcher.ts";
 import { ContentionError, Driver, type DriverStats } from "./driver.ts";
 import type { Engine, Subscription, WorkerSink } from "./engine.ts";
 import { resolveNodeLimits, type NodeLimits } from "./limits.ts";
+import { MemoryBudget, type MemoryStats } from "./memory.ts";
+import { Retention } from "./retention.ts";
 import { isSearch, search } from "./search.ts";
 import { TimerLoop, type TimerStats } from "./timers.ts";
 
@@ -34,6 +36,8 @@ export interface MeshNodeStats {
   store: DriverStats;
   messages: DispatcherStats;
   timers: TimerStats;
+  memory: MemoryStats;
+  retention: { removed: number };
 }
 
 export class MeshNode implements Engine {
@@ -47,12 +51,17 @@ export class MeshNode implements Engine {
   private readonly timers: TimerLoop;
   private readonly requests = new Map<string, Map<number, number>>();
   private sweeper: NodeJS.Timeout | undefined;
+  private readonly memory: MemoryBudget;
+  private readonly retention: Retention | undefined;
 
   constructor(options: MeshNodeOptions) {
     this.store = options.store;
     this.clock = options.clock ?? systemClock;
     this.config = resolveConfig(options.protocol);
     this.limits = resolveNodeLimits(options.limits);
+    this.memory = new MemoryBudget(this.limits.memoryBudgetBytes > 0 ? this.limits.memoryBudgetBytes : MemoryBudget.defaultBudgetBytes());
+    this.retention =
+      this.limits.retentionMs > 0 ? new Retention({ store: this.store, clock: this.clock, retentionMs: this.limits.retentionMs, logger: this.logger }) : undefined;
     this.logger = options.logger;
     this.driver = new Driver({ store: this.store, clock: this.clock, config: this.config });
     this.dispatcher = new Dispatcher({
@@ -89,17 +98,25 @@ export class MeshNode implements Engine {
     await this.timers.start();
     this.sweeper = setInterval(() => this.dispatcher.sweep(), 1_000);
     this.sweeper.unref();
+    this.retention?.start();
+  }
+
+  /** Refusal for an upload of `bytes` not read yet when the node is at its memory budget (the HTTP side asks first). */
+  admit(bytes: number): ProtocolError | undefined {
+    return this.memory.admit(undefined, bytes);
   }
 
   /** Run every timer due at the clock's now (tests drive a ManualClock with this). */
   async tick(): Promise<number> {
     this.dispatcher.sweep();
+    await this.retention?.sweep();
     return this.timers.tick();
   }
 
   /** Stop the timer loop and stop following the store. The store stays open: its owner closes it. */
   async stop(): Promise<void> {
     if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    this.retention?.stop();
     await this.timers.stop();
   }
 
@@ -111,6 +128,8 @@ export class MeshNode implements Engine {
       store: this.driver.stats(),
       messages: this.dispatcher.stats(),
       timers: this.timers.stats(),
+      memory: this.memory.stats(),
+      retention: { removed: this.retention?.removed ?? 0 },
     };
   }
 
@@ -121,6 +140,8 @@ export class MeshNode implements Engine {
       // Bad input never reaches the store.
       const invalid = validateRequest(request, this.config);
       if (invalid !== undefined) return failure(replyKind, invalid);
+      const overBudget = this.memory.admit(request);
+      if (overBudget !== undefined) return failure(replyKind, overBudget);
       if (isSearch(request)) return await search(this.store, request, this.clock.now(), this.config);
       // The execute reached this worker (whatever the answer): it keeps up.
       if (request.kind === "task.acquire") this.dispatcher.acknowledge(request.data.pid, request.data.id);

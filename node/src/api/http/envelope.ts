@@ -55,6 +55,22 @@ export function createEnvelopeHandler(engine: Engine, options: EnvelopeOptions =
       send(res, errorEnvelope("", "", notJson.status, notJson.message), { connection: "close" });
       return;
     }
+    // A large upload is weighed against the node's memory budget before it is read.
+    const declared = Number(req.headers["content-length"]);
+    const admit = (engine as { admit?: (bytes: number) => { status: number; message: string } | undefined }).admit;
+    if (admit !== undefined && Number.isFinite(declared) && declared > 64 * 1024) {
+      const refusal = admit.call(engine, declared);
+      if (refusal !== undefined) {
+        // Discard the upload as it comes (nothing is kept), then answer: a client cut off mid-upload sees no answer at all.
+        req.resume();
+        await new Promise((resolve) => {
+          req.once("end", resolve);
+          req.once("close", resolve);
+        });
+        send(res, errorEnvelope("", "", refusal.status, refusal.message));
+        return;
+      }
+    }
     let raw: Buffer;
     try {
       raw = await readBody(req, maxBodyBytes);

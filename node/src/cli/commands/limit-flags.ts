@@ -60,6 +60,14 @@ export const LIMIT_FLAGS: readonly LimitFlag[] = [
   { flag: "--max-queued-bytes-per-stream <n>", env: "RESONATE_MAX_QUEUED_BYTES_PER_STREAM", help: "bytes queued for one slow stream before it is cut", server: "maxQueuedBytesPerStream", parse: wholeNumber(1024) },
   { flag: "--max-outstanding-per-worker <n>", env: "RESONATE_MAX_OUTSTANDING_PER_WORKER", help: "unacknowledged executes a worker may hold before it gets no new work", node: "maxOutstandingPerWorker", parse: wholeNumber(1) },
   { flag: "--worker-stall-ms <ms>", env: "RESONATE_WORKER_STALL_MS", help: "an execute unacknowledged this long goes to another worker", node: "workerStallMs", parse: wholeNumber(1) },
+  {
+    flag: "--memory-budget-mb <mb>",
+    env: "RESONATE_MEMORY_BUDGET_MB",
+    help: "heap the node may use before it refuses new records with 429 (default: 70% of the heap limit)",
+    node: "memoryBudgetBytes",
+    parse: (text: string) => wholeNumber(1)(text) * 1024 * 1024,
+  },
+  { flag: "--retention-ms <ms>", env: "RESONATE_RETENTION_MS", help: "remove settled promises and their tasks this long after they settled (0: keep)", node: "retentionMs", parse: wholeNumber(0) },
   { flag: "--parked-execute-ttl-ms <ms>", env: "RESONATE_PARKED_EXECUTE_TTL_MS", help: "how long an execute nobody can take waits before it is dropped", node: "parkedExecuteTtlMs", parse: wholeNumber(1) },
 ];
 
