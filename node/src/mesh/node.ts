@@ -17,6 +17,7 @@ import { resolveNodeLimits, type NodeLimits } from "./limits.ts";
 import { MemoryBudget, type MemoryStats } from "./memory.ts";
 import { Retention } from "./retention.ts";
 import { isSearch, search } from "./search.ts";
+import { SearchView } from "./search-view.ts";
 import { TimerLoop, type TimerStats } from "./timers.ts";
 
 export interface MeshNodeOptions {
@@ -52,6 +53,7 @@ export class MeshNode implements Engine {
   private readonly requests = new Map<string, Map<number, number>>();
   private sweeper: NodeJS.Timeout | undefined;
   private readonly memory: MemoryBudget;
+  private readonly view: SearchView;
   private readonly retention: Retention | undefined;
 
   constructor(options: MeshNodeOptions) {
@@ -59,6 +61,7 @@ export class MeshNode implements Engine {
     this.clock = options.clock ?? systemClock;
     this.config = resolveConfig(options.protocol);
     this.limits = resolveNodeLimits(options.limits);
+    this.view = new SearchView(this.store, this.logger);
     this.memory = new MemoryBudget(this.limits.memoryBudgetBytes > 0 ? this.limits.memoryBudgetBytes : MemoryBudget.defaultBudgetBytes());
     this.retention =
       this.limits.retentionMs > 0 ? new Retention({ store: this.store, clock: this.clock, retentionMs: this.limits.retentionMs, logger: this.logger }) : undefined;
@@ -96,6 +99,8 @@ export class MeshNode implements Engine {
   /** Build the timer index and start the timer loop. */
   async start(): Promise<void> {
     await this.timers.start();
+    // Search is served from these indexes once they are loaded (a store scan until then).
+    await this.view.start();
     this.sweeper = setInterval(() => this.dispatcher.sweep(), 1_000);
     this.sweeper.unref();
     this.retention?.start();
@@ -117,6 +122,7 @@ export class MeshNode implements Engine {
   async stop(): Promise<void> {
     if (this.sweeper !== undefined) clearInterval(this.sweeper);
     this.retention?.stop();
+    this.view.stop();
     await this.timers.stop();
   }
 
@@ -142,7 +148,7 @@ export class MeshNode implements Engine {
       if (invalid !== undefined) return failure(replyKind, invalid);
       const overBudget = this.memory.admit(request);
       if (overBudget !== undefined) return failure(replyKind, overBudget);
-      if (isSearch(request)) return await search(this.store, request, this.clock.now(), this.config);
+      if (isSearch(request)) return await search(this.store, request, this.clock.now(), this.config, this.view);
       // The execute reached this worker (whatever the answer): it keeps up.
       if (request.kind === "task.acquire") this.dispatcher.acknowledge(request.data.pid, request.data.id);
       const result = await this.driver.apply(
