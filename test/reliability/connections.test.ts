@@ -104,7 +104,9 @@ describe("HTTP/2 sessions", () => {
     const closed = new Promise<void>((resolve) => session.once("close", () => resolve()));
     await new Promise<void>((resolve) => session.once("connect", () => resolve()));
     const started = Date.now();
-    const pinger = setInterval(() => session.ping(() => undefined), 200);
+    const pinger = setInterval(() => {
+      if (!session.closed && !session.destroyed) session.ping(() => undefined);
+    }, 200);
     try {
       await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error("the idle session is still open")), 10_000))]);
     } finally {

@@ -99,11 +99,11 @@ export class MeshNode implements Engine {
   /** Build the timer index and start the timer loop. */
   async start(): Promise<void> {
     await this.timers.start();
-    // Search is served from these indexes once they are loaded (a store scan until then).
-    await this.view.start();
     this.sweeper = setInterval(() => this.dispatcher.sweep(), 1_000);
     this.sweeper.unref();
     this.retention?.start();
+    // Search is served from these indexes once they are loaded (a store scan until then).
+    await this.view.start();
   }
 
   /** Refusal for an upload of `bytes` not read yet when the node is at its memory budget (the HTTP side asks first). */

@@ -122,6 +122,7 @@ export class SearchView {
   private ready = false;
   private readonly revisions = new Map<string, number>();
   private unwatch: (() => void) | undefined;
+  private stopped = false;
 
   constructor(
     private readonly store: Store,
@@ -139,7 +140,15 @@ export class SearchView {
     for (const prefix of ["p/", "s/"]) {
       let after: string | undefined;
       for (;;) {
-        const entries = await this.store.list({ prefix, after, limit: 5_000 });
+        if (this.stopped) return;
+        let entries;
+        try {
+          entries = await this.store.list({ prefix, after, limit: 5_000 });
+        } catch (err) {
+          // The node stopped (and its store closed) while the indexes were loading: nothing to serve.
+          if (this.stopped) return;
+          throw err;
+        }
         for (const e of entries) this.apply({ key: e.key, value: e.value, revision: e.revision }, true);
         if (entries.length < 5_000) break;
         after = entries[entries.length - 1]!.key;
@@ -155,6 +164,7 @@ export class SearchView {
   }
 
   stop(): void {
+    this.stopped = true;
     this.unwatch?.();
     this.ready = false;
   }
