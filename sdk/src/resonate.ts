@@ -44,6 +44,12 @@ export interface ResonateOptions extends ConnectionConfig {
   listenerRefreshMs?: number;
   /** How long a request is retried while the node is unreachable (default 30 s). */
   unavailableRetryMs?: number;
+  /**
+   * Remote mode: on SIGINT/SIGTERM, stop() (drain, release held tasks) before
+   * the process exits (default true). A worker otherwise never exits on its
+   * own: it reconnects to its node for as long as it runs.
+   */
+  handleSignals?: boolean;
 }
 
 export interface LocalOptions extends Omit<ResonateOptions, "url" | "transport"> {
@@ -71,8 +77,10 @@ export class Resonate {
   private readonly ownsTransport: boolean;
   private readonly stopGraceMs: number;
   private readonly unavailableRetryMs: number;
+  private readonly handleSignals: boolean;
   private unsubscribe: (() => void) | undefined;
   private stopped = false;
+  private stopping: Promise<void> | undefined;
 
   constructor(options: ResonateOptions = {}, internal: { ownsTransport?: boolean } = {}) {
     this.config = resolveConfig(options);
@@ -85,6 +93,7 @@ export class Resonate {
     this.logger = options.logger ?? pino({ name: "resonate", level: process.env.RESONATE_LOG_LEVEL ?? "warn" }, pino.destination(2));
     this.stopGraceMs = options.stopGraceMs ?? 10_000;
     this.unavailableRetryMs = options.unavailableRetryMs ?? 30_000;
+    this.handleSignals = options.handleSignals ?? true;
 
     if (options.transport !== undefined) {
       this.transport = options.transport;
@@ -182,9 +191,15 @@ export class Resonate {
    * Graceful shutdown: take no new work, let running functions finish (up to
    * stopGraceMs), release what is still held, stop heartbeats and the stream.
    */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
+  stop(): Promise<void> {
+    // Every caller (a signal handler of ours, one of the program's) waits for the same drain.
+    this.stopping ??= this.drain();
+    return this.stopping;
+  }
+
+  private async drain(): Promise<void> {
     this.stopped = true;
+    signals.remove(this);
     await this.worker.stop(this.stopGraceMs);
     this.heartbeat.stop();
     this.subscriptions.close();
@@ -234,6 +249,7 @@ export class Resonate {
   /** Open the message stream (once): executes for this worker, unblocks for what it waits on. */
   private connect(): void {
     if (this.unsubscribe !== undefined || this.stopped) return;
+    if (this.handleSignals && this.transport.mode === "remote") signals.add(this);
     this.unsubscribe = this.transport.subscribe(
       this.group,
       this.pid,
@@ -327,6 +343,45 @@ export class Resonate {
     return this.handle<T>(full, res.data.promise);
   }
 }
+
+/**
+ * One SIGINT/SIGTERM handler for every connected client of the process: stop
+ * them all (drain, release), then let the signal have its default effect
+ * unless the program handles it too.
+ */
+const signals = new (class SignalStop {
+  private readonly clients = new Set<Resonate>();
+  private readonly handler = (signal: NodeJS.Signals) => void this.onSignal(signal);
+
+  add(client: Resonate): void {
+    if (this.clients.size === 0) for (const s of SIGNALS) process.on(s, this.handler);
+    this.clients.add(client);
+  }
+
+  remove(client: Resonate): void {
+    if (!this.clients.delete(client) || this.clients.size > 0) return;
+    for (const s of SIGNALS) process.off(s, this.handler);
+  }
+
+  private draining = false;
+
+  private async onSignal(signal: NodeJS.Signals): Promise<void> {
+    if (this.draining) {
+      // A second signal: the operator does not want to wait for the drain.
+      for (const s of SIGNALS) process.off(s, this.handler);
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+      return;
+    }
+    this.draining = true;
+    const clients = [...this.clients];
+    for (const c of clients) c.logger.info({ signal }, `${signal}: stopping (finishing or releasing held tasks)`);
+    await Promise.allSettled(clients.map((c) => c.stop()));
+    for (const s of SIGNALS) process.off(s, this.handler);
+    // Nobody else listens: exit as the signal would have (status 128 + n).
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  }
+})();
+const SIGNALS = ["SIGINT", "SIGTERM"] as const;
 
 interface CallOptions {
   timeout?: number;

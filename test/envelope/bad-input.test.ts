@@ -52,7 +52,7 @@ describe("bad input is refused with 400 and writes nothing", () => {
     const before = await t.dump();
     const big = JSON.stringify({ kind: "promise.create", head, data: { id: "big", timeoutAt: T0 + 1000, param: { data: "A".repeat(LIMIT * 2) } } });
     const answer = await t.post(big);
-    expect(answer.status).toBe(400);
+    expect(answer.status).toBe(413);
     expect(answer.contentType).toBe("application/json");
     expect(answer.body.data).toMatch(new RegExp(`larger than the limit of ${LIMIT} bytes`));
     expect(await t.dump()).toEqual(before);

@@ -33,9 +33,17 @@ export interface NodeProc {
 
 /** `resonate dev --port <free port> [args]`, ready once GET /ready answers 200. */
 export async function startNode(
-  options: { args?: string[]; env?: NodeJS.ProcessEnv; /** Another `resonate` bin (an installed package's). */ bin?: string; cwd?: string } = {},
+  options: {
+    args?: string[];
+    env?: NodeJS.ProcessEnv;
+    /** A given port: a node restarted where its workers expect it. */
+    port?: number;
+    /** Another `resonate` bin (an installed package's). */
+    bin?: string;
+    cwd?: string;
+  } = {},
 ): Promise<NodeProc> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const proc = spawnProcess("node", process.execPath, [options.bin ?? resonateBin, "dev", "--port", String(port), ...(options.args ?? [])], {
     env: options.env,
     cwd: options.cwd,

@@ -12,21 +12,51 @@ export type EngineWithStats = Engine & { stats?: () => unknown };
 export interface Metrics {
   /** Record one finished gRPC call. */
   observeGrpc(method: string, code: grpc.status, seconds: number): void;
+  /** Count one connection, stream or request the server refused to protect itself (by reason). */
+  refused(reason: RefusalReason): void;
+  /** Gauges the server reports at scrape time (open connections, streams). */
+  gauge(name: string, help: string, read: () => number): void;
   /** The exposition text. */
   render(): Promise<string>;
   readonly contentType: string;
 }
 
+/** Why the server refused something (the label of resonate_server_refused_total). */
+export type RefusalReason =
+  | "access"
+  | "connections"
+  | "streams"
+  | "header_timeout"
+  | "request_timeout"
+  | "headers_too_large"
+  | "body_too_large"
+  | "idle_session"
+  | "slow_reader";
+
 export function createMetrics(engine: EngineWithStats): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const grpcCalls = new GrpcCallMetrics();
+  const refusals = new Map<RefusalReason, number>();
+  const gauges = new Map<string, { help: string; read: () => number }>();
+
+  const serverMetrics = (): string => {
+    const lines = [
+      "# HELP resonate_server_refused_total Connections, streams and requests refused or cut to protect the node, by reason.",
+      "# TYPE resonate_server_refused_total counter",
+    ];
+    for (const [reason, n] of refusals) lines.push(`resonate_server_refused_total{reason="${reason}"} ${n}`);
+    for (const [name, g] of gauges) lines.push(`# HELP ${name} ${g.help}`, `# TYPE ${name} gauge`, `${name} ${g.read()}`);
+    return `${lines.join("\n")}\n`;
+  };
 
   return {
     contentType: registry.contentType,
     observeGrpc: (method, code, seconds) => grpcCalls.observe(method, code, seconds),
+    refused: (reason) => refusals.set(reason, (refusals.get(reason) ?? 0) + 1),
+    gauge: (name, help, read) => gauges.set(name, { help, read }),
     async render() {
-      return (await registry.metrics()) + grpcCalls.render() + engineMetrics(engine.stats?.());
+      return (await registry.metrics()) + grpcCalls.render() + serverMetrics() + engineMetrics(engine.stats?.());
     },
   };
 }

@@ -12,9 +12,11 @@ import { withAuthMetrics, type Authenticator } from "./auth.ts";
 import { DEFAULT_HOST, DEFAULT_PORT } from "./defaults.ts";
 import { createGrpcServer, type GrpcServer } from "./grpc/server.ts";
 import type { EnvelopeOptions } from "./http/envelope.ts";
+import { isLoopbackInterface } from "./http/guard.ts";
 import { createRouter } from "./http/router.ts";
 import type { SseOptions } from "./http/sse.ts";
-import { createMetrics, type EngineWithStats } from "./metrics.ts";
+import { resolveServerLimits, type ServerLimits } from "./limits.ts";
+import { createMetrics, type EngineWithStats, type RefusalReason } from "./metrics.ts";
 
 export { DEFAULT_HOST, DEFAULT_PORT };
 
@@ -35,6 +37,8 @@ export interface ServerOptions {
   sse?: SseOptions;
   /** Verifies bearer tokens on gRPC, the JSON envelope and SSE; absent, the node is open to every caller. */
   auth?: Authenticator;
+  /** What the server holds and accepts from its clients (api/limits.ts; defaults there). */
+  limits?: Partial<ServerLimits>;
 }
 
 export interface RunningServer {
@@ -56,12 +60,50 @@ export function classifyFirstBytes(bytes: Buffer): boolean | undefined {
   return n === PREFACE.length ? true : undefined;
 }
 
+/** A complete HTTP/1.1 answer with a JSON `{error}` body, for a socket that has no response object. */
+function httpAnswer(status: number, message: string): string {
+  const body = JSON.stringify({ error: message });
+  return (
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ""}\r\nconnection: close\r\ncontent-type: application/json\r\n` +
+    `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  );
+}
+
+/** What to answer when node's HTTP parser gives up on a connection (timeouts, oversized heads, garbage). */
+function clientErrorResponse(err: NodeJS.ErrnoException, limits: ServerLimits): { text: string; reason?: RefusalReason } {
+  switch (err.code) {
+    case "ERR_HTTP_REQUEST_TIMEOUT":
+      return {
+        // Node reports both deadlines with this code.
+        text: httpAnswer(
+          408,
+          `the request was not received in time (headers within ${Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs)} ms, ` +
+            `all of it within ${limits.requestTimeoutMs} ms); send requests at once`,
+        ),
+        reason: "request_timeout",
+      };
+    case "ERR_HTTP_HEADERS_TIMEOUT":
+      return {
+        text: httpAnswer(408, `the request headers were not received within ${Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs)} ms`),
+        reason: "header_timeout",
+      };
+    case "HPE_HEADER_OVERFLOW":
+      return {
+        text: httpAnswer(431, `the request head is larger than the limit of ${limits.maxHeaderBytes} bytes`),
+        reason: "headers_too_large",
+      };
+    default:
+      return { text: httpAnswer(400, `the request is not valid HTTP/1.1 (${err.code ?? err.message})`) };
+  }
+}
+
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { engine, logger } = options;
   const host = options.host ?? DEFAULT_HOST;
   const graceMs = options.shutdownGraceMs ?? 10_000;
   const firstByteTimeoutMs = options.firstByteTimeoutMs ?? 30_000;
   let closing = false;
+  const limits = resolveServerLimits(options.limits);
 
   const metrics = withAuthMetrics(createMetrics(engine), options.auth);
   const grpcServer: GrpcServer = createGrpcServer({
@@ -70,27 +112,76 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     observe: metrics.observeGrpc,
     auth: options.auth,
     ready: options.ready,
+    idleTimeoutMs: limits.http2IdleTimeoutMs,
+    maxStreams: limits.maxGrpcStreams,
+    maxQueuedBytesPerStream: limits.maxQueuedBytesPerStream,
+    onRefused: metrics.refused,
   });
   const router = createRouter({
     engine,
     metrics,
     logger,
     ready: () => !closing && (options.ready?.() ?? true),
-    envelope: { ...options.envelope, auth: options.auth },
-    sse: { ...options.sse, auth: options.auth },
+    envelope: { maxBodyBytes: limits.maxBodyBytes, ...options.envelope, auth: options.auth },
+    sse: {
+      maxConnections: limits.maxSseStreams,
+      maxQueuedBytes: limits.maxQueuedBytesPerStream,
+      onSlowReader: () => metrics.refused("slow_reader"),
+      ...options.sse,
+      auth: options.auth,
+    },
+    // A node on loopback serves this machine only: a foreign Host is a DNS-rebinding page.
+    access: { allowedOrigins: limits.allowedOrigins, loopbackHostsOnly: isLoopbackInterface(host) },
   });
-  const httpServer = http.createServer({ keepAliveTimeout: 65_000 }, router);
+  const headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
+  const httpServer = http.createServer(
+    {
+      keepAliveTimeout: 65_000,
+      headersTimeout,
+      requestTimeout: limits.requestTimeoutMs,
+      maxHeaderSize: limits.maxHeaderBytes,
+      // Node checks these timeouts only this often (30 s by default), which made a 20 s limit a 50 s one.
+      connectionsCheckingInterval: Math.max(100, Math.min(5_000, Math.floor(headersTimeout / 4))),
+    },
+    router,
+  );
   // This server never listens itself (it gets sockets from the listener below), but node only
   // tracks connections (request timeouts, closeIdleConnections) once 'listening' fires.
   httpServer.emit("listening");
-  httpServer.on("clientError", (err, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
-    else socket.destroy(err);
+  httpServer.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+    const refusal = clientErrorResponse(err, limits);
+    if (refusal.reason !== undefined) metrics.refused(refusal.reason);
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    // end() alone only half-closes: a client that never closes its side would hold the socket
+    // (and its file descriptor) forever. Close it fully once the answer is out.
+    socket.end(refusal.text, () => socket.destroy());
+    setTimeout(() => socket.destroy(), 1_000).unref();
   });
+  metrics.gauge("resonate_server_connections", "TCP connections open now (HTTP/1.1 and HTTP/2).", () => sockets.size);
+  metrics.gauge("resonate_server_grpc_streams", "gRPC Poll and Watch streams open now.", () => grpcServer.openStreams);
 
   const sockets = new Set<net.Socket>();
   // noDelay: RPCs are small writes that must not wait for Nagle's algorithm (tens of ms per call).
+  let lastCapWarning = 0;
   const listener = net.createServer({ noDelay: true }, (socket) => {
+    if (sockets.size >= limits.maxConnections) {
+      metrics.refused("connections");
+      if (Date.now() - lastCapWarning > 10_000) {
+        lastCapWarning = Date.now();
+        logger?.warn({ maxConnections: limits.maxConnections }, "connection refused: the node holds its maximum of connections");
+      }
+      // The protocol is not known yet; HTTP/1.1 clients read this sentence, gRPC ones see the connection close.
+      socket.on("error", () => socket.destroy());
+      socket.end(
+        httpAnswer(503, `this node holds its maximum of ${limits.maxConnections} connections (--max-connections); retry later or connect to another node`),
+        () => socket.destroy(),
+      );
+      setTimeout(() => socket.destroy(), 1_000).unref();
+      return;
+    }
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     let seen: Buffer = Buffer.alloc(0);

@@ -44,6 +44,12 @@ export interface NodeClientOptions {
   maxConnections?: number;
   /** Unary calls in flight on a connection before another opens (default 16). */
   callsPerConnection?: number;
+  /**
+   * Longest pause of the streams' channel between connection attempts
+   * (default 5 s). grpc-js backs off up to 120 s by default: a node that came
+   * back would wait that long for its workers.
+   */
+  maxReconnectDelayMs?: number;
 }
 
 /** A failed call: gRPC status code, the node's sentence and the trailing metadata. */
@@ -98,6 +104,7 @@ export interface OpenStream {
 export class NodeClient {
   readonly address: string;
   readonly secure: boolean;
+  private readonly maxReconnectDelayMs: number;
   private readonly unary: UnaryChannel;
   private readonly headers: Record<string, string> | undefined;
   private readonly token: string | undefined;
@@ -107,6 +114,7 @@ export class NodeClient {
   constructor(options: NodeClientOptions) {
     this.address = options.address;
     this.secure = options.secure ?? false;
+    this.maxReconnectDelayMs = options.maxReconnectDelayMs ?? 5_000;
     // Several connections, opened as load needs them: one busy HTTP/2 connection makes client and
     // node take turns (each waits while the other works through a batch); with several, they overlap.
     this.unary = new UnaryChannel(options.address, {
@@ -247,10 +255,14 @@ export class NodeClient {
   private streams() {
     if (this.streamClients === undefined) {
       const credentials = this.secure ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
+      const channelOptions = {
+        "grpc.initial_reconnect_backoff_ms": 100,
+        "grpc.max_reconnect_backoff_ms": this.maxReconnectDelayMs,
+      };
       // Clients of one address and options share one HTTP/2 connection (grpc-js pools subchannels).
       this.streamClients = {
-        tasks: createClient(TaskService, this.address, { credentials }),
-        promises: createClient(PromiseService, this.address, { credentials }),
+        tasks: createClient(TaskService, this.address, { credentials, channelOptions }),
+        promises: createClient(PromiseService, this.address, { credentials, channelOptions }),
       };
     }
     return this.streamClients;

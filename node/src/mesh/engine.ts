@@ -17,7 +17,8 @@ export interface WorkerSink {
 }
 
 export interface Subscription {
-  close(): void;
+  /** Detach the worker; `undelivered` messages (taken but never sent, e.g. a stream cut for reading too slowly) go to dispatch again. */
+  close(undelivered?: readonly Message[]): void;
 }
 
 export interface Engine {

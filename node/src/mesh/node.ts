@@ -15,7 +15,11 @@ import { Dispatcher, type DispatcherStats } from "./dispatcher.ts";
 import type { MeshDelivery } from "./delivery.ts";
 import { ContentionError, Driver, type DriverStats } from "./driver.ts";
 import type { Engine, Subscription, WorkerSink } from "./engine.ts";
+import { resolveNodeLimits, type NodeLimits } from "./limits.ts";
+import { MemoryBudget, type MemoryStats } from "./memory.ts";
+import { Retention } from "./retention.ts";
 import { isSearch, search } from "./search.ts";
+import { SearchView } from "./search-view.ts";
 import { TimerLoop, type TimerStats } from "./timers.ts";
 
 export interface MeshNodeOptions {
@@ -24,6 +28,8 @@ export interface MeshNodeOptions {
   protocol?: Partial<ProtocolConfig>;
   /** Longest sleep of the timer loop (ms). */
   timerPollMs?: number;
+  /** What the node holds and accepts (mesh/limits.ts; defaults there). */
+  limits?: Partial<NodeLimits>;
   logger?: Logger;
   /** In a mesh of several nodes: dispatch across nodes, and which timers this node runs. */
   mesh?: {
@@ -39,29 +45,44 @@ export interface MeshNodeStats {
   store: DriverStats;
   messages: DispatcherStats;
   timers: TimerStats;
+  memory: MemoryStats;
+  retention: { removed: number };
 }
 
 export class MeshNode implements Engine {
   readonly store: Store;
   readonly clock: Clock;
   readonly config: ProtocolConfig;
+  readonly limits: NodeLimits;
   private readonly logger?: Logger;
   private readonly driver: Driver;
   private readonly dispatcher: Dispatcher;
   private readonly timers: TimerLoop;
   private readonly delivery?: MeshDelivery;
   private readonly requests = new Map<string, Map<number, number>>();
+  private sweeper: NodeJS.Timeout | undefined;
+  private readonly memory: MemoryBudget;
+  private readonly view: SearchView;
+  private readonly retention: Retention | undefined;
 
   constructor(options: MeshNodeOptions) {
     this.store = options.store;
     this.clock = options.clock ?? systemClock;
     this.config = resolveConfig(options.protocol);
+    this.limits = resolveNodeLimits(options.limits);
+    this.view = new SearchView(this.store, this.logger);
+    this.memory = new MemoryBudget(this.limits.memoryBudgetBytes > 0 ? this.limits.memoryBudgetBytes : MemoryBudget.defaultBudgetBytes());
+    this.retention =
+      this.limits.retentionMs > 0 ? new Retention({ store: this.store, clock: this.clock, retentionMs: this.limits.retentionMs, logger: this.logger }) : undefined;
     this.logger = options.logger;
     this.driver = new Driver({ store: this.store, clock: this.clock, config: this.config });
     this.dispatcher = new Dispatcher({
       clock: this.clock,
       logger: this.logger,
-      parkedExecuteTtlMs: Math.max(10 * 60_000, 4 * this.config.retryIntervalMs),
+      // It must outlive the retry interval, which parks a fresh one for every task still pending.
+      parkedExecuteTtlMs: Math.max(this.limits.parkedExecuteTtlMs, 4 * this.config.retryIntervalMs),
+      maxOutstanding: this.limits.maxOutstandingPerWorker,
+      stallMs: this.limits.workerStallMs,
     });
     this.delivery = options.mesh?.delivery;
     this.delivery?.bind(this.dispatcher);
@@ -97,15 +118,30 @@ export class MeshNode implements Engine {
   /** Build the timer index and start the timer loop. */
   async start(): Promise<void> {
     await this.timers.start();
+    this.sweeper = setInterval(() => this.dispatcher.sweep(), 1_000);
+    this.sweeper.unref();
+    this.retention?.start();
+    // Search is served from these indexes once they are loaded (a store scan until then).
+    await this.view.start();
+  }
+
+  /** Refusal for an upload of `bytes` not read yet when the node is at its memory budget (the HTTP side asks first). */
+  admit(bytes: number): ProtocolError | undefined {
+    return this.memory.admit(undefined, bytes);
   }
 
   /** Run every timer due at the clock's now (tests drive a ManualClock with this). */
   async tick(): Promise<number> {
+    this.dispatcher.sweep();
+    await this.retention?.sweep();
     return this.timers.tick();
   }
 
   /** Stop the timer loop and stop following the store. The store stays open: its owner closes it. */
   async stop(): Promise<void> {
+    if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    this.retention?.stop();
+    this.view.stop();
     await this.timers.stop();
   }
 
@@ -117,6 +153,8 @@ export class MeshNode implements Engine {
       store: this.driver.stats(),
       messages: this.dispatcher.stats(),
       timers: this.timers.stats(),
+      memory: this.memory.stats(),
+      retention: { removed: this.retention?.removed ?? 0 },
     };
   }
 
@@ -127,7 +165,11 @@ export class MeshNode implements Engine {
       // Bad input never reaches the store.
       const invalid = validateRequest(request, this.config);
       if (invalid !== undefined) return failure(replyKind, invalid);
-      if (isSearch(request)) return await search(this.store, request, this.clock.now(), this.config);
+      const overBudget = this.memory.admit(request);
+      if (overBudget !== undefined) return failure(replyKind, overBudget);
+      if (isSearch(request)) return await search(this.store, request, this.clock.now(), this.config, this.view);
+      // The execute reached this worker (whatever the answer): it keeps up.
+      if (request.kind === "task.acquire") this.dispatcher.acknowledge(request.data.pid, request.data.id);
       const result = await this.driver.apply(
         (snapshot, now) => transition(snapshot, request, now, this.config),
         Driver.prefetchKeys(request),

@@ -25,6 +25,7 @@ import type {
   TaskRecord,
 } from "../protocol/types.ts";
 import type { Entry, Store } from "../store/types.ts";
+import type { IndexPage, SearchView } from "./search-view.ts";
 
 export type SearchRequest = RequestOf<"promise.search" | "task.search" | "schedule.search">;
 
@@ -32,8 +33,37 @@ export function isSearch(request: Request): request is SearchRequest {
   return request.kind === "promise.search" || request.kind === "task.search" || request.kind === "schedule.search";
 }
 
-/** Answer a (validated) search request. */
-export async function search(store: Store, request: SearchRequest, now: number, _config: ProtocolConfig): Promise<Response> {
+/** Candidates a search walks at most per request (it then answers a short page with a cursor). */
+function maxScan(limit: number): number {
+  return Math.max(2_000, 20 * (limit + 1));
+}
+
+/** Answer a (validated) search request; from the indexes of `view` when it is loaded. */
+export async function search(
+  store: Store,
+  request: SearchRequest,
+  now: number,
+  _config: ProtocolConfig,
+  view?: SearchView,
+): Promise<Response> {
+  if (view?.isReady && request.kind === "promise.search") {
+    const { data } = request;
+    const limit = searchLimit(data.limit);
+    const found = view.promises.query({ state: data.state, tags: data.tags, id: data.id, cursor: data.cursor || undefined, limit, now }, maxScan(limit));
+    const records = await readPage(store, "p/", found, limit);
+    const promises = records
+      .map((v) => projectPromise(v as StoredPromise, now))
+      .filter((p) => matchPromise(p, { state: data.state, tags: data.tags, id: data.id }));
+    return { kind: request.kind, status: 200, data: withCursor({ promises }, cursorOf(found, limit)) };
+  }
+  if (view?.isReady && request.kind === "schedule.search") {
+    const { data } = request;
+    const limit = searchLimit(data.limit);
+    const found = view.schedules.query({ tags: data.tags, id: data.id, cursor: data.cursor || undefined, limit, now }, maxScan(limit));
+    const records = await readPage(store, "s/", found, limit);
+    const schedules = (records as ScheduleRecord[]).filter((s) => matchSchedule(s, { tags: data.tags, id: data.id }));
+    return { kind: request.kind, status: 200, data: withCursor({ schedules }, cursorOf(found, limit)) };
+  }
   switch (request.kind) {
     case "promise.search": {
       const { data } = request;
@@ -93,6 +123,18 @@ async function collect<T>(
     if (entries.length < chunk) return out;
     after = entries[entries.length - 1]!.key;
   }
+}
+
+/** The records of a page's ids (at most `limit`), read now (a record removed meanwhile is left out). */
+async function readPage(store: Store, kindPrefix: string, found: IndexPage, limit: number): Promise<unknown[]> {
+  const entries = await Promise.all(found.ids.slice(0, limit).map((id) => store.get(kindPrefix + id)));
+  return entries.flatMap((e) => (e === undefined ? [] : [e.value]));
+}
+
+/** More follow when the page overflowed, or when the walk stopped at its bound. */
+function cursorOf(found: IndexPage, limit: number): string | undefined {
+  if (found.ids.length > limit) return found.ids[limit - 1];
+  return found.stoppedAfter;
 }
 
 function withCursor<D extends object>(data: D, cursor: string | undefined): D & { cursor?: string } {

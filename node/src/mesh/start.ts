@@ -22,6 +22,7 @@ import type { Engine, Subscription, WorkerSink } from "./engine.ts";
 import { hostname } from "node:os";
 import { MeshDelivery } from "./delivery.ts";
 import { Membership } from "./membership.ts";
+import type { NodeLimits } from "./limits.ts";
 import { MeshNode, type MeshNodeOptions } from "./node.ts";
 import { ownsKey } from "./ownership.ts";
 
@@ -38,6 +39,8 @@ export interface NodeConfig {
   /** Run the timer loop (default true); tests that move a ManualClock call `node.tick()` instead. */
   timers?: boolean;
   timerPollMs?: number;
+  /** What the node holds and accepts (mesh/limits.ts; the server's are in `server.limits`). */
+  limits?: Partial<NodeLimits>;
   /** The rest of the API server's options. */
   server?: Omit<ServerOptions, "engine" | "port" | "host" | "logger" | "ready">;
   /** The mesh (jetstream store only): this node's id, and how fast a node that stopped is noticed. */
@@ -116,6 +119,7 @@ export async function startNode(config: NodeConfig = {}): Promise<RunningNode> {
       logger,
       timerPollMs: config.timerPollMs,
       mesh: meshOptions,
+      limits: config.limits,
     });
     if (config.timers ?? true) await mesh.start();
     node = mesh;

@@ -18,6 +18,16 @@ export interface ProtocolConfig {
   defaultSearchLimit: number;
   /** Largest `limit` a search may ask for. */
   maxSearchLimit: number;
+  /** Tags of a promise or schedule, and headers of a value: most entries. */
+  maxTags: number;
+  /** Longest tag or header key plus value, in characters. */
+  maxTagLength: number;
+  /** Longest address (a listener's, a target), in characters. */
+  maxAddressLength: number;
+  /** Listeners one pending promise may hold; one more is refused. */
+  maxListenersPerPromise: number;
+  /** Tasks one task.heartbeat may name. */
+  maxHeartbeatTasks: number;
   /** Missed schedule ticks created by one `fireSchedule` call; the rest follow on the next call. */
   maxCatchUpTicks: number;
   /**
@@ -39,6 +49,11 @@ export const defaultProtocolConfig: ProtocolConfig = Object.freeze({
   defaultSearchLimit: 100,
   maxSearchLimit: 1000,
   maxCatchUpTicks: 1000,
+  maxTags: 64,
+  maxTagLength: 4096,
+  maxAddressLength: 1024,
+  maxListenersPerPromise: 1000,
+  maxHeartbeatTasks: 10_000,
   requireSameOrigin: false,
 });
 

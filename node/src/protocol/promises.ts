@@ -139,6 +139,13 @@ export function registerListener(tx: Tx, data: PromiseRegisterListenerData): Res
   const awaited = tx.promise(data.awaited);
   if (awaited === undefined) return fail(kind, errors.promiseNotFound(data.awaited));
   if (awaited.state === "pending" && !awaited.listeners.includes(data.address)) {
+    if (awaited.listeners.length >= tx.config.maxListenersPerPromise) {
+      return fail(kind, {
+        status: 429,
+        code: "RESOURCE_EXHAUSTED",
+        message: `promise "${awaited.id}" already has ${tx.config.maxListenersPerPromise} listeners, the most a promise may have; wait with a listener already registered or watch it`,
+      });
+    }
     tx.putPromise({ ...awaited, listeners: [...awaited.listeners, data.address] });
   }
   return ok(kind, { promise: projectPromise(awaited, tx.now) });

@@ -212,6 +212,8 @@ export type ErrorCode =
   | "AWAITED_NOT_FOUND"
   | "RATE_LIMITED"
   | "UNAVAILABLE"
+  /** The node protects itself (memory budget, stream caps): retry later. */
+  | "RESOURCE_EXHAUSTED"
   | "INTERNAL";
 
 export interface ProtocolError {

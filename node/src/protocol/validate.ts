@@ -103,9 +103,9 @@ const byKind: Record<Kind, (d: Obj, c: ProtocolConfig) => Problem> = {
   "promise.create": (d, c) => promiseCreate(d, "data", c, false),
   "promise.settle": (d, c) => promiseSettle(d, "data", c),
   "promise.register_callback": (d, c) => registerCallback(d, "data", c),
-  "promise.register_listener": (d, c) => id(d, "data", "awaited", c) ?? address(d["address"], "data.address"),
+  "promise.register_listener": (d, c) => id(d, "data", "awaited", c) ?? address(d["address"], "data.address", c),
   "promise.search": (d, c) =>
-    optionalEnum(d["state"], "data.state", PROMISE_STATES) ?? optionalTags(d["tags"], "data.tags") ?? searchCommon(d, c),
+    optionalEnum(d["state"], "data.state", PROMISE_STATES) ?? optionalTags(d["tags"], "data.tags", c) ?? searchCommon(d, c),
   "task.get": (d, c) => id(d, "data", "id", c),
   "task.create": (d, c) => taskCreate(d, c),
   "task.acquire": (d, c) =>
@@ -121,7 +121,7 @@ const byKind: Record<Kind, (d: Obj, c: ProtocolConfig) => Problem> = {
   "schedule.get": (d, c) => id(d, "data", "id", c),
   "schedule.create": (d, c) => scheduleCreate(d, c),
   "schedule.delete": (d, c) => id(d, "data", "id", c),
-  "schedule.search": (d, c) => optionalTags(d["tags"], "data.tags") ?? searchCommon(d, c),
+  "schedule.search": (d, c) => optionalTags(d["tags"], "data.tags", c) ?? searchCommon(d, c),
 };
 
 // ------------------------------------------------------------ per kind
@@ -131,13 +131,13 @@ function promiseCreate(d: Obj, at: string, c: ProtocolConfig, inTaskCreate: bool
     id(d, at, "id", c) ??
     time(d["timeoutAt"], `${at}.timeoutAt`, c) ??
     optionalValue(d["param"], `${at}.param`, c) ??
-    optionalTags(d["tags"], `${at}.tags`);
+    optionalTags(d["tags"], `${at}.tags`, c);
   if (problem) return problem;
   const tags = (d["tags"] ?? {}) as Record<string, string>;
   const target = tags[Tag.target];
   const targetField = `${at}.tags["${Tag.target}"]`;
   if (target !== undefined) {
-    const p = address(target, targetField);
+    const p = address(target, targetField, c);
     if (p) return p;
   } else if (inTaskCreate) {
     return invalid(targetField, "is required: task.create makes a task, and only a promise with a target has one");
@@ -256,6 +256,9 @@ function taskHeartbeat(d: Obj, c: ProtocolConfig): Problem {
   if (!Array.isArray(tasks) || tasks.length === 0) {
     return invalid("data.tasks", `must be a non-empty array of {id, version}, got ${show(tasks)}`);
   }
+  if (tasks.length > c.maxHeartbeatTasks) {
+    return invalid("data.tasks", `must name at most ${c.maxHeartbeatTasks} tasks per heartbeat, got ${tasks.length}; send several`);
+  }
   for (let i = 0; i < tasks.length; i++) {
     const t = tasks[i];
     const at = `data.tasks[${i}]`;
@@ -289,14 +292,14 @@ function scheduleCreate(d: Obj, c: ProtocolConfig): Problem {
   const p =
     integer(d["promiseTimeout"], "data.promiseTimeout", 0, c.maxPromiseTimeoutMs, " (ms)") ??
     optionalValue(d["promiseParam"], "data.promiseParam", c) ??
-    optionalTags(d["promiseTags"], "data.promiseTags");
+    optionalTags(d["promiseTags"], "data.promiseTags", c);
   if (p) return p;
   const tags = (d["promiseTags"] ?? {}) as Record<string, string>;
   const targetField = `data.promiseTags["${Tag.target}"]`;
   if (tags[Tag.target] === undefined) {
     return invalid(targetField, "is required: each tick creates a promise whose task runs at that address");
   }
-  const a = address(tags[Tag.target], targetField);
+  const a = address(tags[Tag.target], targetField, c);
   if (a) return a;
   if (tags[Tag.delay] !== undefined) {
     return invalid(`data.promiseTags["${Tag.delay}"]`, "is not allowed: an absolute time cannot repeat with each tick");
@@ -350,6 +353,7 @@ function id(d: Obj, at: string, key: string, c: ProtocolConfig): Problem {
   if (v.length === 0) return invalid(field, "must not be empty");
   if (v.includes("\0")) return invalid(field, "must not contain a NUL byte");
   if (v.length > c.maxIdLength) return invalid(field, `must be at most ${c.maxIdLength} characters long, got ${v.length}`);
+  if (!isWellFormed(v)) return invalid(field, NOT_UNICODE);
   return undefined;
 }
 
@@ -357,6 +361,7 @@ function nonEmpty(v: unknown, field: string): Problem {
   if (typeof v !== "string") return invalid(field, `must be a non-empty string, got ${show(v)}`);
   if (v.length === 0) return invalid(field, "must not be empty");
   if (v.includes("\0")) return invalid(field, "must not contain a NUL byte");
+  if (!isWellFormed(v)) return invalid(field, NOT_UNICODE);
   return undefined;
 }
 
@@ -395,18 +400,36 @@ function optionalEnum(v: unknown, field: string, allowed: readonly string[]): Pr
   return v === undefined ? undefined : enumValue(v, field, allowed);
 }
 
-function optionalTags(v: unknown, field: string): Problem {
+function optionalTags(v: unknown, field: string, c: ProtocolConfig): Problem {
   if (v === undefined) return undefined;
   if (!isObject(v)) return invalid(field, `must be an object of string values, got ${show(v)}`);
-  for (const [key, value] of Object.entries(v)) {
+  const entries = Object.entries(v);
+  if (entries.length > c.maxTags) return invalid(field, `must have at most ${c.maxTags} entries, got ${entries.length}`);
+  for (const [key, value] of entries) {
     if (key.length === 0) return invalid(field, "must not have an empty key");
     if (typeof value !== "string") return invalid(`${field}["${key}"]`, `must be a string, got ${show(value)}`);
+    if (key.length + value.length > c.maxTagLength) {
+      return invalid(`${field}["${key.slice(0, 64)}"]`, `key and value must be at most ${c.maxTagLength} characters together, got ${key.length + value.length}`);
+    }
+    if (!isWellFormed(key) || !isWellFormed(value)) return invalid(`${field}["${key.slice(0, 64)}"]`, NOT_UNICODE);
   }
   return undefined;
 }
 
-function address(v: unknown, field: string): Problem {
+/** Unpaired UTF-16 surrogates have no UTF-8 form: gRPC (and JetStream subjects) could not carry them. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const NOT_UNICODE = "must be well-formed Unicode (it contains an unpaired UTF-16 surrogate)";
+
+/** Does `s` have a UTF-8 encoding (no unpaired surrogate)? */
+export function isWellFormed(s: string): boolean {
+  return !LONE_SURROGATE.test(s);
+}
+
+function address(v: unknown, field: string, c?: ProtocolConfig): Problem {
   if (typeof v !== "string") return invalid(field, `must be an address string, got ${show(v)}`);
+  const max = c?.maxAddressLength ?? Infinity;
+  if (v.length > max) return invalid(field, `must be at most ${max} characters long, got ${v.length}`);
+  if (!isWellFormed(v)) return invalid(field, NOT_UNICODE);
   const parsed = parseAddress(v);
   return typeof parsed === "string" ? invalid(field, `must be a valid address: ${parsed}`) : undefined;
 }
@@ -416,7 +439,7 @@ const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 function optionalValue(v: unknown, field: string, c: ProtocolConfig): Problem {
   if (v === undefined) return undefined;
   if (!isObject(v)) return invalid(field, `must be an object {headers, data}, got ${show(v)}`);
-  const headers = optionalTags(v["headers"], `${field}.headers`);
+  const headers = optionalTags(v["headers"], `${field}.headers`, c);
   if (headers) return headers;
   const data = v["data"];
   if (data === undefined) return undefined;

@@ -252,3 +252,68 @@ describe("dispatcher worker lifecycle", () => {
     expect(b.messages).toHaveLength(2);
   });
 });
+
+describe("fair routing", () => {
+  it("`any` executes go to the worker with the fewest unacknowledged ones", () => {
+    const d = new Dispatcher();
+    const slow = new Inbox();
+    const quick = new Inbox();
+    d.poll("g", "slow", slow);
+    d.poll("g", "quick", quick);
+    for (let i = 0; i < 10; i++) {
+      d.send(execute("poll://any@g", `t${i}`));
+      // quick acquires each at once; slow never does
+      for (const m of quick.messages) if (m.kind === "execute") d.acknowledge("quick", m.task.id);
+    }
+    expect(slow.taskIds).toEqual(["t0@0"]);
+    expect(quick.taskIds).toHaveLength(9);
+  });
+
+  it("a worker that sits on an execute past stallMs gets no more, and sweep() sends what it holds to one that keeps up", () => {
+    const clock = new ManualClock(0);
+    const d = new Dispatcher({ clock, stallMs: 1_000 });
+    const frozen = new Inbox();
+    const healthy = new Inbox();
+    d.poll("g", "frozen", frozen);
+    d.send(execute("poll://any@g", "t1"));
+    d.poll("g", "healthy", healthy);
+    clock.advance(1_001);
+    d.sweep();
+    expect(healthy.taskIds).toEqual(["t1@0"]);
+    expect(d.stats()).toMatchObject({ redispatched: 1, lagging: 1 });
+  });
+
+  it("a lone worker that does not keep up still gets its group's work (nobody else can take it)", () => {
+    const clock = new ManualClock(0);
+    const d = new Dispatcher({ clock, stallMs: 1_000 });
+    const only = new Inbox();
+    d.poll("g", "only", only);
+    d.send(execute("poll://any@g", "t1"));
+    clock.advance(5_000);
+    d.sweep();
+    d.send(execute("poll://any@g", "t2"));
+    expect(only.taskIds).toEqual(["t1@0", "t2@0"]);
+  });
+
+  it("a new worker takes parked executes up to its credit, and more as it acknowledges them", () => {
+    const d = new Dispatcher({ maxOutstanding: 2 });
+    for (let i = 0; i < 5; i++) d.send(execute("poll://any@g", `t${i}`));
+    const w = new Inbox();
+    d.poll("g", "w", w);
+    expect(w.taskIds).toEqual(["t0@0", "t1@0"]);
+    d.acknowledge("w", "t0");
+    expect(w.taskIds).toEqual(["t0@0", "t1@0", "t2@0"]);
+  });
+
+  it("messages handed back by a closing subscription go to dispatch again", async () => {
+    const d = new Dispatcher();
+    const cut = new Inbox();
+    const sub = d.poll("g", "cut", cut);
+    d.send(execute("poll://any@g", "t1"));
+    sub.close(cut.messages);
+    await Promise.resolve();
+    const next = new Inbox();
+    d.poll("g", "next", next);
+    expect(next.taskIds).toEqual(["t1@0"]);
+  });
+});

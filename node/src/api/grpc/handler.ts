@@ -33,11 +33,21 @@ export class StreamRegistry {
   private readonly open = new Set<OpenStream>();
   private closing = false;
 
-  /** Track a stream; false when the server is already shutting down (refuse it). */
-  add(stream: OpenStream): boolean {
-    if (this.closing) return false;
+  constructor(
+    /** Streams held at once (Poll and Watch together). */
+    readonly max = 1_000,
+    private readonly onFull: () => void = () => undefined,
+  ) {}
+
+  /** Track a stream; the error to end it with instead when the server is shutting down or full. */
+  add(stream: OpenStream): ProtocolError | undefined {
+    if (this.closing) return shuttingDown;
+    if (this.open.size >= this.max) {
+      this.onFull();
+      return tooManyStreams(this.max);
+    }
     this.open.add(stream);
-    return true;
+    return undefined;
   }
 
   delete(stream: OpenStream): void {
@@ -61,6 +71,10 @@ export interface HandlerContext {
   logger?: Logger;
   streams: StreamRegistry;
   observe?: CallObserver;
+  /** Bytes queued for a Poll stream that does not read before it is cut. Default 16 MiB. */
+  maxQueuedBytesPerStream?: number;
+  /** Called when a stream is cut for reading too slowly. */
+  onSlowReader?: () => void;
   /** Verifies bearer tokens; absent, the node is open and every caller may do anything. */
   auth?: Authenticator;
 }
@@ -79,6 +93,14 @@ export const shuttingDown: ProtocolError = {
   code: "UNAVAILABLE",
   message: "the node is shutting down; reconnect to another node or retry shortly",
 };
+
+export function tooManyStreams(max: number): ProtocolError {
+  return {
+    status: 429,
+    code: "RESOURCE_EXHAUSTED",
+    message: `this node already holds ${max} Poll and Watch streams (--max-grpc-streams); retry later or connect to another node`,
+  };
+}
 
 /** A failure that is not the caller's: logged once, answered INTERNAL without internals beyond the sentence. */
 export function internalError(ctx: HandlerContext, method: string, err: unknown): ServiceErrorLike {

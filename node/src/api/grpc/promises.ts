@@ -97,7 +97,8 @@ function watch(
     send(promise);
     finish();
   });
-  if (!ctx.streams.add(stream)) return finish(toServiceError(shuttingDown));
+  const refused = ctx.streams.add(stream);
+  if (refused !== undefined) return finish(toServiceError(refused));
   call.on("cancelled", () => cleanup(grpc.status.CANCELLED));
 
   ctx.engine

@@ -34,6 +34,13 @@ export interface GrpcServerOptions {
   auth?: Authenticator;
   /** Health says NOT_SERVING while this returns false (a node still reaching its store). Default: always ready. */
   ready?: () => boolean;
+  /** An HTTP/2 connection with no call open for this long is closed (keepalive pings do not count). */
+  idleTimeoutMs?: number;
+  /** Poll and Watch streams held at once; one more is refused RESOURCE_EXHAUSTED. */
+  maxStreams?: number;
+  onRefused?: (reason: "streams" | "slow_reader") => void;
+  /** Bytes queued for a Poll stream that does not read before it is cut. */
+  maxQueuedBytesPerStream?: number;
 }
 
 export interface GrpcServer {
@@ -56,9 +63,19 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     "grpc.keepalive_timeout_ms": 10_000,
     // Nothing reads channelz, and its bookkeeping (counters, timestamps, closures) runs on every call.
     "grpc.enable_channelz": 0,
+    // A session that answers pings but opens no call is closed after this (else idle sessions pile up).
+    "grpc.max_connection_idle_ms": options.idleTimeoutMs ?? 5 * 60_000,
   });
-  const streams = new StreamRegistry();
-  const ctx: HandlerContext = { engine: options.engine, logger: options.logger, streams, observe: options.observe, auth: options.auth };
+  const streams = new StreamRegistry(options.maxStreams ?? 1_000, () => options.onRefused?.("streams"));
+  const ctx: HandlerContext = {
+    engine: options.engine,
+    logger: options.logger,
+    streams,
+    observe: options.observe,
+    maxQueuedBytesPerStream: options.maxQueuedBytesPerStream,
+    onSlowReader: () => options.onRefused?.("slow_reader"),
+    auth: options.auth,
+  };
   const hub = new WatchHub(options.engine);
   const health = new HealthState(SERVICE_NAMES, options.ready);
 

@@ -103,6 +103,7 @@ const statusOfCode: Record<ErrorCode, ErrorStatus> = {
   AWAITED_NOT_FOUND: 422,
   RATE_LIMITED: 429,
   UNAVAILABLE: 503,
+  RESOURCE_EXHAUSTED: 429,
   INTERNAL: 500,
 };
 
@@ -121,7 +122,7 @@ function fromGrpcCode(code: grpc.status): { status: ErrorStatus; code: ErrorCode
     case grpc.status.FAILED_PRECONDITION:
       return { status: 409, code: "TASK_STATE_CONFLICT" };
     case grpc.status.RESOURCE_EXHAUSTED:
-      return { status: 429, code: "UNAVAILABLE" };
+      return { status: 429, code: "RESOURCE_EXHAUSTED" };
     case grpc.status.UNIMPLEMENTED:
       return { status: 501, code: "INTERNAL" };
     case grpc.status.UNAVAILABLE:

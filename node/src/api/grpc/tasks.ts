@@ -9,7 +9,9 @@ import {
 } from "../../gen/resonate/mesh/v1/task_service_pb.ts";
 import { parseAddress } from "../../protocol/address.ts";
 import type { Message, ProtocolError } from "../../protocol/types.ts";
+import type { Subscription } from "../../mesh/engine.ts";
 import { isPrincipal, mayPoll, mayReceive, OPEN, type Principal } from "../auth.ts";
+import { OutboundBound } from "../outbound.ts";
 import { messageToProto } from "./convert.ts";
 import { authenticateCall, internalError, shuttingDown, unary, type HandlerContext, type OpenStream } from "./handler.ts";
 import type { ServiceImplementation } from "./service.ts";
@@ -95,10 +97,12 @@ function attach(
   }
 
   let open = true;
-  const close = (code: grpc.status): boolean => {
+  /** Messages to give back to dispatch when the stream was cut before poll() returned. */
+  let giveBack: Message[] | undefined;
+  const close = (code: grpc.status, undelivered?: readonly Message[]): boolean => {
     if (!open) return false;
     open = false;
-    subscription?.close();
+    subscription?.close(undelivered);
     ctx.streams.delete(stream);
     observe(code);
     ctx.logger?.debug({ group, pid, code: grpc.status[code] }, "worker disconnected");
@@ -109,26 +113,58 @@ function attach(
       if (close(grpc.status.UNAVAILABLE)) call.emit("error", toServiceError(shuttingDown));
     },
   };
-  if (!ctx.streams.add(stream)) {
-    observe(grpc.status.UNAVAILABLE);
-    call.emit("error", toServiceError(shuttingDown));
+  const refused = ctx.streams.add(stream);
+  if (refused !== undefined) {
+    const error = toServiceError(refused);
+    observe(error.code);
+    call.emit("error", error);
     return;
   }
   call.on("cancelled", () => close(grpc.status.CANCELLED));
   call.on("error", () => close(grpc.status.UNKNOWN));
 
-  let subscription: { close(): void } | undefined;
+  const maxQueuedBytes = ctx.maxQueuedBytesPerStream ?? 16 * 1024 * 1024;
+  const bound = new OutboundBound(maxQueuedBytes);
+  const onDrain = () => bound.drained();
+  /** The worker stopped reading: free what is queued for it and let other workers have its messages. */
+  const cutSlowReader = () => {
+    const undelivered = bound.undelivered();
+    ctx.logger?.warn(
+      { group, pid, maxQueuedBytes, messages: undelivered.length },
+      `worker stream cut: it did not read its messages (over ${maxQueuedBytes} bytes queued); they go to other workers`,
+    );
+    ctx.onSlowReader?.();
+    if (subscription === undefined) giveBack = undelivered;
+    if (close(grpc.status.RESOURCE_EXHAUSTED, undelivered)) {
+      call.emit(
+        "error",
+        toServiceError({
+          status: 429,
+          code: "RESOURCE_EXHAUSTED",
+          message: `this worker's stream was cut: it left more than ${maxQueuedBytes} bytes of messages unread; reconnect and read promptly`,
+        }),
+      );
+    }
+  };
+
+  let subscription: Subscription | undefined;
   subscription = ctx.engine.poll(group, pid, {
     send: (message) => {
       // A message to a stream that is gone is refused, so the dispatcher parks it for the next worker.
       if (!open || call.cancelled || call.destroyed) return false;
-      call.write(messageToProto(message));
+      if (!bound.admit(message)) {
+        cutSlowReader();
+        return false;
+      }
+      const accepted = call.write(messageToProto(message));
+      bound.wrote(message, accepted);
+      if (!accepted && call.listenerCount("drain") === 0) call.once("drain", onDrain);
       return true;
     },
     // A scoped token's worker gets only its own tenant's work, whatever group it shares.
     ...(principal.admin ? {} : { accepts: (message: Message) => mayReceive(principal, message) }),
   });
-  if (!open) subscription.close();
+  if (!open) subscription.close(giveBack);
   else call.sendMetadata(new grpc.Metadata());
   ctx.logger?.debug({ group, pid }, "worker connected");
 }

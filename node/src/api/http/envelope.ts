@@ -10,13 +10,14 @@ import type { Engine } from "../../mesh/engine.ts";
 import type { Kind, PromiseRecord, Response, ResponseDataMap } from "../../protocol/types.ts";
 import { PROTOCOL_VERSION } from "../../protocol/types.ts";
 import { BodyTooLargeError, readBody } from "./body.ts";
+import { checkJsonContentType } from "./guard.ts";
 import { parseJson, stringifyJson } from "./json.ts";
 import { decodeEnvelope, echoOf, EnvelopeError, isDebug, type DecodedEnvelope } from "./decode.ts";
 import { toWirePromise, toWireSchedule, toWireTask } from "./wire.ts";
 import { authorize, bearerToken, envelopeToken, isPrincipal, isRequest, OPEN, type Authenticator, type Principal } from "../auth.ts";
 
 export interface EnvelopeOptions {
-  /** Largest request body accepted; larger ones get a 400 and nothing is read further. Default 8 MiB. */
+  /** Largest request body accepted; larger ones get a 413 and nothing is read further. Default 8 MiB. */
   maxBodyBytes?: number;
   /** Serve debug.* kinds (else 403). */
   debug?: boolean;
@@ -53,13 +54,37 @@ export function createEnvelopeHandler(engine: Engine, options: EnvelopeOptions =
       });
       return;
     }
+    const notJson = checkJsonContentType(req.headers);
+    if (notJson !== undefined) {
+      // A body that is not declared JSON is a form post or a text/plain "simple request" a web page can send.
+      send(res, errorEnvelope("", "", notJson.status, notJson.message), { connection: "close" });
+      return;
+    }
+    // A large upload is weighed against the node's memory budget before it is read.
+    const declared = Number(req.headers["content-length"]);
+    const admit = (engine as { admit?: (bytes: number) => { status: number; message: string } | undefined }).admit;
+    if (admit !== undefined && Number.isFinite(declared) && declared > 64 * 1024) {
+      const refusal = admit.call(engine, declared);
+      if (refusal !== undefined) {
+        // Discard the upload as it comes (nothing is kept), then answer: a client cut off mid-upload sees no answer at all.
+        req.resume();
+        await new Promise((resolve) => {
+          req.once("end", resolve);
+          req.once("close", resolve);
+        });
+        send(res, errorEnvelope("", "", refusal.status, refusal.message));
+        return;
+      }
+    }
     let raw: Buffer;
     try {
       raw = await readBody(req, maxBodyBytes);
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
         // Stop reading: the connection closes after the answer instead of draining the upload.
-        send(res, errorEnvelope("", "", 400, `${error.message}; send smaller payloads`), { connection: "close" });
+        send(res, errorEnvelope("", "", 413, `${error.message}; send smaller payloads`), { connection: "close" });
+        // Close fully once answered: the rest of the upload is never read.
+        res.once("finish", () => req.socket.destroySoon());
         return;
       }
       throw error;

@@ -6,7 +6,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { Engine } from "../../mesh/engine.ts";
 import type { Metrics } from "../metrics.ts";
-import { createEnvelopeHandler, type EnvelopeOptions } from "./envelope.ts";
+import { createEnvelopeHandler, errorEnvelope, type EnvelopeOptions } from "./envelope.ts";
+import { checkAccess, type AccessOptions } from "./guard.ts";
 import { createSseHandler, type SseOptions } from "./sse.ts";
 
 export interface RouterOptions {
@@ -17,6 +18,8 @@ export interface RouterOptions {
   logger?: Logger;
   envelope?: EnvelopeOptions;
   sse?: SseOptions;
+  /** Which web origins and Host names are served (cross-site and DNS-rebinding requests are refused). */
+  access?: AccessOptions;
 }
 
 export interface Router {
@@ -53,6 +56,12 @@ export function createRouter(options: RouterOptions): Router {
 
   const router = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? "/").split("?")[0]!;
+    const refused = checkAccess(req.headers, options.access ?? {});
+    if (refused !== undefined) {
+      metrics.refused("access");
+      if (path === "/") return json(res, refused.status, errorEnvelope("", "", refused.status, refused.message), { connection: "close" });
+      return json(res, refused.status, { error: refused.message }, { connection: "close" });
+    }
     if (path === "/") return envelope(req, res);
     if (path.startsWith("/poll/")) return sse(req, res);
     switch (path) {

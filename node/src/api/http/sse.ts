@@ -13,6 +13,7 @@ import { stringifyJson } from "./json.ts";
 import { toWireMessage } from "./wire.ts";
 import { bearerToken, isPrincipal, mayPoll, mayReceive, OPEN, type Principal } from "../auth.ts";
 import type { Authenticator } from "../auth.ts";
+import { OutboundBound } from "../outbound.ts";
 
 export interface SseOptions {
   /** Streams held at once; one more is answered 503. Default 1000. */
@@ -21,6 +22,10 @@ export interface SseOptions {
   keepAliveMs?: number;
   /** Sent as head.serverUrl in execute messages when set. */
   serverUrl?: string;
+  /** Bytes queued for a stream that does not read before it is cut (its messages go back to dispatch). Default 16 MiB. */
+  maxQueuedBytes?: number;
+  /** Called when a stream is cut for reading too slowly. */
+  onSlowReader?: () => void;
   logger?: Logger;
   /** Verifies the Authorization header of every stream; absent, the node is open. */
   auth?: Authenticator;
@@ -39,6 +44,7 @@ export interface SseHandler {
 
 export function createSseHandler(engine: Engine, options: SseOptions = {}): SseHandler {
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const maxQueuedBytes = options.maxQueuedBytes ?? 16 * 1024 * 1024;
   const keepAliveMs = options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
   const { serverUrl, logger } = options;
   const open = new Set<() => void>();
@@ -86,6 +92,9 @@ export function createSseHandler(engine: Engine, options: SseOptions = {}): SseH
     req.socket.setTimeout(0);
 
     let closed = false;
+    const bound = new OutboundBound(maxQueuedBytes);
+    /** Messages to give back to dispatch when the stream was cut before poll() returned. */
+    let giveBack: Message[] | undefined;
     const alive = () => !closed && !res.destroyed && !res.writableEnded && !req.socket.destroyed;
     const write = (chunk: string): boolean => {
       if (!alive()) return false;
@@ -95,12 +104,34 @@ export function createSseHandler(engine: Engine, options: SseOptions = {}): SseH
       return true;
     };
 
+    const onDrain = () => bound.drained();
     const sink: WorkerSink = {
       send(message: Message): boolean {
-        return write(`data: ${stringifyJson(toWireMessage(message, serverUrl))}\n\n`);
+        if (!alive()) return false;
+        if (!bound.admit(message)) {
+          cutSlowReader();
+          return false;
+        }
+        const accepted = res.write(`data: ${stringifyJson(toWireMessage(message, serverUrl))}\n\n`);
+        bound.wrote(message, accepted);
+        if (!accepted && res.listenerCount("drain") === 0) res.once("drain", onDrain);
+        return true;
       },
       // A scoped token's worker gets only its own tenant's work, whatever group it shares.
       ...(principal.admin ? {} : { accepts: (message: Message) => mayReceive(principal, message) }),
+    };
+
+    /** The reader stopped reading: free what is queued for it and let other workers have its messages. */
+    const cutSlowReader = () => {
+      const undelivered = bound.undelivered();
+      logger?.warn(
+        { group: route.group, pid: route.pid, maxQueuedBytes, messages: undelivered.length },
+        `worker stream cut: it did not read its messages (over ${maxQueuedBytes} bytes queued); they go to other workers`,
+      );
+      options.onSlowReader?.();
+      if (subscription === undefined) giveBack = undelivered;
+      close(undelivered);
+      res.destroy();
     };
 
     const keepAlive = setInterval(() => {
@@ -109,22 +140,23 @@ export function createSseHandler(engine: Engine, options: SseOptions = {}): SseH
     keepAlive.unref();
 
     let subscription: Subscription | undefined;
-    const close = () => {
+    const close = (undelivered?: readonly Message[]) => {
       if (closed) return;
       closed = true;
       clearInterval(keepAlive);
-      open.delete(close);
+      open.delete(closeStream);
       try {
-        subscription?.close();
+        subscription?.close(undelivered);
       } catch (error) {
         logger?.warn({ err: error, group: route.group, pid: route.pid }, "closing a worker subscription failed");
       }
       if (!res.writableEnded) res.end();
     };
-    open.add(close);
-    res.on("close", close);
-    req.on("close", close);
-    res.on("error", close);
+    const closeStream = () => close();
+    open.add(closeStream);
+    res.on("close", closeStream);
+    req.on("close", closeStream);
+    res.on("error", closeStream);
 
     // A comment first so clients and proxies see bytes at once.
     write(": connected\n\n");
@@ -135,8 +167,8 @@ export function createSseHandler(engine: Engine, options: SseOptions = {}): SseH
       close();
       return;
     }
-    // The client may have gone while poll() ran.
-    if (closed) subscription.close();
+    // The client may have gone (or been cut) while poll() ran.
+    if (closed) subscription.close(giveBack);
   };
 
   return Object.assign(handler, {

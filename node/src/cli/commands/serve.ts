@@ -12,6 +12,7 @@ import { StoreRefusedError } from "../../store/errors.ts";
 import { UsageError, errorLine, exitCodeOf } from "../errors.ts";
 import { LOG_LEVELS, createLogger, type LogLevel } from "../logger.ts";
 import { examples } from "./common.ts";
+import { limitOptions, limitsFrom } from "./limit-flags.ts";
 
 /** The node could not start for a reason the message fully explains (no stack trace needed). */
 class StartError extends Error {
@@ -61,7 +62,7 @@ function parsePort(text: string): number {
 }
 
 function nodeOptions(cmd: Command, defaults: { host: string }): Command {
-  cmd
+  limitOptions(cmd)
     .addOption(
       new Option("-p, --port <port>", "port for gRPC and HTTP (0 picks a free port)")
         .env("RESONATE_PORT")
@@ -181,6 +182,7 @@ export async function runNode(command: "serve" | "dev", options: NodeOptions, lo
   // Loaded here, not at the top: client subcommands need none of the server.
   const { startNode } = await import("../../mesh/start.ts");
   const auth = await openAuth(options, logger);
+  const limits = limitsFrom(options as unknown as Record<string, unknown>);
   let running: RunningNode;
   try {
     running = await startNode({
@@ -188,7 +190,8 @@ export async function runNode(command: "serve" | "dev", options: NodeOptions, lo
       port: options.port,
       host: options.host,
       logger,
-      server: { envelope: { debug: options.debug }, auth },
+      limits: limits.node,
+      server: { envelope: { debug: options.debug }, auth, limits: limits.server },
     });
   } catch (err) {
     auth?.close();

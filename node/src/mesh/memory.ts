@@ -1,0 +1,98 @@
+// Admission control for the node's memory: a budget on the V8 heap. Before a
+// request that adds records runs, the heap in use (sampled at most every
+// `sampleMs`, plus what was admitted since the sample) and the request's
+// payload must fit in the budget; otherwise it is refused with
+// RESOURCE_EXHAUSTED (gRPC) / 429 (HTTP) and a sentence, before anything is
+// written. Completions (settles) with small values always pass: they let work
+// finish, which is how a loaded node recovers.
+
+import { getHeapStatistics } from "node:v8";
+import type { ProtocolError, Request } from "../protocol/types.ts";
+
+/** Settles whose value is at most this many characters pass even over the budget. */
+const SMALL_VALUE = 64 * 1024;
+
+export interface MemoryStats {
+  budgetBytes: number;
+  heapUsedBytes: number;
+  /** Requests refused because of the budget, since start. */
+  refused: number;
+}
+
+export class MemoryBudget {
+  private sampledAt = 0;
+  private heapUsed = 0;
+  private admittedSinceSample = 0;
+  private refusedCount = 0;
+
+  constructor(
+    readonly budgetBytes: number,
+    private readonly sampleMs = 50,
+    private readonly heapUsedNow: () => number = () => getHeapStatistics().used_heap_size,
+  ) {}
+
+  /** The default budget: 70% of this process's V8 heap limit (set with --max-old-space-size). */
+  static defaultBudgetBytes(): number {
+    return Math.floor(getHeapStatistics().heap_size_limit * 0.7);
+  }
+
+  /** Refusal for a request (or an upload of `bytes` not read yet), or undefined to let it in. */
+  admit(request: Request | undefined, bytes = 0): ProtocolError | undefined {
+    const size = request === undefined ? bytes : payloadChars(request);
+    if (request !== undefined && !adds(request, size)) return undefined;
+    const now = Date.now();
+    if (now - this.sampledAt >= this.sampleMs) {
+      this.sampledAt = now;
+      this.heapUsed = this.heapUsedNow();
+      this.admittedSinceSample = 0;
+    }
+    const projected = this.heapUsed + this.admittedSinceSample + size;
+    if (projected > this.budgetBytes) {
+      this.refusedCount++;
+      const mb = (n: number) => Math.round(n / (1024 * 1024));
+      return {
+        status: 429,
+        code: "RESOURCE_EXHAUSTED",
+        message:
+          `the node is at its memory budget (${mb(this.heapUsed)} MB in use of ${mb(this.budgetBytes)} MB, --memory-budget-mb); ` +
+          `nothing was written: retry later, or settle or remove promises (see --retention-ms)`,
+      };
+    }
+    this.admittedSinceSample += size;
+    return undefined;
+  }
+
+  stats(): MemoryStats {
+    return { budgetBytes: this.budgetBytes, heapUsedBytes: this.heapUsed, refused: this.refusedCount };
+  }
+}
+
+/** Characters of payload (data, headers, tags) a request carries: what it adds to the heap, roughly. */
+function payloadChars(request: Request): number {
+  let n = 0;
+  const walk = (v: unknown, depth: number) => {
+    if (typeof v === "string") n += v.length;
+    else if (v !== null && typeof v === "object" && depth < 6) for (const x of Object.values(v)) walk(x, depth + 1);
+  };
+  walk(request.data, 0);
+  return n;
+}
+
+/** Does this request add records (creates) or a large value? Reads, leases and small settles do not count. */
+function adds(request: Request, size: number): boolean {
+  switch (request.kind) {
+    case "promise.create":
+    case "task.create":
+    case "schedule.create":
+    case "promise.register_callback":
+    case "promise.register_listener":
+      return true;
+    case "task.fence":
+      return request.data.action.kind === "promise.create" || size > SMALL_VALUE;
+    case "promise.settle":
+    case "task.fulfill":
+      return size > SMALL_VALUE;
+    default:
+      return false;
+  }
+}
