@@ -9,6 +9,7 @@ import { projectPromise } from "../protocol/records.ts";
 import type { PromiseRecord } from "../protocol/types.ts";
 import { ConflictError, type CommitOp, type Store } from "../store/types.ts";
 import type { Clock } from "./clock.ts";
+import { KEY_PREFIX, taskKey } from "../protocol/keys.ts";
 
 const PAGE = 500;
 
@@ -50,12 +51,12 @@ export class Retention {
     let after: string | undefined;
     let removed = 0;
     for (;;) {
-      const entries = await store.list({ prefix: "p/", after, limit: PAGE });
+      const entries = await store.list({ prefix: KEY_PREFIX.promise, after, limit: PAGE });
       const cutoff = clock.now() - retentionMs;
       for (const e of entries) {
         const p = projectPromise(e.value as PromiseRecord, clock.now());
         if (p.state === "pending" || p.settledAt === undefined || p.settledAt >= cutoff) continue;
-        const task = await store.get(`t/${p.id}`);
+        const task = await store.get(taskKey(p.id));
         const ops: CommitOp[] = [{ key: e.key, value: null, expectedRevision: e.revision }];
         if (task !== undefined) ops.push({ key: task.key, value: null, expectedRevision: task.revision });
         try {

@@ -13,6 +13,7 @@ import { idListPrefix, matchId } from "../protocol/search.ts";
 import type { PromiseRecord, PromiseState, ScheduleRecord } from "../protocol/types.ts";
 import type { Change, Store } from "../store/types.ts";
 import { mergeOrdered, SortedIds } from "./sorted-ids.ts";
+import { KEY_PREFIX } from "../protocol/keys.ts";
 
 interface Indexed {
   state?: PromiseState;
@@ -131,13 +132,13 @@ export class SearchView {
 
   /** Follow the store, then load what it holds (changes seen meanwhile win by revision). */
   async start(): Promise<void> {
-    const unwatchP = this.store.watch("p/", (c) => this.apply(c));
-    const unwatchS = this.store.watch("s/", (c) => this.apply(c));
+    const unwatchP = this.store.watch(KEY_PREFIX.promise, (c) => this.apply(c));
+    const unwatchS = this.store.watch(KEY_PREFIX.schedule, (c) => this.apply(c));
     this.unwatch = () => {
       unwatchP();
       unwatchS();
     };
-    for (const prefix of ["p/", "s/"]) {
+    for (const prefix of [KEY_PREFIX.promise, KEY_PREFIX.schedule]) {
       let after: string | undefined;
       for (;;) {
         if (this.stopped) return;
@@ -175,7 +176,7 @@ export class SearchView {
     if (change.value === null) this.revisions.delete(change.key);
     else this.revisions.set(change.key, change.revision);
     const id = change.key.slice(2);
-    if (change.key.startsWith("p/")) {
+    if (change.key.startsWith(KEY_PREFIX.promise)) {
       const p = change.value as PromiseRecord | null;
       this.promises.put(id, p === null ? undefined : { state: p.state, timeoutAt: p.timeoutAt, tags: p.tags ?? {} });
     } else {

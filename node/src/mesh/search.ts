@@ -26,6 +26,7 @@ import type {
 } from "../protocol/types.ts";
 import type { Entry, Store } from "../store/types.ts";
 import type { IndexPage, SearchView } from "./search-view.ts";
+import { KEY_PREFIX, promiseKey } from "../protocol/keys.ts";
 
 export type SearchRequest = RequestOf<"promise.search" | "task.search" | "schedule.search">;
 
@@ -50,7 +51,7 @@ export async function search(
     const { data } = request;
     const limit = searchLimit(data.limit);
     const found = view.promises.query({ state: data.state, tags: data.tags, id: data.id, cursor: data.cursor || undefined, limit, now }, maxScan(limit));
-    const records = await readPage(store, "p/", found, limit);
+    const records = await readPage(store, KEY_PREFIX.promise, found, limit);
     const promises = records
       .map((v) => projectPromise(v as StoredPromise, now))
       .filter((p) => matchPromise(p, { state: data.state, tags: data.tags, id: data.id }));
@@ -60,14 +61,14 @@ export async function search(
     const { data } = request;
     const limit = searchLimit(data.limit);
     const found = view.schedules.query({ tags: data.tags, id: data.id, cursor: data.cursor || undefined, limit, now }, maxScan(limit));
-    const records = await readPage(store, "s/", found, limit);
+    const records = await readPage(store, KEY_PREFIX.schedule, found, limit);
     const schedules = (records as ScheduleRecord[]).filter((s) => matchSchedule(s, { tags: data.tags, id: data.id }));
     return { kind: request.kind, status: 200, data: withCursor({ schedules }, cursorOf(found, limit)) };
   }
   switch (request.kind) {
     case "promise.search": {
       const { data } = request;
-      const found = await collect<PromiseRecord>(store, "p/", data.id, data.cursor, searchLimit(data.limit), async (entries) =>
+      const found = await collect<PromiseRecord>(store, KEY_PREFIX.promise, data.id, data.cursor, searchLimit(data.limit), async (entries) =>
         entries
           .map((e) => projectPromise(e.value as StoredPromise, now))
           .filter((p) => matchPromise(p, { state: data.state, tags: data.tags, id: data.id })),
@@ -77,9 +78,9 @@ export async function search(
     }
     case "task.search": {
       const { data } = request;
-      const found = await collect<TaskRecord>(store, "t/", data.id, data.cursor, searchLimit(data.limit), async (entries) => {
+      const found = await collect<TaskRecord>(store, KEY_PREFIX.task, data.id, data.cursor, searchLimit(data.limit), async (entries) => {
         // A task's effective state depends on its promise (settled means fulfilled).
-        const promises = await Promise.all(entries.map((e) => store.get(`p/${(e.value as StoredTask).id}`)));
+        const promises = await Promise.all(entries.map((e) => store.get(promiseKey((e.value as StoredTask).id))));
         return entries
           .map((e, i) => publicTask(e.value as StoredTask, promises[i]?.value as StoredPromise | undefined, now))
           .filter((t) => matchTask(t, { state: data.state, id: data.id }));
@@ -89,7 +90,7 @@ export async function search(
     }
     case "schedule.search": {
       const { data } = request;
-      const found = await collect<ScheduleRecord>(store, "s/", data.id, data.cursor, searchLimit(data.limit), async (entries) =>
+      const found = await collect<ScheduleRecord>(store, KEY_PREFIX.schedule, data.id, data.cursor, searchLimit(data.limit), async (entries) =>
         entries.map((e) => e.value as ScheduleRecord).filter((s) => matchSchedule(s, { tags: data.tags, id: data.id })),
       );
       const { items, cursor } = page(found, searchLimit(data.limit));
