@@ -25,7 +25,8 @@ bases() {
   fi
 }
 
-node_args=(--build-arg "BUILD_BASE=$BUILD_BASE" --build-arg "RUNTIME_BASE=$RUNTIME_BASE" --layers)
+# docker format: OCI images have no HEALTHCHECK.
+node_args=(--format docker --layers --build-arg "BUILD_BASE=$BUILD_BASE" --build-arg "RUNTIME_BASE=$RUNTIME_BASE")
 
 build_node() {
   log "building localhost/resonate-mesh/node:$TAG"

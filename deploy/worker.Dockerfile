@@ -3,6 +3,7 @@
 # picks the worker, the node comes from RESONATE_URL:
 #   docker build -f deploy/worker.Dockerfile -t resonate-mesh/worker:0.1.0 .
 #   docker run -e RESONATE_URL=http://node:8001 resonate-mesh/worker:0.1.0 examples/fan-out-fan-in/src/worker.ts
+# checkov:skip=CKV_DOCKER_7: the base is a build argument whose default carries a version tag (node:20-bookworm-slim)
 ARG BUILD_BASE=node:20-bookworm-slim
 ARG RUNTIME_BASE=node:20-bookworm-slim
 
