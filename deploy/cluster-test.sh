@@ -152,6 +152,7 @@ nats_routes() {
     [ "$routes" -ge 2 ] || return 1
     curl -sf --max-time 5 "http://127.0.0.1:$port/healthz?js-enabled-only=true" >/dev/null || return 1
   done
+  kill "${pf_pids[@]}" 2>/dev/null   # this runs in check's subshell: its forwards end with it
 }
 check "each of the three NATS servers routes to the other two, JetStream enabled" nats_routes
 

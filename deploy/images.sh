@@ -20,7 +20,7 @@ bases() {
   bash deploy/podman-setup.sh >&2
   if ! podman image exists "$RUNTIME_BASE" || ! podman image exists "$BUILD_BASE"; then
     log "building the Node 20 bases"
-    podman build -q -f deploy/base/node.Dockerfile --target runtime -t "$RUNTIME_BASE" deploy/base >/dev/null
+    podman build -q -f deploy/base/node.Dockerfile --target runtime --squash-all -t "$RUNTIME_BASE" deploy/base >/dev/null
     podman build -q -f deploy/base/node.Dockerfile --target build -t "$BUILD_BASE" deploy/base >/dev/null
   fi
 }
@@ -66,6 +66,9 @@ save() {
   ls -la "$dir" >&2
 }
 
+# One build at a time on a machine (the suites and the cluster test may overlap): they share the bases.
+exec 9>"${TMPDIR:-/tmp}/resonate-mesh-images.lock"
+flock 9
 if [ "${1:-}" = save ]; then save "${2:?usage: images.sh save DIR}"; exit 0; fi
 targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(node worker nats)
 bases

@@ -25,6 +25,8 @@ if ! podman image exists "$IMG"; then
   MIRROR=${MIRROR:-$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)}
   MIRROR=${MIRROR:-http://deb.debian.org/debian}
   debootstrap --variant=minbase "$SUITE" "$W/rootfs" "$MIRROR" >/dev/null
+  # debootstrap keeps the packages it installed (~140 MB) in apt's cache: not in an image.
+  rm -rf "$W"/rootfs/var/cache/apt/archives/*.deb "$W"/rootfs/var/lib/apt/lists/*
   tar -C "$W/rootfs" -c . | podman import - "$IMG" >/dev/null
 fi
 echo "podman ready; base image $IMG"

@@ -4,7 +4,9 @@
 # node is Debian's build in /usr/bin, linked against the system's libuv, OpenSSL and ICU (the
 # official image ships nodejs.org's self-contained binary in /usr/local/bin); npm exists only in
 # the build target; there is no `node` user (the images run as UID 10001 either way).
-#   podman build -f deploy/base/node.Dockerfile --target runtime -t localhost/resonate-mesh/node-runtime:20-trixie deploy/base
+# The runtime target is built with --squash-all, so that what debootstrap left (its .deb cache) and
+# the clean-up above leave the image for good:
+#   podman build -f deploy/base/node.Dockerfile --target runtime --squash-all -t localhost/resonate-mesh/node-runtime:20-trixie deploy/base
 #   podman build -f deploy/base/node.Dockerfile --target build   -t localhost/resonate-mesh/node-build:20-trixie   deploy/base
 # checkov:skip=CKV_DOCKER_7: the base is a build argument whose default carries a version tag (localhost/debian-min:trixie)
 # checkov:skip=CKV_DOCKER_2: a base for other images, never run itself; the images built on it declare HEALTHCHECK
@@ -16,7 +18,8 @@ FROM ${DEBIAN_BASE} AS runtime
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends nodejs ca-certificates \
- && rm -rf /var/lib/apt/lists/* \
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /usr/share/doc/* /usr/share/man/* /usr/share/info/* \
  && node -e "process.exit(process.versions.node.split('.')[0] === '20' ? 0 : 1)"
 
 FROM runtime AS build
