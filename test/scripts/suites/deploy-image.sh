@@ -2,7 +2,7 @@
 # The container images, built and run with podman: the node image (deploy/Dockerfile) starts, answers
 # /health, /ready and `grpcurl list` on a published loopback port, runs as a non-root user, passes its
 # HEALTHCHECK and stops cleanly on SIGTERM; a worker from the worker image, sharing the node
-# container's network namespace, runs the hello-world workflow invoked from the host's CLI.
+# container's network namespace, runs the hello-world workflow invoked with the image's CLI.
 # deploy/images.sh installs podman and builds the local bases once; both stay cached between runs.
 # Last line: "N passed, N failed"; exit status non-zero when a check fails.
 set -uo pipefail
@@ -62,15 +62,16 @@ check "the image's HEALTHCHECK passes (run by hand: no systemd timer here)" unti
 
 # A worker from the worker image in the node container's network namespace (node on its 127.0.0.1:8001).
 hello() {
-  podman run -d --name "$WORKER" --read-only --cap-drop ALL --security-opt no-new-privileges \
+  podman run -d --name "$WORKER" --health-interval disable --read-only --cap-drop ALL --security-opt no-new-privileges \
     --network "container:$NODE" -e RESONATE_URL=http://127.0.0.1:8001 "$WORKER_IMAGE" >/dev/null || return 1
   local answer
-  answer=$(timeout 90 node node/bin/resonate.js --server "http://127.0.0.1:$port" \
+  # The CLI the worker image carries, in the worker's container.
+  answer=$(timeout 90 podman exec "$WORKER" node node/bin/resonate.js --server http://127.0.0.1:8001 \
     invoke "image-test-$$" --func greet --arg '"World"' --wait) || { podman logs "$WORKER"; return 1; }
   echo "$answer"
   grep -q "Hello, World!" <<<"$answer"
 }
-check "a worker from the worker image runs hello-world invoked through the published port" hello
+check "a worker from the worker image runs hello-world, invoked with the image's resonate CLI" hello
 
 stopped() {
   podman rm -f -t 0 "$WORKER" >/dev/null 2>&1
