@@ -37,13 +37,17 @@ k() { kubectl -n "$NS" "$@"; }
 pf_pids=()
 teardown() {
   for p in "${pf_pids[@]}"; do kill "$p" 2>/dev/null; done
-  if [ -f "$K8S_DIR/run/kube-apiserver.pid" ]; then
+  if [ -d "$K8S_DIR/run" ]; then
     log "collecting pod logs into $K8S_DIR/logs/pods, tearing down"
     mkdir -p "$K8S_DIR/logs/pods"
     for p in $(k get pods -o name 2>/dev/null); do k logs --all-containers "$p" > "$K8S_DIR/logs/pods/${p#pod/}.log" 2>&1; done
     bash deploy/k8s-local/k8s-down.sh
+    rm -rf "$K8S_DIR/run"
   fi
 }
+# A previous run that was killed before its teardown: take its cluster down first.
+[ ! -d "$K8S_DIR/run" ] || teardown
+rm -rf "$K8S_DIR/etcd" "$K8S_DIR/pv" "$K8S_DIR/overlay" "$K8S_DIR/logs"
 trap teardown EXIT
 trap 'exit 130' INT TERM
 
