@@ -8,7 +8,7 @@
 #     the example workers' pods; each leaf of the batch runs once;
 #   - jetstream store only: a mesh pod and then a NATS pod deleted while batches run, every batch
 #     completes and every leaf ran once; a rolling restart of the nodes under a stream of
-#     invocations loses none that a client retries.
+#     invocations loses none that a client retries; the teardown restores the kernel settings.
 # CLUSTER_STORE=memory runs the same overlay with the embedded store and one node, for a build
 # of the node without the JetStream engine (the fault steps are then skipped: that store dies
 # with its pod).
@@ -71,6 +71,9 @@ bash deploy/images.sh save "$CACHE/images" 2>/dev/null
 log "prerequisites ready after $((SECONDS - t0)) s"
 
 # --- the cluster
+SYSCTLS="kernel.panic kernel.panic_on_oops vm.overcommit_memory vm.panic_on_oom net.ipv4.conf.all.route_localnet"
+kernel_settings() { for key in $SYSCTLS; do echo "$key=$(sysctl -n "$key")"; done; }
+kernel_before=$(kernel_settings)
 t1=$SECONDS
 if ! out=$(bash deploy/k8s-local/k8s-up.sh 2>&1); then not_ok "the cluster comes up" "$out"; finish; fi
 CTR="ctr --address $K8S_DIR/containerd/containerd.sock -n k8s.io"
@@ -125,6 +128,8 @@ ov=$K8S_DIR/overlay; mkdir -p "$ov"
   fi
 } > "$ov/kustomization.yaml"
 
+# A server-side dry run validates against the namespace, so that one exists first.
+printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: %s}\n' "$NS" | kubectl apply -f - >/dev/null
 check "kubectl apply --dry-run=server accepts the production overlay" kubectl apply --dry-run=server -k "$ov"
 if ! out=$(kubectl apply -k "$ov" 2>&1); then not_ok "the production overlay applies" "$out"; finish; fi
 ok "the production overlay applies (store: $STORE)"
@@ -227,25 +232,31 @@ if [ "$STORE" = jetstream ]; then
   check "each completed leaf ran once across the faults" leaves_once 4
   check "every pod is ready again after the faults" k wait --for=condition=Ready pods --all --timeout=180s
 
-  # A rolling restart of the nodes under a stream of invocations. A client retries a call the drain
-  # cut (UNAVAILABLE; the same id is the same promise): with up to 3 attempts, none may be lost.
-  rolling() {
-    local lost=0 retried=0 i=0 a
-    k rollout restart deployment/resonate-node >/dev/null
-    while [ $i -lt 60 ]; do
-      i=$((i + 1)); a=1
-      until cli invoke "k8s-roll-$$-$i" --func greet --arg "\"r$i\"" --wait >/dev/null 2>&1; do
-        a=$((a + 1)); [ $a -le 3 ] || { lost=$((lost + 1)); break; }; sleep 1
-      done
-      [ $a -eq 1 ] || retried=$((retried + 1))
-    done
-    k rollout status deployment/resonate-node --timeout=300s >/dev/null || { echo "the rollout did not finish"; return 1; }
-    echo "$i invocations during the rollout: $retried needed a retry, $lost lost"; [ "$lost" -eq 0 ]
-  }
-  if out=$(rolling 2>&1); then ok "a rolling restart of the nodes under 60 invocations loses none ($out)"
-  else not_ok "a rolling restart of the nodes under 60 invocations loses none" "$out"; fi
 else
-  log "store $STORE: the fault and rolling-update steps need the jetstream store; skipped"
+  log "store $STORE: the fault steps need the jetstream store; skipped"
 fi
 
+# A rolling restart of the nodes under a stream of invocations. A client retries a call the drain
+# cut (UNAVAILABLE; the same id is the same promise): with up to 3 attempts, none may be lost.
+rolling() {
+  local lost=0 retried=0 i=0 a
+  k rollout restart deployment/resonate-node >/dev/null
+  while [ $i -lt 60 ]; do
+    i=$((i + 1)); a=1
+    until cli invoke "k8s-roll-$$-$i" --func greet --arg "\"r$i\"" --wait >/dev/null 2>&1; do
+      a=$((a + 1)); [ $a -le 3 ] || { lost=$((lost + 1)); break; }; sleep 1
+    done
+    [ $a -eq 1 ] || retried=$((retried + 1))
+  done
+  k rollout status deployment/resonate-node --timeout=300s >/dev/null || { echo "the rollout did not finish"; return 1; }
+  echo "$i invocations during the rollout: $retried needed a retry, $lost lost"; [ "$lost" -eq 0 ]
+}
+if out=$(rolling 2>&1); then ok "a rolling restart of the nodes under 60 invocations loses none ($out)"
+else not_ok "a rolling restart of the nodes under 60 invocations loses none" "$out"; fi
+
+teardown
+check "the teardown restores the kernel settings kubelet and kube-proxy change" \
+  diff <(echo "$kernel_before") <(kernel_settings)
+check "the teardown leaves no pod bridge, Service route or KUBE- chain behind" \
+  sh -c '! ip link show cni0 2>/dev/null && ! ip route | grep -q "^10.96.0.0/16" && ! iptables -S | grep -q KUBE-'
 finish
