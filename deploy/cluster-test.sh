@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# The production overlay on a real single-node Kubernetes 1.32 (deploy/k8s-local), with the
+# images built locally (deploy/images.sh) and imported into containerd:
+#   - every pod of NATS (3), the nodes (3) and the example workers becomes ready; NATS forms its
+#     JetStream cluster (each server routes to the other two);
+#   - through a port-forward to the Service: grpcurl lists the services, /ready answers 200;
+#   - hello-world (CLI) and a fan-out batch (SDK) run through the Service from a client pod, on
+#     the example workers' pods; each leaf of the batch runs once;
+#   - jetstream store only: a mesh pod and then a NATS pod deleted while batches run, every batch
+#     completes and every leaf ran once; a rolling restart of the nodes under a stream of
+#     invocations loses none that a client retries; the teardown restores the kernel settings.
+# CLUSTER_STORE=memory runs the same overlay with the embedded store and one node, for a build
+# of the node without the JetStream engine (the fault steps are then skipped: that store dies
+# with its pod).
+# Always tears the cluster down (k8s-down.sh: kernel settings restored), also on failure.
+# Last line: "N passed, N failed"; exit status non-zero when a check fails.
+#   deploy/cluster-test.sh            (as root; ~8 min cold on 2 cores, then ~2 min)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+STORE=${CLUSTER_STORE:-jetstream}
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/resonate-mesh/k8s
+export BIN=$CACHE/bin PAUSE_TAR=$CACHE/pause.tar K8S_DIR=${K8S_DIR:-/tmp/resonate-mesh-k8s}
+export KUBECONFIG=$K8S_DIR/kubeconfig
+NS=resonate
+TAG=dev
+
+passed=0; failed=0
+ok() { passed=$((passed + 1)); echo "  ok    $1"; }
+not_ok() { failed=$((failed + 1)); echo "  FAIL  $1"; [ -z "${2:-}" ] || sed 's/^/        /' <<<"$2" | tail -n 40; }
+check() { local name=$1 out; shift; if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name" "$out"; fi; }
+log() { printf '%s cluster-test: %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+finish() { echo "${passed} passed, ${failed} failed"; [ "$failed" -eq 0 ]; exit $?; }
+until_ok() { local deadline=$((SECONDS + $1)); shift; until "$@" >/dev/null 2>&1; do [ $SECONDS -lt $deadline ] || return 1; sleep 1; done; }
+k() { kubectl -n "$NS" "$@"; }
+
+pf_pids=()
+teardown() {
+  for p in "${pf_pids[@]}"; do kill "$p" 2>/dev/null; done
+  if [ -d "$K8S_DIR/run" ]; then
+    log "collecting pod logs into $K8S_DIR/logs/pods, tearing down"
+    mkdir -p "$K8S_DIR/logs/pods"
+    for p in $(k get pods -o name 2>/dev/null); do k logs --all-containers "$p" > "$K8S_DIR/logs/pods/${p#pod/}.log" 2>&1; done
+    bash deploy/k8s-local/k8s-down.sh
+    rm -rf "$K8S_DIR/run"
+  fi
+}
+# A previous run that was killed before its teardown: take its cluster down first.
+[ ! -d "$K8S_DIR/run" ] || teardown
+rm -rf "$K8S_DIR/etcd" "$K8S_DIR/pv" "$K8S_DIR/overlay" "$K8S_DIR/logs"
+trap teardown EXIT
+trap 'exit 130' INT TERM
+
+# --- prerequisites: packages, Kubernetes binaries (Go build cache kept), pause image, our images
+t0=$SECONDS
+need=()
+for c in etcd containerd ctr iptables openssl gcc; do command -v "$c" >/dev/null || need+=("$c"); done
+[ -x /usr/lib/cni/bridge ] || need+=(cni)
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing etcd-server containerd runc containernetworking-plugins iptables openssl gcc"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server containerd runc containernetworking-plugins iptables openssl gcc >/dev/null
+fi
+if [ ! -x "$BIN/kubelet" ] || [ ! -x "$BIN/coredns" ]; then
+  log "building Kubernetes 1.32.4 and CoreDNS into $BIN"
+  BIN=$BIN bash deploy/k8s-local/build-k8s.sh > "$CACHE.build.log" 2>&1 || { not_ok "build Kubernetes" "$(tail -n 20 "$CACHE.build.log")"; finish; }
+fi
+log "building images"
+if ! out=$(TAG=$TAG bash deploy/images.sh node worker nats 2>&1); then not_ok "build the images" "$out"; finish; fi
+[ -f "$PAUSE_TAR" ] || bash deploy/k8s-local/make-pause.sh >/dev/null
+bash deploy/images.sh save "$CACHE/images" 2>/dev/null
+log "prerequisites ready after $((SECONDS - t0)) s"
+
+# --- the cluster
+SYSCTLS="kernel.panic kernel.panic_on_oops vm.overcommit_memory vm.panic_on_oom net.ipv4.conf.all.route_localnet"
+kernel_settings() { for key in $SYSCTLS; do echo "$key=$(sysctl -n "$key")"; done; }
+kernel_before=$(kernel_settings)
+t1=$SECONDS
+if ! out=$(bash deploy/k8s-local/k8s-up.sh 2>&1); then not_ok "the cluster comes up" "$out"; finish; fi
+CTR="ctr --address $K8S_DIR/containerd/containerd.sock -n k8s.io"
+for img in node worker nats; do $CTR images import "$CACHE/images/$img.tar" >/dev/null; done
+ok "a single-node Kubernetes 1.32 comes up with the images imported ($((SECONDS - t1)) s)"
+
+# NATS volumes: the cluster has no provisioner, so three hostPath PersistentVolumes of no class.
+for i in 0 1 2; do
+  mkdir -p "$K8S_DIR/pv/nats-$i"; chmod 0777 "$K8S_DIR/pv/nats-$i"
+  kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: resonate-test-nats-$i}
+spec:
+  capacity: {storage: 10Gi}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Delete
+  storageClassName: ""
+  claimRef: {namespace: $NS, name: data-nats-$i}
+  hostPath: {path: $K8S_DIR/pv/nats-$i, type: Directory}
+YAML
+done
+
+# The production overlay and the example workers with the local images; smaller CPU requests so that
+# everything (and a rolling update's surge) fits the 2 cores of one machine.
+ov=$K8S_DIR/overlay; mkdir -p "$ov"
+{
+  echo "apiVersion: kustomize.config.k8s.io/v1beta1"
+  echo "kind: Kustomization"
+  echo "resources:"
+  echo "  - $(realpath --relative-to="$ov" "$ROOT/deploy/k8s/overlays/production")"
+  echo "  - $(realpath --relative-to="$ov" "$ROOT/deploy/k8s/workers")"
+  echo "images:"
+  echo "  - {name: resonate-mesh/node, newName: localhost/resonate-mesh/node, newTag: $TAG}"
+  echo "  - {name: resonate-mesh/worker, newName: localhost/resonate-mesh/worker, newTag: $TAG}"
+  echo "  - {name: resonate-mesh/nats, newName: localhost/resonate-mesh/nats, newTag: 2.14.9}"
+  echo "patches:"
+  echo "  - target: {kind: \"(Deployment|StatefulSet)\"}"
+  echo "    patch: |"
+  echo "      - {op: replace, path: /spec/template/spec/containers/0/resources/requests/cpu, value: 50m}"
+  if [ "$STORE" = memory ]; then
+    echo "  - target: {kind: Deployment, name: resonate-node}"
+    echo "    patch: |"
+    echo "      - {op: replace, path: /spec/replicas, value: 1}"
+    echo "  - patch: |"
+    echo "      \$patch: delete"
+    echo "      apiVersion: autoscaling/v2"
+    echo "      kind: HorizontalPodAutoscaler"
+    echo "      metadata: {name: resonate-node, namespace: $NS}"
+    echo "configMapGenerator:"
+    echo "  - {name: resonate-node, namespace: $NS, behavior: merge, literals: [RESONATE_STORE=memory]}"
+  fi
+} > "$ov/kustomization.yaml"
+
+# A server-side dry run validates against the namespace, so that one exists first.
+printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: %s}\n' "$NS" | kubectl apply -f - >/dev/null
+check "kubectl apply --dry-run=server accepts the production overlay" kubectl apply --dry-run=server -k "$ov"
+if ! out=$(kubectl apply -k "$ov" 2>&1); then not_ok "the production overlay applies" "$out"; finish; fi
+ok "the production overlay applies (store: $STORE)"
+
+t2=$SECONDS
+rollout() {
+  k rollout status statefulset/nats --timeout=300s && k rollout status deployment/resonate-node --timeout=300s \
+    && k rollout status deployment/worker-hello-world --timeout=120s && k rollout status deployment/worker-fan-out-fan-in --timeout=120s \
+    && k wait --for=condition=Ready pods --all --timeout=60s
+}
+if out=$(rollout 2>&1); then ok "every pod becomes ready ($((SECONDS - t2)) s): $(k get pods --no-headers | wc -l) pods"
+else not_ok "every pod becomes ready" "$out$(printf '\n'; k get pods -o wide; k get events --sort-by=.lastTimestamp | tail -n 20)"; finish; fi
+
+# port-forward NAME LOCAL_VAR TARGET PORT: a port-forward on a free loopback port.
+forward() {
+  local _fport; _fport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  kubectl -n "$NS" port-forward --address 127.0.0.1 "$2" "$_fport:$3" > "$K8S_DIR/logs/pf-$1.log" 2>&1 &
+  pf_pids+=($!)
+  printf -v "$4" "%s" "$_fport"
+  until_ok 30 curl -s -o /dev/null "http://127.0.0.1:$_fport/"
+}
+
+nats_routes() {
+  local i port routes
+  for i in 0 1 2; do
+    forward "nats-$i" "pod/nats-$i" 8222 port || return 1
+    routes=$(curl -s --max-time 5 "http://127.0.0.1:$port/routez" | python3 -c 'import json,sys; r=json.load(sys.stdin)["routes"]; print(len({x.get("remote_name") or x["remote_id"] for x in r}))')
+    echo "nats-$i routes to $routes servers"
+    [ "$routes" -ge 2 ] || return 1
+    curl -sf --max-time 5 "http://127.0.0.1:$port/healthz?js-enabled-only=true" >/dev/null || return 1
+  done
+  kill "${pf_pids[@]}" 2>/dev/null   # this runs in check's subshell: its forwards end with it
+}
+check "each of the three NATS servers routes to the other two, JetStream enabled" nats_routes
+
+forward svc svc/resonate 8001 PORT || { not_ok "port-forward to svc/resonate" "$(cat "$K8S_DIR/logs/pf-svc.log")"; finish; }
+check "GET /ready through the Service answers 200" curl -sf --max-time 5 "http://127.0.0.1:$PORT/ready"
+check "grpcurl -plaintext list through a port-forward to the Service names the mesh services" \
+  sh -c "grpcurl -plaintext -max-time 10 127.0.0.1:$PORT list | grep -x resonate.mesh.v1.PromiseService"
+
+# The clients run in a pod of the worker image (labelled as a client), through the Service by its
+# name, so that deleted pods and a rolling update are seen as a real client sees them.
+kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  name: test-client
+  namespace: $NS
+  labels: {resonate-mesh/client: "true", app.kubernetes.io/name: test-client}
+spec:
+  securityContext: {runAsNonRoot: true, runAsUser: 10001, seccompProfile: {type: RuntimeDefault}}
+  containers:
+    - name: client
+      image: localhost/resonate-mesh/worker:$TAG
+      imagePullPolicy: IfNotPresent
+      command: ["node", "-e", "setInterval(() => {}, 1 << 30)"]
+      env:
+        - {name: RESONATE_URL, value: "http://resonate:8001"}
+        - {name: FAST_ITEM_MS, value: "300"}
+        - {name: SLOW_ITEM_MS, value: "3000"}
+      securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+YAML
+k wait --for=condition=Ready pod/test-client --timeout=120s >/dev/null
+
+cli() { timeout 120 kubectl -n "$NS" exec test-client -- node node/bin/resonate.js --server http://resonate:8001 "$@"; }
+hello() { local a; a=$(cli invoke "k8s-hello-$$" --func greet --arg '"Kubernetes"' --wait) && echo "$a" && grep -q "Hello, Kubernetes!" <<<"$a"; }
+check "hello-world runs through the Service on a worker pod (CLI in a client pod)" hello
+
+# batch ID: the fan-out client (SDK) in the client pod; six leaves of 0.3 s to 3 s.
+batch() {
+  timeout 300 kubectl -n "$NS" exec test-client -- node --import tsx examples/fan-out-fan-in/src/client.ts "$1" \
+    > "$K8S_DIR/logs/$1.log" 2>&1 && grep -q "6 thumbnails" "$K8S_DIR/logs/$1.log"
+}
+# Each leaf finished exactly N times over the fan-out workers' logs (N batches so far).
+leaves_once() {
+  local logs n i; logs=$(k logs -l app.kubernetes.io/name=worker-fan-out-fan-in --tail=-1)
+  for i in 1 2 3 4 5 6; do
+    n=$(grep -c "photo-$i.jpg: finished" <<<"$logs")
+    [ "$n" -eq "$1" ] || { echo "photo-$i.jpg finished $n times over $1 batches"; return 1; }
+  done
+}
+if batch "k8s-batch-$$-1"; then ok "a fan-out batch of six leaves completes through the Service (SDK in a client pod)"
+else not_ok "a fan-out batch of six leaves completes through the Service (SDK in a client pod)" "$(cat "$K8S_DIR/logs/k8s-batch-$$-1.log")"; fi
+check "each leaf of the batch ran once" leaves_once 1
+
+if [ "$STORE" = jetstream ]; then
+  # Faults mid-workflow: three batches in flight, then a mesh pod and then a NATS pod deleted.
+  faults() {
+    local pids=() b p rc=0
+    for b in 2 3 4; do batch "k8s-batch-$$-$b" & pids+=($!); done
+    sleep 2
+    k delete "$(k get pods -l app.kubernetes.io/name=resonate-node -o name | head -n 1)" --wait=false
+    sleep 3
+    k delete pod nats-1 --wait=false
+    for p in "${pids[@]}"; do wait "$p" || rc=1; done
+    return $rc
+  }
+  if faults; then ok "batches complete while a mesh pod and then a NATS pod are deleted"
+  else not_ok "batches complete while a mesh pod and then a NATS pod are deleted" "$(tail -n 5 "$K8S_DIR"/logs/k8s-batch-$$-*.log)"; fi
+  check "each completed leaf ran once across the faults" leaves_once 4
+  check "every pod is ready again after the faults" k wait --for=condition=Ready pods --all --timeout=180s
+
+else
+  log "store $STORE: the fault steps need the jetstream store; skipped"
+fi
+
+# A rolling restart of the nodes under a stream of invocations. A client retries a call the drain
+# cut (UNAVAILABLE; the same id is the same promise): with up to 3 attempts, none may be lost.
+rolling() {
+  local lost=0 retried=0 i=0 a
+  k rollout restart deployment/resonate-node >/dev/null
+  while [ $i -lt 60 ]; do
+    i=$((i + 1)); a=1
+    until cli invoke "k8s-roll-$$-$i" --func greet --arg "\"r$i\"" --wait >/dev/null 2>&1; do
+      a=$((a + 1)); [ $a -le 3 ] || { lost=$((lost + 1)); break; }; sleep 1
+    done
+    [ $a -eq 1 ] || retried=$((retried + 1))
+  done
+  k rollout status deployment/resonate-node --timeout=300s >/dev/null || { echo "the rollout did not finish"; return 1; }
+  echo "$i invocations during the rollout: $retried needed a retry, $lost lost"; [ "$lost" -eq 0 ]
+}
+if out=$(rolling 2>&1); then ok "a rolling restart of the nodes under 60 invocations loses none ($out)"
+else not_ok "a rolling restart of the nodes under 60 invocations loses none" "$out"; fi
+
+teardown
+check "the teardown restores the kernel settings kubelet and kube-proxy change" \
+  diff <(echo "$kernel_before") <(kernel_settings)
+check "the teardown leaves no pod bridge, Service route or KUBE- chain behind" \
+  sh -c '! ip link show cni0 2>/dev/null && ! ip route | grep -q "^10.96.0.0/16" && ! iptables -S | grep -q KUBE-'
+finish
