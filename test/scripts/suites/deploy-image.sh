@@ -4,9 +4,10 @@
 # HEALTHCHECK and stops cleanly on SIGTERM; a worker from the worker image, sharing the node
 # container's network namespace, runs the hello-world workflow invoked with the image's CLI.
 # deploy/images.sh installs podman and builds the local bases once; both stay cached between runs.
-# Last line: "N passed, N failed"; exit status non-zero when a check fails.
+# Each check is one test (test/scripts/checks.sh); exit status non-zero when a check fails.
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
+. test/scripts/checks.sh
 
 TAG=suite
 NODE_IMAGE=localhost/resonate-mesh/node:$TAG
@@ -14,11 +15,6 @@ WORKER_IMAGE=localhost/resonate-mesh/worker:$TAG
 NODE=resonate-image-test-node-$$
 WORKER=resonate-image-test-worker-$$
 
-passed=0; failed=0
-ok() { passed=$((passed + 1)); echo "  ok    $1"; }
-not_ok() { failed=$((failed + 1)); echo "  FAIL  $1"; [ -z "${2:-}" ] || sed 's/^/        /' <<<"$2" | tail -n 40; }
-check() { local name=$1 out; shift; if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name" "$out"; fi; }
-finish() { echo "${passed} passed, ${failed} failed"; [ "$failed" -eq 0 ]; exit $?; }
 cleanup() { podman rm -f -t 0 "$WORKER" "$NODE" >/dev/null 2>&1; }
 trap cleanup EXIT
 

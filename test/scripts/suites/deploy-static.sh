@@ -3,10 +3,11 @@
 # kubernetes-validate --strict and kubeconform -strict (Kubernetes 1.32 schemas, offline); every
 # Dockerfile passes hadolint; checkov passes on the rendered manifests and the Dockerfiles (the
 # checks skipped on purpose are listed with their reasons in deploy/k8s/base/kustomization.yaml and
-# in the Dockerfiles). Each check is one test. Installs its pinned tools into a cache dir when missing.
-# Last line: "N passed, N failed"; exit status non-zero when a check fails.
+# in the Dockerfiles). Installs its pinned tools into a cache dir when missing. Each check is one
+# test (test/scripts/checks.sh); exit status non-zero when a check fails.
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
+. test/scripts/checks.sh
 
 K8S_VERSION=1.32.0
 KUBERNETES_VALIDATE=1.37.0 HADOLINT=2.15.1 CHECKOV=3.3.30 KUBECONFORM=v0.8.0 KUSTOMIZE=v5.5.0
@@ -18,13 +19,6 @@ SCHEMAS=$CACHE/schemas-kv$KUBERNETES_VALIDATE
 # Kustomizations under deploy/k8s, each rendered to <its last path part>.yaml.
 OVERLAYS=(overlays/dev overlays/production overlays/production-auth workers)
 DOCKERFILES=(deploy/Dockerfile deploy/worker.Dockerfile deploy/nats/Dockerfile deploy/base/node.Dockerfile)
-
-passed=0; failed=0
-ok() { passed=$((passed + 1)); echo "  ok    $1"; }
-not_ok() { failed=$((failed + 1)); echo "  FAIL  $1"; [ -z "${2:-}" ] || sed 's/^/        /' <<<"$2" | head -n 60; }
-# check NAME COMMAND...: one test; its output is shown only when it fails.
-check() { local name=$1 out; shift; if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name" "$out"; fi; }
-finish() { echo "${passed} passed, ${failed} failed"; [ "$failed" -eq 0 ]; exit $?; }
 
 install_tools() {
   mkdir -p "$BIN"
