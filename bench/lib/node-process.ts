@@ -21,6 +21,8 @@ function freePort(): Promise<number> {
 
 export interface NodeProcess {
   address: string;
+  /** The node's operating-system process id (for /proc). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -46,6 +48,7 @@ export async function startNodeProcess(): Promise<NodeProcess> {
   child.stdout!.resume();
   return {
     address: `127.0.0.1:${port}`,
+    pid: child.pid!,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

@@ -12,6 +12,8 @@ export interface RunContext {
   warmupMs: number;
   /** A prefix unique to this row, for ids. */
   prefix: string;
+  /** CPU time the node process has used so far, in µs (from /proc), to charge the node per op. */
+  nodeCpuUs?: () => number;
 }
 
 export interface RunResult {
@@ -25,6 +27,8 @@ export interface RunResult {
   errors: number;
   /** CPU time of this (the client's) process during the measured window, in µs. */
   clientCpuUs?: number;
+  /** CPU time of the node process during the measured window, in µs. */
+  nodeCpuUs?: number;
 }
 
 export interface Workload {
