@@ -11,6 +11,7 @@ import {
   registerCallback,
   registerListener,
 } from "./promises.ts";
+import { taskFenceBatch } from "./fence-batch.ts";
 import { fail, protocolError } from "./responses.ts";
 import { scheduleCreate, scheduleDelete, scheduleGet } from "./schedules.ts";
 import {
@@ -48,6 +49,7 @@ const handlers: Record<TransitionKind, Handler> = {
   "task.suspend": taskSuspend,
   "task.fulfill": taskFulfill,
   "task.fence": taskFence,
+  "task.fence_batch": taskFenceBatch,
   "task.heartbeat": taskHeartbeat,
   "task.halt": taskHalt,
   "task.continue": taskContinue,
