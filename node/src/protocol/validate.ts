@@ -88,7 +88,23 @@ const TASK_STATES = ["pending", "acquired", "suspended", "halted", "fulfilled"] 
 type Problem = ProtocolError | undefined;
 type Obj = Record<string, unknown>;
 
+/**
+ * Requests found valid, with the config they were checked against. The node
+ * checks a request before running it, and transition() checks it again on
+ * every run (the driver re-runs a step after loading a record or losing a
+ * race): the same request object under the same config needs checking once.
+ * Requests are not changed after they are built, so identity is enough.
+ */
+const validated = new WeakMap<object, ProtocolConfig>();
+
 export function validateRequest(request: Request, config: ProtocolConfig = defaultProtocolConfig): ProtocolError | undefined {
+  if (request !== null && typeof request === "object" && validated.get(request) === config) return undefined;
+  const problem = checkRequest(request, config);
+  if (problem === undefined) validated.set(request, config);
+  return problem;
+}
+
+function checkRequest(request: Request, config: ProtocolConfig): ProtocolError | undefined {
   const r: unknown = request;
   if (!isObject(r)) return invalid("request", `must be an object with "kind" and "data", got ${show(r)}`);
   const kind = r["kind"];
