@@ -31,7 +31,8 @@ export async function startNodeProcess(): Promise<NodeProcess> {
   const child: ChildProcess = spawn(
     process.execPath,
     // BENCH_NODE_ARGS: extra Node.js flags for the node process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
-    [...(process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []), path.join(root, "node/bin/resonate.js"), "dev", "--port", String(port), "--log-level", "info"],
+    // BENCH_NODE_BIN: another build's node/bin/resonate.js, to compare two builds of the node back to back.
+    [...(process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []), process.env.BENCH_NODE_BIN ?? path.join(root, "node/bin/resonate.js"), "dev", "--port", String(port), "--log-level", "info"],
     { cwd: root, stdio: ["ignore", "pipe", "inherit"] },
   );
   let out = "";
