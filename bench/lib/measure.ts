@@ -38,14 +38,16 @@ export async function closedLoop(
   measuring = true;
   const start = performance.now();
   const cpuAtStart = process.cpuUsage();
+  const nodeCpuAtStart = ctx.nodeCpuUs?.();
   await sleep(ctx.durationMs);
   stopped = true;
   const elapsedMs = performance.now() - start;
   const cpu = process.cpuUsage(cpuAtStart);
+  const nodeCpuUs = nodeCpuAtStart === undefined ? undefined : ctx.nodeCpuUs!() - nodeCpuAtStart;
   await Promise.all(loops);
   for (const c of clients) c.close();
   if (ops === 0 && firstError !== undefined) throw firstError;
-  return { ops, latenciesMs, elapsedMs, errors, clientCpuUs: cpu.user + cpu.system };
+  return { ops, latenciesMs, elapsedMs, errors, clientCpuUs: cpu.user + cpu.system, nodeCpuUs };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -21,6 +21,8 @@ function freePort(): Promise<number> {
 
 export interface NodeProcess {
   address: string;
+  /** The node's operating-system process id (for /proc). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -33,7 +35,17 @@ export async function startNodeProcess(options: { natsUrl?: string; partitions?:
       : ["serve", "--host", "127.0.0.1", "--store", "jetstream", "--nats", options.natsUrl, "--partitions", String(options.partitions ?? 8)];
   const child: ChildProcess = spawn(
     process.execPath,
-    [path.join(root, "node/bin/resonate.js"), ...store, "--port", String(port), "--log-level", "info"],
+    // BENCH_NODE_ARGS: extra Node.js flags for the node process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+    // BENCH_NODE_BIN: another build's node/bin/resonate.js, to compare two builds of the node back to back.
+    [
+      ...(process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []),
+      process.env.BENCH_NODE_BIN ?? path.join(root, "node/bin/resonate.js"),
+      ...store,
+      "--port",
+      String(port),
+      "--log-level",
+      "info",
+    ],
     { cwd: root, stdio: ["ignore", "pipe", "inherit"] },
   );
   let out = "";
@@ -58,6 +70,7 @@ export async function startNodeProcess(options: { natsUrl?: string; partitions?:
   }
   return {
     address: `127.0.0.1:${port}`,
+    pid: child.pid!,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

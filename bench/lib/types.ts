@@ -14,6 +14,8 @@ export interface RunContext {
   prefix: string;
   /** With --store jetstream: the nats-server the node keeps its records on. */
   natsUrl?: string;
+  /** CPU time the node process has used so far, in µs (from /proc), to charge the node per op. */
+  nodeCpuUs?: () => number;
 }
 
 export interface RunResult {
@@ -27,6 +29,8 @@ export interface RunResult {
   errors: number;
   /** CPU time of this (the client's) process during the measured window, in µs. */
   clientCpuUs?: number;
+  /** CPU time of the node process during the measured window, in µs. */
+  nodeCpuUs?: number;
 }
 
 export interface Workload {

@@ -59,6 +59,14 @@ const requests: { [K in Kind]: RequestOf<K>["data"] } = {
   "task.suspend": { id: "p", version: 2, actions: [{ kind: "promise.register_callback", data: { awaited: "p.1", awaiter: "p" } }] },
   "task.fulfill": { id: "p", version: 2, action: { kind: "promise.settle", data: settle } },
   "task.fence": { id: "p", version: 2, action: { kind: "promise.create", data: { ...create, id: "p.1" } } },
+  "task.fence_batch": {
+    id: "p",
+    version: 2,
+    actions: [
+      { kind: "promise.create", data: { ...create, id: "p.1", settled: { state: "resolved", value } } },
+      { kind: "promise.settle", data: { ...settle, id: "p.2" } },
+    ],
+  },
   "task.heartbeat": { pid: "w1", tasks: [{ id: "p", version: 2 }, { id: "q", version: 0 }] },
   "task.halt": { id: "p" },
   "task.continue": { id: "p" },
@@ -91,6 +99,13 @@ const responses: { [K in Kind]: OkResponse<K> } = {
   "task.suspend": ok("task.suspend", { preload: [promise] }, 300),
   "task.fulfill": ok("task.fulfill", { promise }),
   "task.fence": ok("task.fence", { action: ok("promise.settle", { promise }), preload: [pending] }),
+  "task.fence_batch": ok("task.fence_batch", {
+    actions: [
+      ok("promise.create", { promise: pending }),
+      { kind: "promise.settle", status: 404, error: { status: 404, code: "PROMISE_NOT_FOUND", message: 'promise "p.2" does not exist' } },
+      ok("promise.settle", { promise }),
+    ],
+  }),
   "task.heartbeat": ok("task.heartbeat", {}),
   "task.halt": ok("task.halt", {}),
   "task.continue": ok("task.continue", {}),

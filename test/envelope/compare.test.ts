@@ -28,6 +28,9 @@ const scenario: Request[] = [
   { kind: "task.fence", data: { id: "wf", version: 9, action: { kind: "promise.create", data: { id: "wf:x", timeoutAt: LATER, param: value(null), tags: {} } } } },
   { kind: "task.fence", data: { id: "wf", version: 1, action: { kind: "promise.create", data: { id: "wf", timeoutAt: LATER, param: value(null), tags: {} } } } },
   { kind: "task.fence", data: { id: "wf", version: 1, action: { kind: "promise.create", data: { id: "wf:1", timeoutAt: LATER, param: value(null), tags: { "resonate:scope": "global", "resonate:branch": "wf:1", "resonate:parent": "wf", "resonate:origin": "wf" } } } } },
+  { kind: "task.fence_batch", data: { id: "wf", version: 1, actions: [{ kind: "promise.create", data: { id: "wf:b", timeoutAt: LATER, param: value(null), tags: local("wf:b", "wf") } }, { kind: "promise.settle", data: { id: "wf:b", state: "resolved", value: value(3) } }, { kind: "promise.settle", data: { id: "wf:none", state: "resolved", value: value(3) } }] } },
+  { kind: "task.fence_batch", data: { id: "wf", version: 9, actions: [{ kind: "promise.create", data: { id: "wf:c", timeoutAt: LATER, param: value(null), tags: {} } }] } },
+  { kind: "task.fence_batch", data: { id: "wf", version: 1, actions: [] } },
   { kind: "task.suspend", data: { id: "wf", version: 1, actions: [{ kind: "promise.register_callback", data: { awaiter: "wf", awaited: "wf:1" } }] } },
   { kind: "task.get", data: { id: "wf" } },
   { kind: "promise.settle", data: { id: "wf:1", state: "resolved", value: value("yes") } },
@@ -115,6 +118,6 @@ describe("the same requests over the JSON envelope and over gRPC", () => {
     expect(viaHttp).toEqual(viaGrpc);
     // The scenario exercises every outcome the SDK distinguishes.
     expect(new Set(viaHttp.map((o) => o.status))).toEqual(new Set([200, 300, 400, 404, 409, 422]));
-    expect(new Set(viaHttp.map((o) => o.kind)).size).toBe(21);
+    expect(new Set(viaHttp.map((o) => o.kind)).size).toBe(22);
   });
 });

@@ -50,6 +50,17 @@ const BASELINE: { [K in Kind]: RequestOf<K> } = {
     kind: "task.fence",
     data: { id: "a/root", version: 1, action: { kind: "promise.create", data: { id: "a/root.2", timeoutAt: FAR, tags: lineage("a/root") } } },
   },
+  "task.fence_batch": {
+    kind: "task.fence_batch",
+    data: {
+      id: "a/root",
+      version: 1,
+      actions: [
+        { kind: "promise.create", data: { id: "a/root.3", timeoutAt: FAR, tags: lineage("a/root") } },
+        { kind: "promise.settle", data: { id: "a/root.2", state: "resolved" } },
+      ],
+    },
+  },
   "task.heartbeat": { kind: "task.heartbeat", data: { pid: "w1", tasks: [{ id: "a/root", version: 1 }, { id: "a/other", version: 1 }] } },
   "task.halt": { kind: "task.halt", data: { id: "a/root" } },
   "task.continue": { kind: "task.continue", data: { id: "a/root" } },

@@ -14,7 +14,17 @@
 
 import { create, fromBinary, isMessage, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import type { Kind, Message, PromiseRecord, ProtocolError, RequestOf, Response } from "../protocol/types.ts";
+import type {
+  Kind,
+  Message,
+  PromiseCreateRequest,
+  PromiseRecord,
+  PromiseSettleRequest,
+  ProtocolError,
+  RequestOf,
+  Response,
+  TaskRef,
+} from "../protocol/types.ts";
 import {
   fromProtocolRequest,
   messageFromProto,
@@ -169,6 +179,17 @@ export class NodeClient {
       }
       return { kind: request.kind, status: error.status, error } as Response<K>;
     }
+  }
+
+  /**
+   * Several fenced creates and settles of the task held at `task.version`, in
+   * one call (TaskService.FenceBatch, our extension): the fence is checked
+   * once, the writes commit together, and each gets its answer in order (a
+   * refused write is an error in its slot). A failed fence, or one malformed
+   * write, is the answer of the whole call and nothing is written.
+   */
+  fenceBatch(task: TaskRef, actions: (PromiseCreateRequest | PromiseSettleRequest)[]): Promise<Response<"task.fence_batch">> {
+    return this.send({ kind: "task.fence_batch", data: { id: task.id, version: task.version, actions } });
   }
 
   private encode(request: RequestOf<Kind>): Uint8Array {

@@ -84,8 +84,9 @@ export function requestKeys(request: Request): string[] {
   const action = data.action as { data?: { id?: unknown } } | undefined;
   promiseAndTask(action?.data?.id);
   if (Array.isArray(data.actions)) {
-    for (const a of data.actions as { data?: { awaited?: unknown } }[]) {
+    for (const a of data.actions as { data?: { awaited?: unknown; id?: unknown } }[]) {
       if (typeof a?.data?.awaited === "string") keys.add(promiseKey(a.data.awaited));
+      promiseAndTask(a?.data?.id); // task.fence_batch's writes
     }
   }
   if (Array.isArray(data.tasks)) for (const t of data.tasks as { id?: unknown }[]) promiseAndTask(t?.id);

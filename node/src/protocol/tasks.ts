@@ -23,7 +23,7 @@ function load(tx: Tx, id: string): Loaded | undefined {
 }
 
 /** The task must be acquired at `version`: the fence every holder operation passes. */
-function held(tx: Tx, id: string, version: number): Loaded | ProtocolError {
+export function held(tx: Tx, id: string, version: number): Loaded | ProtocolError {
   const loaded = load(tx, id);
   if (loaded === undefined) return errors.taskNotFound(id);
   const { task } = loaded;
@@ -32,7 +32,7 @@ function held(tx: Tx, id: string, version: number): Loaded | ProtocolError {
   return loaded;
 }
 
-function isError(x: Loaded | ProtocolError): x is ProtocolError {
+export function isError(x: Loaded | ProtocolError): x is ProtocolError {
   return "status" in x;
 }
 

@@ -64,6 +64,14 @@ const collectors: Record<Kind, Collect> = {
     id(d, at, "id", out);
     nested(d, at, "action", out);
   },
+  "task.fence_batch": (d, at, out) => {
+    id(d, at, "id", out);
+    const actions = d["actions"];
+    if (!Array.isArray(actions)) return;
+    actions.forEach((action: unknown, i) => {
+      if (isObject(action)) nestedRequest(action, action["kind"], `${at}.actions[${i}]`, out);
+    });
+  },
   "task.heartbeat": (d, at, out) => {
     const tasks = d["tasks"];
     if (!Array.isArray(tasks)) return;

@@ -3,7 +3,7 @@
 // nothing. Deterministic and free of side effects, so an engine may run it
 // again after the snapshot threw to load a missing record.
 
-import { resolveConfig, type ProtocolConfig } from "./config.ts";
+import { defaultProtocolConfig, resolveConfig, type ProtocolConfig } from "./config.ts";
 import {
   promiseCreate,
   promiseGet,
@@ -11,6 +11,7 @@ import {
   registerCallback,
   registerListener,
 } from "./promises.ts";
+import { taskFenceBatch } from "./fence-batch.ts";
 import { fail, protocolError } from "./responses.ts";
 import { scheduleCreate, scheduleDelete, scheduleGet } from "./schedules.ts";
 import {
@@ -48,6 +49,7 @@ const handlers: Record<TransitionKind, Handler> = {
   "task.suspend": taskSuspend,
   "task.fulfill": taskFulfill,
   "task.fence": taskFence,
+  "task.fence_batch": taskFenceBatch,
   "task.heartbeat": taskHeartbeat,
   "task.halt": taskHalt,
   "task.continue": taskContinue,
@@ -56,13 +58,27 @@ const handlers: Record<TransitionKind, Handler> = {
   "schedule.delete": scheduleDelete,
 };
 
+// The node passes the same config object on every call: resolve it once, so the
+// validation cache (keyed by config) hits and no copy is made per request.
+const resolvedConfigs = new WeakMap<Partial<ProtocolConfig>, ProtocolConfig>();
+function resolved(config: Partial<ProtocolConfig> | undefined): ProtocolConfig {
+  if (config === undefined) return resolveConfig(undefined);
+  let cfg = resolvedConfigs.get(config);
+  if (cfg === undefined) {
+    // A config that already has every field (the node's own) is used as it is.
+    const complete = Object.keys(defaultProtocolConfig).every((key) => key in config);
+    resolvedConfigs.set(config, (cfg = complete ? (config as ProtocolConfig) : resolveConfig(config)));
+  }
+  return cfg;
+}
+
 export function transition<K extends Kind>(
   snapshot: Snapshot,
   request: RequestOf<K>,
   now: number,
   config?: Partial<ProtocolConfig>,
 ): Transition<K> {
-  const cfg = resolveConfig(config);
+  const cfg = resolved(config);
   const problem = validateRequest(request, cfg);
   if (problem !== undefined) {
     const kind = (typeof request?.kind === "string" ? request.kind : "") as K;

@@ -138,6 +138,11 @@ export type Request =
     }
   | { kind: "task.fulfill"; data: TaskRef & { action: PromiseSettleRequest } }
   | { kind: "task.fence"; data: TaskRef & { action: PromiseCreateRequest | PromiseSettleRequest } }
+  /**
+   * Our extension (see fence-batch.ts): several fenced writes in one call,
+   * the fence checked once, all committed together, answered in order.
+   */
+  | { kind: "task.fence_batch"; data: TaskRef & { actions: (PromiseCreateRequest | PromiseSettleRequest)[] } }
   | { kind: "task.heartbeat"; data: { pid: string; tasks: TaskRef[] } }
   | { kind: "task.halt"; data: { id: string } }
   | { kind: "task.continue"; data: { id: string } }
@@ -179,6 +184,8 @@ export interface ResponseDataMap {
     action: Response<"promise.create"> | Response<"promise.settle">;
     preload: PromiseRecord[];
   };
+  /** One answer per action, in the order of the request's actions. */
+  "task.fence_batch": { actions: (Response<"promise.create"> | Response<"promise.settle">)[] };
   "task.heartbeat": Record<string, never>;
   "task.halt": Record<string, never>;
   "task.continue": Record<string, never>;

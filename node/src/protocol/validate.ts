@@ -7,6 +7,7 @@ import { parseAddress } from "./address.ts";
 import { defaultProtocolConfig, type ProtocolConfig } from "./config.ts";
 import { cronProblem } from "./cron.ts";
 import { sameOrigin } from "./ids.ts";
+import { MAX_FENCE_BATCH } from "./fence-batch.ts";
 import { renderPromiseId } from "./schedules.ts";
 import { Tag, type Kind, type ProtocolError, type Request } from "./types.ts";
 
@@ -24,6 +25,7 @@ export const KINDS: readonly Kind[] = [
   "task.suspend",
   "task.fulfill",
   "task.fence",
+  "task.fence_batch",
   "task.heartbeat",
   "task.halt",
   "task.continue",
@@ -86,7 +88,23 @@ const TASK_STATES = ["pending", "acquired", "suspended", "halted", "fulfilled"] 
 type Problem = ProtocolError | undefined;
 type Obj = Record<string, unknown>;
 
+/**
+ * Requests found valid, with the config they were checked against. The node
+ * checks a request before running it, and transition() checks it again on
+ * every run (the driver re-runs a step after loading a record or losing a
+ * race): the same request object under the same config needs checking once.
+ * Requests are not changed after they are built, so identity is enough.
+ */
+const validated = new WeakMap<object, ProtocolConfig>();
+
 export function validateRequest(request: Request, config: ProtocolConfig = defaultProtocolConfig): ProtocolError | undefined {
+  if (request !== null && typeof request === "object" && validated.get(request) === config) return undefined;
+  const problem = checkRequest(request, config);
+  if (problem === undefined) validated.set(request, config);
+  return problem;
+}
+
+function checkRequest(request: Request, config: ProtocolConfig): ProtocolError | undefined {
   const r: unknown = request;
   if (!isObject(r)) return invalid("request", `must be an object with "kind" and "data", got ${show(r)}`);
   const kind = r["kind"];
@@ -114,6 +132,7 @@ const byKind: Record<Kind, (d: Obj, c: ProtocolConfig) => Problem> = {
   "task.suspend": (d, c) => taskSuspend(d, c),
   "task.fulfill": (d, c) => taskFulfill(d, c),
   "task.fence": (d, c) => taskFence(d, c),
+  "task.fence_batch": (d, c) => taskFenceBatch(d, c),
   "task.heartbeat": (d, c) => taskHeartbeat(d, c),
   "task.halt": (d, c) => id(d, "data", "id", c),
   "task.continue": (d, c) => id(d, "data", "id", c),
@@ -236,15 +255,37 @@ function taskFulfill(d: Obj, c: ProtocolConfig): Problem {
 function taskFence(d: Obj, c: ProtocolConfig): Problem {
   const problem = id(d, "data", "id", c) ?? version(d);
   if (problem) return problem;
-  const action = nested(d["action"], "data.action", ["promise.create", "promise.settle"]);
+  return fencedAction(d["action"], "data.action", d["id"] as string, c);
+}
+
+/** One write of task.fence or task.fence_batch: a create or settle of another promise than the task's. */
+function fencedAction(v: unknown, at: string, taskId: string, c: ProtocolConfig): Problem {
+  const action = nested(v, at, ["promise.create", "promise.settle"]);
   if ("problem" in action) return action.problem;
   const p =
-    (d["action"] as Obj)["kind"] === "promise.create"
-      ? promiseCreate(action.data, "data.action.data", c, false)
-      : promiseSettle(action.data, "data.action.data", c);
+    (v as Obj)["kind"] === "promise.create"
+      ? promiseCreate(action.data, `${at}.data`, c, false)
+      : promiseSettle(action.data, `${at}.data`, c);
   if (p) return p;
-  if (action.data["id"] === d["id"]) {
-    return invalid("data.action.data.id", `must differ from the task id "${d["id"]}": a task settles its own promise with task.fulfill`);
+  if (action.data["id"] === taskId) {
+    return invalid(`${at}.data.id`, `must differ from the task id "${taskId}": a task settles its own promise with task.fulfill`);
+  }
+  return undefined;
+}
+
+function taskFenceBatch(d: Obj, c: ProtocolConfig): Problem {
+  const problem = id(d, "data", "id", c) ?? version(d);
+  if (problem) return problem;
+  const actions = d["actions"];
+  if (!Array.isArray(actions) || actions.length === 0) {
+    return invalid("data.actions", `must be a non-empty array of promise.create or promise.settle actions, got ${show(actions)}`);
+  }
+  if (actions.length > MAX_FENCE_BATCH) {
+    return invalid("data.actions", `must hold at most ${MAX_FENCE_BATCH} actions, got ${actions.length}`);
+  }
+  for (let i = 0; i < actions.length; i++) {
+    const p = fencedAction(actions[i], `data.actions[${i}]`, d["id"] as string, c);
+    if (p) return p;
   }
   return undefined;
 }

@@ -79,6 +79,10 @@ import {
   TaskServiceContinueResponseSchema,
   TaskServiceCreateRequestSchema,
   TaskServiceCreateResponseSchema,
+  FencedWriteResultSchema,
+  FencedWriteSchema,
+  TaskServiceFenceBatchRequestSchema,
+  TaskServiceFenceBatchResponseSchema,
   TaskServiceFenceRequestSchema,
   TaskServiceFenceResponseSchema,
   TaskServiceFulfillRequestSchema,
@@ -104,6 +108,10 @@ import type {
   TaskServiceContinueResponse,
   TaskServiceCreateRequest,
   TaskServiceCreateResponse,
+  FencedWrite,
+  FencedWriteResult,
+  TaskServiceFenceBatchRequest,
+  TaskServiceFenceBatchResponse,
   TaskServiceFenceRequest,
   TaskServiceFenceResponse,
   TaskServiceFulfillRequest,
@@ -368,6 +376,64 @@ function settleDataToProto(data: PromiseSettleRequest["data"]): PromiseServiceSe
   });
 }
 
+// ---------------------------------------------------------------- fenced writes of a batch
+
+type FencedAction = PromiseCreateRequest | PromiseSettleRequest;
+type FencedAnswer = Response<"promise.create"> | Response<"promise.settle">;
+
+function fencedWriteFromProto(message: FencedWrite, prefix: string): FencedAction {
+  switch (message.action.case) {
+    case "create":
+      return { kind: "promise.create", data: createDataFromProto(message.action.value, `${prefix}create.`) };
+    case "settle":
+      return { kind: "promise.settle", data: settleDataFromProto(message.action.value, `${prefix}settle.`) };
+    default:
+      throw new ConversionError(prefix.slice(0, -1), "must set exactly one of create or settle");
+  }
+}
+
+function fencedWriteToProto(action: FencedAction): FencedWrite {
+  return create(FencedWriteSchema, {
+    action:
+      action.kind === "promise.create"
+        ? { case: "create", value: createDataToProto(action.data) }
+        : { case: "settle", value: settleDataToProto(action.data) },
+  });
+}
+
+function fencedResultToProto(answer: FencedAnswer): FencedWriteResult {
+  if (!("data" in answer)) {
+    const { status, code, message } = answer.error;
+    return create(FencedWriteResultSchema, { result: { case: "error", value: { kind: answer.kind, status, code, message } } });
+  }
+  const promise = promiseToProto(answer.data.promise);
+  return create(FencedWriteResultSchema, {
+    result:
+      answer.kind === "promise.create"
+        ? { case: "create", value: create(PromiseServiceCreateResponseSchema, { promise }) }
+        : { case: "settle", value: create(PromiseServiceSettleResponseSchema, { promise }) },
+  });
+}
+
+function fencedResultFromProto(message: FencedWriteResult, prefix: string): FencedAnswer {
+  switch (message.result.case) {
+    case "create":
+      return ok("promise.create", { promise: promiseFromProto(required(message.result.value.promise, `${prefix}create.promise`)) });
+    case "settle":
+      return ok("promise.settle", { promise: promiseFromProto(required(message.result.value.promise, `${prefix}settle.promise`)) });
+    case "error": {
+      const { kind, status, code, message: text } = message.result.value;
+      if (kind !== "promise.create" && kind !== "promise.settle") {
+        throw new ConversionError(`${prefix}error.kind`, `must be promise.create or promise.settle, got ${JSON.stringify(kind)}`);
+      }
+      const error = { status, code, message: text } as ProtocolError;
+      return { kind, status: error.status, error } as FencedAnswer;
+    }
+    default:
+      throw new ConversionError(prefix.slice(0, -1), "is required: the node sent neither create, settle nor error");
+  }
+}
+
 // ---------------------------------------------------------------- per-kind mapping
 
 /** The protobuf request message of each protocol request kind. */
@@ -385,6 +451,7 @@ export interface ProtoRequestMap {
   "task.suspend": TaskServiceSuspendRequest;
   "task.fulfill": TaskServiceFulfillRequest;
   "task.fence": TaskServiceFenceRequest;
+  "task.fence_batch": TaskServiceFenceBatchRequest;
   "task.heartbeat": TaskServiceHeartbeatRequest;
   "task.halt": TaskServiceHaltRequest;
   "task.continue": TaskServiceContinueRequest;
@@ -410,6 +477,7 @@ export interface ProtoResponseMap {
   "task.suspend": TaskServiceSuspendResponse;
   "task.fulfill": TaskServiceFulfillResponse;
   "task.fence": TaskServiceFenceResponse;
+  "task.fence_batch": TaskServiceFenceBatchResponse;
   "task.heartbeat": TaskServiceHeartbeatResponse;
   "task.halt": TaskServiceHaltResponse;
   "task.continue": TaskServiceContinueResponse;
@@ -677,6 +745,24 @@ const mappings: { [K in Kind]: KindMapping<K> } = {
       }
     },
   },
+  "task.fence_batch": {
+    service: TaskService,
+    method: TaskService.method.fenceBatch,
+    request: (m) => ({
+      id: m.id,
+      version: toNumber(m.version, "version"),
+      actions: m.actions.map((a, i) => fencedWriteFromProto(a, `actions[${i}].`)),
+    }),
+    requestToProto: (d) =>
+      create(TaskServiceFenceBatchRequestSchema, {
+        id: d.id,
+        version: toBigInt(d.version),
+        actions: d.actions.map(fencedWriteToProto),
+      }),
+    response: (r) => create(TaskServiceFenceBatchResponseSchema, { results: r.data.actions.map(fencedResultToProto) }),
+    responseFromProto: (m) =>
+      ok("task.fence_batch", { actions: m.results.map((result, i) => fencedResultFromProto(result, `results[${i}].`)) }),
+  },
   "task.heartbeat": {
     service: TaskService,
     method: TaskService.method.heartbeat,
@@ -899,6 +985,10 @@ export function protoFieldPath(kind: Kind, field: string, message?: ProtoRequest
   if (kind === "task.fence") {
     const fenceCase = (message as TaskServiceFenceRequest | undefined)?.action.case ?? "action";
     path = path.replace(/^action\.data(?=\.|$)/, fenceCase);
+  } else if (kind === "task.fence_batch") {
+    // data.actions[i].data.x -> actions[i].create.x (or .settle.x), the FencedWrite's oneof case.
+    const batch = message as TaskServiceFenceBatchRequest | undefined;
+    path = path.replace(/^actions\[(\d+)\]\.data(?=\.|$)/, (_m, i: string) => `actions[${i}].${batch?.actions[Number(i)]?.action.case ?? "action"}`);
   } else {
     path = path.replace(/^action\.data(?=\.|$)/, "action");
   }

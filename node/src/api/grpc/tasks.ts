@@ -26,6 +26,7 @@ export function taskService(ctx: HandlerContext): ServiceImplementation<(typeof 
     fulfill: unary(ctx, "task.fulfill"),
     release: unary(ctx, "task.release"),
     fence: unary(ctx, "task.fence"),
+    fenceBatch: unary(ctx, "task.fence_batch"),
     heartbeat: unary(ctx, "task.heartbeat"),
     get: unary(ctx, "task.get"),
     halt: unary(ctx, "task.halt"),

@@ -34,6 +34,8 @@ export interface DecodedEnvelope {
   request: Request;
   /** `task.fence` answers with a response envelope echoing its inner request's corrId. */
   innerCorrId?: string;
+  /** `task.fence_batch`: the corrId each inner answer echoes, one per action (the outer one when an action has none). */
+  innerCorrIds?: string[];
 }
 
 export interface DecodedDebug {
@@ -94,6 +96,10 @@ export function decodeEnvelope(body: unknown): DecodedEnvelope | DecodedDebug {
   const request = { kind: k, data: MAPPERS[k](body.data) } as Request;
   const decoded: DecodedEnvelope = { kind: k, corrId: head.corrId, request };
   if (k === "task.fence") decoded.innerCorrId = nestedCorrId(body.data.action) ?? head.corrId;
+  if (k === "task.fence_batch" && Array.isArray(body.data.actions)) {
+    const outer = head.corrId;
+    decoded.innerCorrIds = body.data.actions.map((a) => nestedCorrId(a) ?? outer);
+  }
   return decoded;
 }
 
@@ -123,6 +129,12 @@ const MAPPERS: Record<Kind, (d: Obj) => Obj> = {
   },
   "task.fulfill": (d) => ({ ...pick(d, ["id", "version"]), ...nestedField(d, "action") }),
   "task.fence": (d) => ({ ...pick(d, ["id", "version"]), ...nestedField(d, "action") }),
+  // Our extension: several fenced writes, each an envelope like task.fence's action.
+  "task.fence_batch": (d) => {
+    const out = pick(d, ["id", "version"]);
+    if (present(d.actions)) out.actions = Array.isArray(d.actions) ? d.actions.map(nested) : d.actions;
+    return out;
+  },
   "task.heartbeat": (d) => {
     const out = pick(d, ["pid"]);
     if (present(d.tasks)) {

@@ -153,8 +153,17 @@ export function createEnvelopeHandler(engine: Engine, options: EnvelopeOptions =
 }
 
 /** The answer envelope for a protocol response (exported for tests and other HTTP entry points). */
-export function encodeResponse(decoded: Pick<DecodedEnvelope, "kind" | "corrId" | "innerCorrId">, response: Response): ResponseEnvelope {
+export function encodeResponse(
+  decoded: Pick<DecodedEnvelope, "kind" | "corrId" | "innerCorrId" | "innerCorrIds">,
+  response: Response,
+): ResponseEnvelope {
   if ("error" in response) return errorEnvelope(decoded.kind, decoded.corrId, response.status, response.error.message);
+  if (decoded.kind === "task.fence_batch") {
+    // Our extension: one answer envelope per action, in order, each echoing its action's corrId.
+    const d = response.data as ResponseDataMap["task.fence_batch"];
+    const actions = d.actions.map((a, i) => encodeResponse({ kind: a.kind, corrId: decoded.innerCorrIds?.[i] ?? decoded.corrId }, a));
+    return { kind: decoded.kind, head: { corrId: decoded.corrId, status: response.status, version: PROTOCOL_VERSION }, data: { actions } };
+  }
   return {
     kind: decoded.kind,
     head: { corrId: decoded.corrId, status: response.status, version: PROTOCOL_VERSION },
@@ -214,6 +223,9 @@ function encodeData(kind: Kind, status: number, data: unknown, innerCorrId: stri
       const d = data as ResponseDataMap["schedule.search"];
       return withCursor({ schedules: d.schedules.map(toWireSchedule) }, d.cursor);
     }
+    case "task.fence_batch":
+      // Encoded by encodeResponse, which knows each action's corrId.
+      return data;
     case "task.release":
     case "task.heartbeat":
     case "task.halt":

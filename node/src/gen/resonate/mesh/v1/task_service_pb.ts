@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file resonate/mesh/v1/task_service.proto.
  */
 export const file_resonate_mesh_v1_task_service: GenFile = /*@__PURE__*/
-  fileDesc("CiNyZXNvbmF0ZS9tZXNoL3YxL3Rhc2tfc2VydmljZS5wcm90bxIQcmVzb25hdGUubWVzaC52MSJzChhUYXNrU2VydmljZUNyZWF0ZVJlcXVlc3QSCwoDcGlkGAEgASgJEgsKA3R0bBgCIAEoAxI9CgZhY3Rpb24YAyABKAsyLS5yZXNvbmF0ZS5tZXNoLnYxLlByb21pc2VTZXJ2aWNlQ3JlYXRlUmVxdWVzdCKZAQoZVGFza1NlcnZpY2VDcmVhdGVSZXNwb25zZRIkCgR0YXNrGAEgASgLMhYucmVzb25hdGUubWVzaC52MS5UYXNrEioKB3Byb21pc2UYAiABKAsyGS5yZXNvbmF0ZS5tZXNoLnYxLlByb21pc2USKgoHcHJlbG9hZBgDIAMoCzIZLnJlc29uYXRlLm1lc2gudjEuUHJvbWlzZSJSChlUYXNrU2VydmljZUFjcXVpcmVSZXF1ZXN0EgoKAmlkGAEgASgJEg8KB3ZlcnNpb24YAiABKAMSCwoDcGlkGAMgASgJEgsKA3R0bBgEIAEoAyKaAQoaVGFza1NlcnZpY2VBY3F1aXJlUmVzcG9uc2USJAoEdGFzaxgBIAEoCzIWLnJlc29uYXRlLm1lc2gudjEuVGFzaxIqCgdwcm9taXNlGAIgASgLMhkucmVzb25hdGUubWVzaC52MS5Qcm9taXNlEioKB3ByZWxvYWQYAyADKAsyGS5yZXNvbmF0ZS5tZXNoLnYxLlByb21pc2UiggEKGVRhc2tTZXJ2aWNlU3VzcGVuZFJlcXVlc3QSCgoCaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoAxJICgdhY3Rpb25zGAMgAygLMjcucmVzb25hdGUubWVzaC52MS5Qcm9taXNlU2VydmljZVJlZ2lzdGVyQ2FsbGJhY2tSZXF1ZXN0IloKGlRhc2tTZXJ2aWNlU3VzcGVuZFJlc3BvbnNlEhAKCHJlZGlyZWN0GAEgASgIEioKB3ByZWxvYWQYAiADKAsyGS5yZXNvbmF0ZS5tZXNoLnYxLlByb21pc2UidwoZVGFza1NlcnZpY2VGdWxmaWxsUmVxdWVzdBIKCgJpZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgDEj0KBmFjdGlvbhgDIAEoCzItLnJlc29uYXRlLm1lc2gudjEuUHJvbWlzZVNlcnZpY2VTZXR0bGVSZXF1ZXN0IkgKGlRhc2tTZXJ2aWNlRnVsZmlsbFJlc3BvbnNlEioKB3Byb21pc2UYASABKAsyGS5yZXNvbmF0ZS5tZXNoLnYxLlByb21pc2UiOAoZVGFza1NlcnZpY2VSZWxlYXNlUmVxdWVzdBIKCgJpZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgDIhwKGlRhc2tTZXJ2aWNlUmVsZWFzZVJlc3BvbnNlIsIBChdUYXNrU2VydmljZUZlbmNlUmVxdWVzdBIKCgJpZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgDEj8KBmNyZWF0ZRgDIAEoCzItLnJlc29uYXRlLm1lc2gudjEuUHJvbWlzZVNlcnZpY2VDcmVhdGVSZXF1ZXN0SAASPwoGc2V0dGxlGAQgASgLMi0ucmVzb25hdGUubWVzaC52MS5Qcm9taXNlU2VydmljZVNldHRsZVJlcXVlc3RIAEIICgZhY3Rpb24i1AEKGFRhc2tTZXJ2aWNlRmVuY2VSZXNwb25zZRJACgZjcmVhdGUYASABKAsyLi5yZXNvbmF0ZS5tZXNoLnYxLlByb21pc2VTZXJ2aWNlQ3JlYXRlUmVzcG9uc2VIABJACgZzZXR0bGUYAiABKAsyLi5yZXNvbmF0ZS5tZXNoLnYxLlByb21pc2VTZXJ2aWNlU2V0dGxlUmVzcG9uc2VIABIqCgdwcmVsb2FkGAMgAygLMhkucmVzb25hdGUubWVzaC52MS5Qcm9taXNlQggKBnJlc3VsdCJUChtUYXNrU2VydmljZUhlYXJ0YmVhdFJlcXVlc3QSCwoDcGlkGAEgASgJEigKBXRhc2tzGAIgAygLMhkucmVzb25hdGUubWVzaC52MS5UYXNrUmVmIh4KHFRhc2tTZXJ2aWNlSGVhcnRiZWF0UmVzcG9uc2UiIwoVVGFza1NlcnZpY2VHZXRSZXF1ZXN0EgoKAmlkGAEgASgJIj4KFlRhc2tTZXJ2aWNlR2V0UmVzcG9uc2USJAoEdGFzaxgBIAEoCzIWLnJlc29uYXRlLm1lc2gudjEuVGFzayIkChZUYXNrU2VydmljZUhhbHRSZXF1ZXN0EgoKAmlkGAEgASgJIhkKF1Rhc2tTZXJ2aWNlSGFsdFJlc3BvbnNlIigKGlRhc2tTZXJ2aWNlQ29udGludWVSZXF1ZXN0EgoKAmlkGAEgASgJIh0KG1Rhc2tTZXJ2aWNlQ29udGludWVSZXNwb25zZSJxChhUYXNrU2VydmljZVNlYXJjaFJlcXVlc3QSKgoFc3RhdGUYASABKA4yGy5yZXNvbmF0ZS5tZXNoLnYxLlRhc2tTdGF0ZRIKCgJpZBgCIAEoCRINCgVsaW1pdBgDIAEoBRIOCgZjdXJzb3IYBCABKAkiUgoZVGFza1NlcnZpY2VTZWFyY2hSZXNwb25zZRIlCgV0YXNrcxgBIAMoCzIWLnJlc29uYXRlLm1lc2gudjEuVGFzaxIOCgZjdXJzb3IYAiABKAkiNAoWVGFza1NlcnZpY2VQb2xsUmVxdWVzdBINCgVncm91cBgBIAEoCRILCgNwaWQYAiABKAkigAEKF1Rhc2tTZXJ2aWNlUG9sbFJlc3BvbnNlEiwKB2V4ZWN1dGUYASABKAsyGS5yZXNvbmF0ZS5tZXNoLnYxLkV4ZWN1dGVIABIsCgd1bmJsb2NrGAIgASgLMhkucmVzb25hdGUubWVzaC52MS5VbmJsb2NrSABCCQoHbWVzc2FnZSIyCgdFeGVjdXRlEicKBHRhc2sYASABKAsyGS5yZXNvbmF0ZS5tZXNoLnYxLlRhc2tSZWYiNQoHVW5ibG9jaxIqCgdwcm9taXNlGAEgASgLMhkucmVzb25hdGUubWVzaC52MS5Qcm9taXNlMrYJCgtUYXNrU2VydmljZRJhCgZDcmVhdGUSKi5yZXNvbmF0ZS5tZXNoLnYxLlRhc2tTZXJ2aWNlQ3JlYXRlUmVxdWVzdBorLnJlc29uYXRlLm1lc2gudjEuVGFza1NlcnZpY2VDcmVhdGVSZXNwb25zZRJkCgdBY3F1aXJlEisucmVzb25hdGUubWVzaC52MS5UYXNrU2VydmljZUFjcXVpcmVSZXF1ZXN0GiwucmVzb25hdGUubWVzaC52MS5UYXNrU2VydmljZUFjcXVpcmVSZXNwb25zZRJkCgdTdXNwZW5kEisucmVzb25hdGUubWVzaC52MS5UYXNrU2VydmljZVN1c3BlbmRSZXF1ZXN0GiwucmVzb25hdGUubWVzaC52MS5UYXNrU2VydmljZVN1c3BlbmRSZXNwb25zZRJkCgdGdWxmaWxsEisucmVzb25hdGUubWVzaC52MS5UYXNrU2VydmljZUZ1bGZpbGxSZXF1ZXN0GiwucmVzb25hdGUubWVzaC52MS5UYXNrU2VydmljZUZ1bGZpbGxSZXNwb25zZRJkCgdSZWxlYXNlEisucmVzb25hdGUubWVzaC52MS5UYXNrU2VydmljZVJlbGVhc2VSZXF1ZXN0GiwucmVzb25hdGUubWVzaC52MS5UYXNrU2VydmljZVJlbGVhc2VSZXNwb25zZRJeCgVGZW5jZRIpLnJlc29uYXRlLm1lc2gudjEuVGFza1NlcnZpY2VGZW5jZVJlcXVlc3QaKi5yZXNvbmF0ZS5tZXNoLnYxLlRhc2tTZXJ2aWNlRmVuY2VSZXNwb25zZRJqCglIZWFydGJlYXQSLS5yZXNvbmF0ZS5tZXNoLnYxLlRhc2tTZXJ2aWNlSGVhcnRiZWF0UmVxdWVzdBouLnJlc29uYXRlLm1lc2gudjEuVGFza1NlcnZpY2VIZWFydGJlYXRSZXNwb25zZRJYCgNHZXQSJy5yZXNvbmF0ZS5tZXNoLnYxLlRhc2tTZXJ2aWNlR2V0UmVxdWVzdBooLnJlc29uYXRlLm1lc2gudjEuVGFza1NlcnZpY2VHZXRSZXNwb25zZRJbCgRIYWx0EigucmVzb25hdGUubWVzaC52MS5UYXNrU2VydmljZUhhbHRSZXF1ZXN0GikucmVzb25hdGUubWVzaC52MS5UYXNrU2VydmljZUhhbHRSZXNwb25zZRJnCghDb250aW51ZRIsLnJlc29uYXRlLm1lc2gudjEuVGFza1NlcnZpY2VDb250aW51ZVJlcXVlc3QaLS5yZXNvbmF0ZS5tZXNoLnYxLlRhc2tTZXJ2aWNlQ29udGludWVSZXNwb25zZRJhCgZTZWFyY2gSKi5yZXNvbmF0ZS5tZXNoLnYxLlRhc2tTZXJ2aWNlU2VhcmNoUmVxdWVzdBorLnJlc29uYXRlLm1lc2gudjEuVGFza1NlcnZpY2VTZWFyY2hSZXNwb25zZRJdCgRQb2xsEigucmVzb25hdGUubWVzaC52MS5UYXNrU2VydmljZVBvbGxSZXF1ZXN0GikucmVzb25hdGUubWVzaC52MS5UYXNrU2VydmljZVBvbGxSZXNwb25zZTABYgZwcm90bzM", [file_resonate_mesh_v1_promise_service, file_resonate_mesh_v1_records]);
+  fileDesc("CiNyZXNvbmF0ZS9tZXNoL3YxL3Rhc2tfc2VydmljZS5wcm90bxIQcmVzb25hdGUubWVzaC52MSJzChhUYXNrU2VydmljZUNyZWF0ZVJlcXVlc3QSCwoDcGlkGAEgASgJEgsKA3R0bBgCIAEoAxI9CgZhY3Rpb24YAyABKAsyLS5yZXNvbmF0ZS5tZXNoLnYxLlByb21pc2VTZXJ2aWNlQ3JlYXRlUmVxdWVzdCKZAQoZVGFza1NlcnZpY2VDcmVhdGVSZXNwb25zZRIkCgR0YXNrGAEgASgLMhYucmVzb25hdGUubWVzaC52MS5UYXNrEioKB3Byb21pc2UYAiABKAsyGS5yZXNvbmF0ZS5tZXNoLnYxLlByb21pc2USKgoHcHJlbG9hZBgDIAMoCzIZLnJlc29uYXRlLm1lc2gudjEuUHJvbWlzZSJSChlUYXNrU2VydmljZUFjcXVpcmVSZXF1ZXN0EgoKAmlkGAEgASgJEg8KB3ZlcnNpb24YAiABKAMSCwoDcGlkGAMgASgJEgsKA3R0bBgEIAEoAyKaAQoaVGFza1NlcnZpY2VBY3F1aXJlUmVzcG9uc2USJAoEdGFzaxgBIAEoCzIWLnJlc29uYXRlLm1lc2gudjEuVGFzaxIqCgdwcm9taXNlGAIgASgLMhkucmVzb25hdGUubWVzaC52MS5Qcm9taXNlEioKB3ByZWxvYWQYAyADKAsyGS5yZXNvbmF0ZS5tZXNoLnYxLlByb21pc2UiggEKGVRhc2tTZXJ2aWNlU3VzcGVuZFJlcXVlc3QSCgoCaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoAxJICgdhY3Rpb25zGAMgAygLMjcucmVzb25hdGUubWVzaC52MS5Qcm9taXNlU2VydmljZVJlZ2lzdGVyQ2FsbGJhY2tSZXF1ZXN0IloKGlRhc2tTZXJ2aWNlU3VzcGVuZFJlc3BvbnNlEhAKCHJlZGlyZWN0GAEgASgIEioKB3ByZWxvYWQYAiADKAsyGS5yZXNvbmF0ZS5tZXNoLnYxLlByb21pc2UidwoZVGFza1NlcnZpY2VGdWxmaWxsUmVxdWVzdBIKCgJpZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgDEj0KBmFjdGlvbhgDIAEoCzItLnJlc29uYXRlLm1lc2gudjEuUHJvbWlzZVNlcnZpY2VTZXR0bGVSZXF1ZXN0IkgKGlRhc2tTZXJ2aWNlRnVsZmlsbFJlc3BvbnNlEioKB3Byb21pc2UYASABKAsyGS5yZXNvbmF0ZS5tZXNoLnYxLlByb21pc2UiOAoZVGFza1NlcnZpY2VSZWxlYXNlUmVxdWVzdBIKCgJpZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgDIhwKGlRhc2tTZXJ2aWNlUmVsZWFzZVJlc3BvbnNlIsIBChdUYXNrU2VydmljZUZlbmNlUmVxdWVzdBIKCgJpZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgDEj8KBmNyZWF0ZRgDIAEoCzItLnJlc29uYXRlLm1lc2gudjEuUHJvbWlzZVNlcnZpY2VDcmVhdGVSZXF1ZXN0SAASPwoGc2V0dGxlGAQgASgLMi0ucmVzb25hdGUubWVzaC52MS5Qcm9taXNlU2VydmljZVNldHRsZVJlcXVlc3RIAEIICgZhY3Rpb24i1AEKGFRhc2tTZXJ2aWNlRmVuY2VSZXNwb25zZRJACgZjcmVhdGUYASABKAsyLi5yZXNvbmF0ZS5tZXNoLnYxLlByb21pc2VTZXJ2aWNlQ3JlYXRlUmVzcG9uc2VIABJACgZzZXR0bGUYAiABKAsyLi5yZXNvbmF0ZS5tZXNoLnYxLlByb21pc2VTZXJ2aWNlU2V0dGxlUmVzcG9uc2VIABIqCgdwcmVsb2FkGAMgAygLMhkucmVzb25hdGUubWVzaC52MS5Qcm9taXNlQggKBnJlc3VsdCJrChxUYXNrU2VydmljZUZlbmNlQmF0Y2hSZXF1ZXN0EgoKAmlkGAEgASgJEg8KB3ZlcnNpb24YAiABKAMSLgoHYWN0aW9ucxgDIAMoCzIdLnJlc29uYXRlLm1lc2gudjEuRmVuY2VkV3JpdGUimQEKC0ZlbmNlZFdyaXRlEj8KBmNyZWF0ZRgBIAEoCzItLnJlc29uYXRlLm1lc2gudjEuUHJvbWlzZVNlcnZpY2VDcmVhdGVSZXF1ZXN0SAASPwoGc2V0dGxlGAIgASgLMi0ucmVzb25hdGUubWVzaC52MS5Qcm9taXNlU2VydmljZVNldHRsZVJlcXVlc3RIAEIICgZhY3Rpb24iVQodVGFza1NlcnZpY2VGZW5jZUJhdGNoUmVzcG9uc2USNAoHcmVzdWx0cxgBIAMoCzIjLnJlc29uYXRlLm1lc2gudjEuRmVuY2VkV3JpdGVSZXN1bHQi1gEKEUZlbmNlZFdyaXRlUmVzdWx0EkAKBmNyZWF0ZRgBIAEoCzIuLnJlc29uYXRlLm1lc2gudjEuUHJvbWlzZVNlcnZpY2VDcmVhdGVSZXNwb25zZUgAEkAKBnNldHRsZRgCIAEoCzIuLnJlc29uYXRlLm1lc2gudjEuUHJvbWlzZVNlcnZpY2VTZXR0bGVSZXNwb25zZUgAEjMKBWVycm9yGAMgASgLMiIucmVzb25hdGUubWVzaC52MS5GZW5jZWRXcml0ZUVycm9ySABCCAoGcmVzdWx0Ik8KEEZlbmNlZFdyaXRlRXJyb3ISDAoEa2luZBgBIAEoCRIOCgZzdGF0dXMYAiABKAUSDAoEY29kZRgDIAEoCRIPCgdtZXNzYWdlGAQgASgJIlQKG1Rhc2tTZXJ2aWNlSGVhcnRiZWF0UmVxdWVzdBILCgNwaWQYASABKAkSKAoFdGFza3MYAiADKAsyGS5yZXNvbmF0ZS5tZXNoLnYxLlRhc2tSZWYiHgocVGFza1NlcnZpY2VIZWFydGJlYXRSZXNwb25zZSIjChVUYXNrU2VydmljZUdldFJlcXVlc3QSCgoCaWQYASABKAkiPgoWVGFza1NlcnZpY2VHZXRSZXNwb25zZRIkCgR0YXNrGAEgASgLMhYucmVzb25hdGUubWVzaC52MS5UYXNrIiQKFlRhc2tTZXJ2aWNlSGFsdFJlcXVlc3QSCgoCaWQYASABKAkiGQoXVGFza1NlcnZpY2VIYWx0UmVzcG9uc2UiKAoaVGFza1NlcnZpY2VDb250aW51ZVJlcXVlc3QSCgoCaWQYASABKAkiHQobVGFza1NlcnZpY2VDb250aW51ZVJlc3BvbnNlInEKGFRhc2tTZXJ2aWNlU2VhcmNoUmVxdWVzdBIqCgVzdGF0ZRgBIAEoDjIbLnJlc29uYXRlLm1lc2gudjEuVGFza1N0YXRlEgoKAmlkGAIgASgJEg0KBWxpbWl0GAMgASgFEg4KBmN1cnNvchgEIAEoCSJSChlUYXNrU2VydmljZVNlYXJjaFJlc3BvbnNlEiUKBXRhc2tzGAEgAygLMhYucmVzb25hdGUubWVzaC52MS5UYXNrEg4KBmN1cnNvchgCIAEoCSI0ChZUYXNrU2VydmljZVBvbGxSZXF1ZXN0Eg0KBWdyb3VwGAEgASgJEgsKA3BpZBgCIAEoCSKAAQoXVGFza1NlcnZpY2VQb2xsUmVzcG9uc2USLAoHZXhlY3V0ZRgBIAEoCzIZLnJlc29uYXRlLm1lc2gudjEuRXhlY3V0ZUgAEiwKB3VuYmxvY2sYAiABKAsyGS5yZXNvbmF0ZS5tZXNoLnYxLlVuYmxvY2tIAEIJCgdtZXNzYWdlIjIKB0V4ZWN1dGUSJwoEdGFzaxgBIAEoCzIZLnJlc29uYXRlLm1lc2gudjEuVGFza1JlZiI1CgdVbmJsb2NrEioKB3Byb21pc2UYASABKAsyGS5yZXNvbmF0ZS5tZXNoLnYxLlByb21pc2UypQoKC1Rhc2tTZXJ2aWNlEmEKBkNyZWF0ZRIqLnJlc29uYXRlLm1lc2gudjEuVGFza1NlcnZpY2VDcmVhdGVSZXF1ZXN0GisucmVzb25hdGUubWVzaC52MS5UYXNrU2VydmljZUNyZWF0ZVJlc3BvbnNlEmQKB0FjcXVpcmUSKy5yZXNvbmF0ZS5tZXNoLnYxLlRhc2tTZXJ2aWNlQWNxdWlyZVJlcXVlc3QaLC5yZXNvbmF0ZS5tZXNoLnYxLlRhc2tTZXJ2aWNlQWNxdWlyZVJlc3BvbnNlEmQKB1N1c3BlbmQSKy5yZXNvbmF0ZS5tZXNoLnYxLlRhc2tTZXJ2aWNlU3VzcGVuZFJlcXVlc3QaLC5yZXNvbmF0ZS5tZXNoLnYxLlRhc2tTZXJ2aWNlU3VzcGVuZFJlc3BvbnNlEmQKB0Z1bGZpbGwSKy5yZXNvbmF0ZS5tZXNoLnYxLlRhc2tTZXJ2aWNlRnVsZmlsbFJlcXVlc3QaLC5yZXNvbmF0ZS5tZXNoLnYxLlRhc2tTZXJ2aWNlRnVsZmlsbFJlc3BvbnNlEmQKB1JlbGVhc2USKy5yZXNvbmF0ZS5tZXNoLnYxLlRhc2tTZXJ2aWNlUmVsZWFzZVJlcXVlc3QaLC5yZXNvbmF0ZS5tZXNoLnYxLlRhc2tTZXJ2aWNlUmVsZWFzZVJlc3BvbnNlEl4KBUZlbmNlEikucmVzb25hdGUubWVzaC52MS5UYXNrU2VydmljZUZlbmNlUmVxdWVzdBoqLnJlc29uYXRlLm1lc2gudjEuVGFza1NlcnZpY2VGZW5jZVJlc3BvbnNlEm0KCkZlbmNlQmF0Y2gSLi5yZXNvbmF0ZS5tZXNoLnYxLlRhc2tTZXJ2aWNlRmVuY2VCYXRjaFJlcXVlc3QaLy5yZXNvbmF0ZS5tZXNoLnYxLlRhc2tTZXJ2aWNlRmVuY2VCYXRjaFJlc3BvbnNlEmoKCUhlYXJ0YmVhdBItLnJlc29uYXRlLm1lc2gudjEuVGFza1NlcnZpY2VIZWFydGJlYXRSZXF1ZXN0Gi4ucmVzb25hdGUubWVzaC52MS5UYXNrU2VydmljZUhlYXJ0YmVhdFJlc3BvbnNlElgKA0dldBInLnJlc29uYXRlLm1lc2gudjEuVGFza1NlcnZpY2VHZXRSZXF1ZXN0GigucmVzb25hdGUubWVzaC52MS5UYXNrU2VydmljZUdldFJlc3BvbnNlElsKBEhhbHQSKC5yZXNvbmF0ZS5tZXNoLnYxLlRhc2tTZXJ2aWNlSGFsdFJlcXVlc3QaKS5yZXNvbmF0ZS5tZXNoLnYxLlRhc2tTZXJ2aWNlSGFsdFJlc3BvbnNlEmcKCENvbnRpbnVlEiwucmVzb25hdGUubWVzaC52MS5UYXNrU2VydmljZUNvbnRpbnVlUmVxdWVzdBotLnJlc29uYXRlLm1lc2gudjEuVGFza1NlcnZpY2VDb250aW51ZVJlc3BvbnNlEmEKBlNlYXJjaBIqLnJlc29uYXRlLm1lc2gudjEuVGFza1NlcnZpY2VTZWFyY2hSZXF1ZXN0GisucmVzb25hdGUubWVzaC52MS5UYXNrU2VydmljZVNlYXJjaFJlc3BvbnNlEl0KBFBvbGwSKC5yZXNvbmF0ZS5tZXNoLnYxLlRhc2tTZXJ2aWNlUG9sbFJlcXVlc3QaKS5yZXNvbmF0ZS5tZXNoLnYxLlRhc2tTZXJ2aWNlUG9sbFJlc3BvbnNlMAFiBnByb3RvMw", [file_resonate_mesh_v1_promise_service, file_resonate_mesh_v1_records]);
 
 /**
  * Create a promise and its task, acquired by the caller.
@@ -431,6 +431,186 @@ export const TaskServiceFenceResponseSchema: GenMessage<TaskServiceFenceResponse
   messageDesc(file_resonate_mesh_v1_task_service, 11);
 
 /**
+ * Several promise writes fenced by one task lease.
+ *
+ * @generated from message resonate.mesh.v1.TaskServiceFenceBatchRequest
+ */
+export type TaskServiceFenceBatchRequest = Message<"resonate.mesh.v1.TaskServiceFenceBatchRequest"> & {
+  /**
+   * The task id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * The version held.
+   *
+   * @generated from field: int64 version = 2;
+   */
+  version: bigint;
+
+  /**
+   * The writes, run in this order; 1 to 1000 of them.
+   *
+   * @generated from field: repeated resonate.mesh.v1.FencedWrite actions = 3;
+   */
+  actions: FencedWrite[];
+};
+
+/**
+ * Describes the message resonate.mesh.v1.TaskServiceFenceBatchRequest.
+ * Use `create(TaskServiceFenceBatchRequestSchema)` to create a new message.
+ */
+export const TaskServiceFenceBatchRequestSchema: GenMessage<TaskServiceFenceBatchRequest> = /*@__PURE__*/
+  messageDesc(file_resonate_mesh_v1_task_service, 12);
+
+/**
+ * One write of a batch: exactly one must be set.
+ *
+ * @generated from message resonate.mesh.v1.FencedWrite
+ */
+export type FencedWrite = Message<"resonate.mesh.v1.FencedWrite"> & {
+  /**
+   * The write.
+   *
+   * @generated from oneof resonate.mesh.v1.FencedWrite.action
+   */
+  action: {
+    /**
+     * Create a promise (a child of the task, usually).
+     *
+     * @generated from field: resonate.mesh.v1.PromiseServiceCreateRequest create = 1;
+     */
+    value: PromiseServiceCreateRequest;
+    case: "create";
+  } | {
+    /**
+     * Settle a promise (never the task's own: that is Fulfill).
+     *
+     * @generated from field: resonate.mesh.v1.PromiseServiceSettleRequest settle = 2;
+     */
+    value: PromiseServiceSettleRequest;
+    case: "settle";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message resonate.mesh.v1.FencedWrite.
+ * Use `create(FencedWriteSchema)` to create a new message.
+ */
+export const FencedWriteSchema: GenMessage<FencedWrite> = /*@__PURE__*/
+  messageDesc(file_resonate_mesh_v1_task_service, 13);
+
+/**
+ * The answer of every write of a batch, in the order of the request.
+ *
+ * @generated from message resonate.mesh.v1.TaskServiceFenceBatchResponse
+ */
+export type TaskServiceFenceBatchResponse = Message<"resonate.mesh.v1.TaskServiceFenceBatchResponse"> & {
+  /**
+   * One per request action, same position.
+   *
+   * @generated from field: repeated resonate.mesh.v1.FencedWriteResult results = 1;
+   */
+  results: FencedWriteResult[];
+};
+
+/**
+ * Describes the message resonate.mesh.v1.TaskServiceFenceBatchResponse.
+ * Use `create(TaskServiceFenceBatchResponseSchema)` to create a new message.
+ */
+export const TaskServiceFenceBatchResponseSchema: GenMessage<TaskServiceFenceBatchResponse> = /*@__PURE__*/
+  messageDesc(file_resonate_mesh_v1_task_service, 14);
+
+/**
+ * The answer of one write of a batch.
+ *
+ * @generated from message resonate.mesh.v1.FencedWriteResult
+ */
+export type FencedWriteResult = Message<"resonate.mesh.v1.FencedWriteResult"> & {
+  /**
+   * What the write's own Fence call would have answered.
+   *
+   * @generated from oneof resonate.mesh.v1.FencedWriteResult.result
+   */
+  result: {
+    /**
+     * The answer of a create.
+     *
+     * @generated from field: resonate.mesh.v1.PromiseServiceCreateResponse create = 1;
+     */
+    value: PromiseServiceCreateResponse;
+    case: "create";
+  } | {
+    /**
+     * The answer of a settle.
+     *
+     * @generated from field: resonate.mesh.v1.PromiseServiceSettleResponse settle = 2;
+     */
+    value: PromiseServiceSettleResponse;
+    case: "settle";
+  } | {
+    /**
+     * The protocol refused this write (the others stand).
+     *
+     * @generated from field: resonate.mesh.v1.FencedWriteError error = 3;
+     */
+    value: FencedWriteError;
+    case: "error";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message resonate.mesh.v1.FencedWriteResult.
+ * Use `create(FencedWriteResultSchema)` to create a new message.
+ */
+export const FencedWriteResultSchema: GenMessage<FencedWriteResult> = /*@__PURE__*/
+  messageDesc(file_resonate_mesh_v1_task_service, 15);
+
+/**
+ * A write of a batch the protocol refused, as its own call would have failed.
+ *
+ * @generated from message resonate.mesh.v1.FencedWriteError
+ */
+export type FencedWriteError = Message<"resonate.mesh.v1.FencedWriteError"> & {
+  /**
+   * The refused write's kind: "promise.create" or "promise.settle".
+   *
+   * @generated from field: string kind = 1;
+   */
+  kind: string;
+
+  /**
+   * The protocol status (404, 409, 422, ...), as the JSON envelope carries it.
+   *
+   * @generated from field: int32 status = 2;
+   */
+  status: number;
+
+  /**
+   * The stable machine-readable code, e.g. PROMISE_NOT_FOUND.
+   *
+   * @generated from field: string code = 3;
+   */
+  code: string;
+
+  /**
+   * One sentence saying what was refused and why.
+   *
+   * @generated from field: string message = 4;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message resonate.mesh.v1.FencedWriteError.
+ * Use `create(FencedWriteErrorSchema)` to create a new message.
+ */
+export const FencedWriteErrorSchema: GenMessage<FencedWriteError> = /*@__PURE__*/
+  messageDesc(file_resonate_mesh_v1_task_service, 16);
+
+/**
  * Extend leases.
  *
  * @generated from message resonate.mesh.v1.TaskServiceHeartbeatRequest
@@ -456,7 +636,7 @@ export type TaskServiceHeartbeatRequest = Message<"resonate.mesh.v1.TaskServiceH
  * Use `create(TaskServiceHeartbeatRequestSchema)` to create a new message.
  */
 export const TaskServiceHeartbeatRequestSchema: GenMessage<TaskServiceHeartbeatRequest> = /*@__PURE__*/
-  messageDesc(file_resonate_mesh_v1_task_service, 12);
+  messageDesc(file_resonate_mesh_v1_task_service, 17);
 
 /**
  * Heartbeat accepted (entries not held by the caller were ignored).
@@ -471,7 +651,7 @@ export type TaskServiceHeartbeatResponse = Message<"resonate.mesh.v1.TaskService
  * Use `create(TaskServiceHeartbeatResponseSchema)` to create a new message.
  */
 export const TaskServiceHeartbeatResponseSchema: GenMessage<TaskServiceHeartbeatResponse> = /*@__PURE__*/
-  messageDesc(file_resonate_mesh_v1_task_service, 13);
+  messageDesc(file_resonate_mesh_v1_task_service, 18);
 
 /**
  * Read one task.
@@ -492,7 +672,7 @@ export type TaskServiceGetRequest = Message<"resonate.mesh.v1.TaskServiceGetRequ
  * Use `create(TaskServiceGetRequestSchema)` to create a new message.
  */
 export const TaskServiceGetRequestSchema: GenMessage<TaskServiceGetRequest> = /*@__PURE__*/
-  messageDesc(file_resonate_mesh_v1_task_service, 14);
+  messageDesc(file_resonate_mesh_v1_task_service, 19);
 
 /**
  * The task read.
@@ -513,7 +693,7 @@ export type TaskServiceGetResponse = Message<"resonate.mesh.v1.TaskServiceGetRes
  * Use `create(TaskServiceGetResponseSchema)` to create a new message.
  */
 export const TaskServiceGetResponseSchema: GenMessage<TaskServiceGetResponse> = /*@__PURE__*/
-  messageDesc(file_resonate_mesh_v1_task_service, 15);
+  messageDesc(file_resonate_mesh_v1_task_service, 20);
 
 /**
  * Halt a task.
@@ -534,7 +714,7 @@ export type TaskServiceHaltRequest = Message<"resonate.mesh.v1.TaskServiceHaltRe
  * Use `create(TaskServiceHaltRequestSchema)` to create a new message.
  */
 export const TaskServiceHaltRequestSchema: GenMessage<TaskServiceHaltRequest> = /*@__PURE__*/
-  messageDesc(file_resonate_mesh_v1_task_service, 16);
+  messageDesc(file_resonate_mesh_v1_task_service, 21);
 
 /**
  * Halted.
@@ -549,7 +729,7 @@ export type TaskServiceHaltResponse = Message<"resonate.mesh.v1.TaskServiceHaltR
  * Use `create(TaskServiceHaltResponseSchema)` to create a new message.
  */
 export const TaskServiceHaltResponseSchema: GenMessage<TaskServiceHaltResponse> = /*@__PURE__*/
-  messageDesc(file_resonate_mesh_v1_task_service, 17);
+  messageDesc(file_resonate_mesh_v1_task_service, 22);
 
 /**
  * Continue a halted task.
@@ -570,7 +750,7 @@ export type TaskServiceContinueRequest = Message<"resonate.mesh.v1.TaskServiceCo
  * Use `create(TaskServiceContinueRequestSchema)` to create a new message.
  */
 export const TaskServiceContinueRequestSchema: GenMessage<TaskServiceContinueRequest> = /*@__PURE__*/
-  messageDesc(file_resonate_mesh_v1_task_service, 18);
+  messageDesc(file_resonate_mesh_v1_task_service, 23);
 
 /**
  * Continued: the task is pending again.
@@ -585,7 +765,7 @@ export type TaskServiceContinueResponse = Message<"resonate.mesh.v1.TaskServiceC
  * Use `create(TaskServiceContinueResponseSchema)` to create a new message.
  */
 export const TaskServiceContinueResponseSchema: GenMessage<TaskServiceContinueResponse> = /*@__PURE__*/
-  messageDesc(file_resonate_mesh_v1_task_service, 19);
+  messageDesc(file_resonate_mesh_v1_task_service, 24);
 
 /**
  * Search tasks.
@@ -628,7 +808,7 @@ export type TaskServiceSearchRequest = Message<"resonate.mesh.v1.TaskServiceSear
  * Use `create(TaskServiceSearchRequestSchema)` to create a new message.
  */
 export const TaskServiceSearchRequestSchema: GenMessage<TaskServiceSearchRequest> = /*@__PURE__*/
-  messageDesc(file_resonate_mesh_v1_task_service, 20);
+  messageDesc(file_resonate_mesh_v1_task_service, 25);
 
 /**
  * One page of tasks.
@@ -656,7 +836,7 @@ export type TaskServiceSearchResponse = Message<"resonate.mesh.v1.TaskServiceSea
  * Use `create(TaskServiceSearchResponseSchema)` to create a new message.
  */
 export const TaskServiceSearchResponseSchema: GenMessage<TaskServiceSearchResponse> = /*@__PURE__*/
-  messageDesc(file_resonate_mesh_v1_task_service, 21);
+  messageDesc(file_resonate_mesh_v1_task_service, 26);
 
 /**
  * Open a worker inbox.
@@ -684,7 +864,7 @@ export type TaskServicePollRequest = Message<"resonate.mesh.v1.TaskServicePollRe
  * Use `create(TaskServicePollRequestSchema)` to create a new message.
  */
 export const TaskServicePollRequestSchema: GenMessage<TaskServicePollRequest> = /*@__PURE__*/
-  messageDesc(file_resonate_mesh_v1_task_service, 22);
+  messageDesc(file_resonate_mesh_v1_task_service, 27);
 
 /**
  * One message to the worker.
@@ -721,7 +901,7 @@ export type TaskServicePollResponse = Message<"resonate.mesh.v1.TaskServicePollR
  * Use `create(TaskServicePollResponseSchema)` to create a new message.
  */
 export const TaskServicePollResponseSchema: GenMessage<TaskServicePollResponse> = /*@__PURE__*/
-  messageDesc(file_resonate_mesh_v1_task_service, 23);
+  messageDesc(file_resonate_mesh_v1_task_service, 28);
 
 /**
  * Sent when a task should run: acquire `task.id` at `task.version`. Delivery
@@ -744,7 +924,7 @@ export type Execute = Message<"resonate.mesh.v1.Execute"> & {
  * Use `create(ExecuteSchema)` to create a new message.
  */
 export const ExecuteSchema: GenMessage<Execute> = /*@__PURE__*/
-  messageDesc(file_resonate_mesh_v1_task_service, 24);
+  messageDesc(file_resonate_mesh_v1_task_service, 29);
 
 /**
  * Sent once to each listener of a promise when it settles.
@@ -765,7 +945,7 @@ export type Unblock = Message<"resonate.mesh.v1.Unblock"> & {
  * Use `create(UnblockSchema)` to create a new message.
  */
 export const UnblockSchema: GenMessage<Unblock> = /*@__PURE__*/
-  messageDesc(file_resonate_mesh_v1_task_service, 25);
+  messageDesc(file_resonate_mesh_v1_task_service, 30);
 
 /**
  * TaskService is the worker side of the protocol.
@@ -858,6 +1038,24 @@ export const TaskService: GenService<{
     methodKind: "unary";
     input: typeof TaskServiceFenceRequestSchema;
     output: typeof TaskServiceFenceResponseSchema;
+  },
+  /**
+   * Our extension: several fenced creates and settles in one call, so steps
+   * that start or finish together cost one round trip and one store commit.
+   * The whole request is validated first (INVALID_ARGUMENT naming
+   * `actions[i]...` when any write is malformed); the fence is checked once
+   * (NOT_FOUND, FAILED_PRECONDITION or ABORTED as for Fence). The writes then
+   * run in order, each seeing the ones before it, exactly as the same Fence
+   * calls one by one would, and commit together: all of them or none. Each
+   * write gets its own answer, in order; a write the protocol refuses (a
+   * settle of a missing promise) is refused in its slot, not for the call.
+   *
+   * @generated from rpc resonate.mesh.v1.TaskService.FenceBatch
+   */
+  fenceBatch: {
+    methodKind: "unary";
+    input: typeof TaskServiceFenceBatchRequestSchema;
+    output: typeof TaskServiceFenceBatchResponseSchema;
   },
   /**
    * Extend the leases of the tasks the caller holds. Only entries acquired by

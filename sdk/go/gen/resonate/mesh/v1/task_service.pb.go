@@ -818,6 +818,380 @@ func (*TaskServiceFenceResponse_Create) isTaskServiceFenceResponse_Result() {}
 
 func (*TaskServiceFenceResponse_Settle) isTaskServiceFenceResponse_Result() {}
 
+// Several promise writes fenced by one task lease.
+type TaskServiceFenceBatchRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The task id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The version held.
+	Version int64 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	// The writes, run in this order; 1 to 1000 of them.
+	Actions       []*FencedWrite `protobuf:"bytes,3,rep,name=actions,proto3" json:"actions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskServiceFenceBatchRequest) Reset() {
+	*x = TaskServiceFenceBatchRequest{}
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskServiceFenceBatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskServiceFenceBatchRequest) ProtoMessage() {}
+
+func (x *TaskServiceFenceBatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskServiceFenceBatchRequest.ProtoReflect.Descriptor instead.
+func (*TaskServiceFenceBatchRequest) Descriptor() ([]byte, []int) {
+	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *TaskServiceFenceBatchRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *TaskServiceFenceBatchRequest) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *TaskServiceFenceBatchRequest) GetActions() []*FencedWrite {
+	if x != nil {
+		return x.Actions
+	}
+	return nil
+}
+
+// One write of a batch: exactly one must be set.
+type FencedWrite struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The write.
+	//
+	// Types that are valid to be assigned to Action:
+	//
+	//	*FencedWrite_Create
+	//	*FencedWrite_Settle
+	Action        isFencedWrite_Action `protobuf_oneof:"action"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FencedWrite) Reset() {
+	*x = FencedWrite{}
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FencedWrite) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FencedWrite) ProtoMessage() {}
+
+func (x *FencedWrite) ProtoReflect() protoreflect.Message {
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FencedWrite.ProtoReflect.Descriptor instead.
+func (*FencedWrite) Descriptor() ([]byte, []int) {
+	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *FencedWrite) GetAction() isFencedWrite_Action {
+	if x != nil {
+		return x.Action
+	}
+	return nil
+}
+
+func (x *FencedWrite) GetCreate() *PromiseServiceCreateRequest {
+	if x != nil {
+		if x, ok := x.Action.(*FencedWrite_Create); ok {
+			return x.Create
+		}
+	}
+	return nil
+}
+
+func (x *FencedWrite) GetSettle() *PromiseServiceSettleRequest {
+	if x != nil {
+		if x, ok := x.Action.(*FencedWrite_Settle); ok {
+			return x.Settle
+		}
+	}
+	return nil
+}
+
+type isFencedWrite_Action interface {
+	isFencedWrite_Action()
+}
+
+type FencedWrite_Create struct {
+	// Create a promise (a child of the task, usually).
+	Create *PromiseServiceCreateRequest `protobuf:"bytes,1,opt,name=create,proto3,oneof"`
+}
+
+type FencedWrite_Settle struct {
+	// Settle a promise (never the task's own: that is Fulfill).
+	Settle *PromiseServiceSettleRequest `protobuf:"bytes,2,opt,name=settle,proto3,oneof"`
+}
+
+func (*FencedWrite_Create) isFencedWrite_Action() {}
+
+func (*FencedWrite_Settle) isFencedWrite_Action() {}
+
+// The answer of every write of a batch, in the order of the request.
+type TaskServiceFenceBatchResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per request action, same position.
+	Results       []*FencedWriteResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskServiceFenceBatchResponse) Reset() {
+	*x = TaskServiceFenceBatchResponse{}
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskServiceFenceBatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskServiceFenceBatchResponse) ProtoMessage() {}
+
+func (x *TaskServiceFenceBatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskServiceFenceBatchResponse.ProtoReflect.Descriptor instead.
+func (*TaskServiceFenceBatchResponse) Descriptor() ([]byte, []int) {
+	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *TaskServiceFenceBatchResponse) GetResults() []*FencedWriteResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// The answer of one write of a batch.
+type FencedWriteResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What the write's own Fence call would have answered.
+	//
+	// Types that are valid to be assigned to Result:
+	//
+	//	*FencedWriteResult_Create
+	//	*FencedWriteResult_Settle
+	//	*FencedWriteResult_Error
+	Result        isFencedWriteResult_Result `protobuf_oneof:"result"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FencedWriteResult) Reset() {
+	*x = FencedWriteResult{}
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FencedWriteResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FencedWriteResult) ProtoMessage() {}
+
+func (x *FencedWriteResult) ProtoReflect() protoreflect.Message {
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FencedWriteResult.ProtoReflect.Descriptor instead.
+func (*FencedWriteResult) Descriptor() ([]byte, []int) {
+	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *FencedWriteResult) GetResult() isFencedWriteResult_Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *FencedWriteResult) GetCreate() *PromiseServiceCreateResponse {
+	if x != nil {
+		if x, ok := x.Result.(*FencedWriteResult_Create); ok {
+			return x.Create
+		}
+	}
+	return nil
+}
+
+func (x *FencedWriteResult) GetSettle() *PromiseServiceSettleResponse {
+	if x != nil {
+		if x, ok := x.Result.(*FencedWriteResult_Settle); ok {
+			return x.Settle
+		}
+	}
+	return nil
+}
+
+func (x *FencedWriteResult) GetError() *FencedWriteError {
+	if x != nil {
+		if x, ok := x.Result.(*FencedWriteResult_Error); ok {
+			return x.Error
+		}
+	}
+	return nil
+}
+
+type isFencedWriteResult_Result interface {
+	isFencedWriteResult_Result()
+}
+
+type FencedWriteResult_Create struct {
+	// The answer of a create.
+	Create *PromiseServiceCreateResponse `protobuf:"bytes,1,opt,name=create,proto3,oneof"`
+}
+
+type FencedWriteResult_Settle struct {
+	// The answer of a settle.
+	Settle *PromiseServiceSettleResponse `protobuf:"bytes,2,opt,name=settle,proto3,oneof"`
+}
+
+type FencedWriteResult_Error struct {
+	// The protocol refused this write (the others stand).
+	Error *FencedWriteError `protobuf:"bytes,3,opt,name=error,proto3,oneof"`
+}
+
+func (*FencedWriteResult_Create) isFencedWriteResult_Result() {}
+
+func (*FencedWriteResult_Settle) isFencedWriteResult_Result() {}
+
+func (*FencedWriteResult_Error) isFencedWriteResult_Result() {}
+
+// A write of a batch the protocol refused, as its own call would have failed.
+type FencedWriteError struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The refused write's kind: "promise.create" or "promise.settle".
+	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// The protocol status (404, 409, 422, ...), as the JSON envelope carries it.
+	Status int32 `protobuf:"varint,2,opt,name=status,proto3" json:"status,omitempty"`
+	// The stable machine-readable code, e.g. PROMISE_NOT_FOUND.
+	Code string `protobuf:"bytes,3,opt,name=code,proto3" json:"code,omitempty"`
+	// One sentence saying what was refused and why.
+	Message       string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FencedWriteError) Reset() {
+	*x = FencedWriteError{}
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FencedWriteError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FencedWriteError) ProtoMessage() {}
+
+func (x *FencedWriteError) ProtoReflect() protoreflect.Message {
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FencedWriteError.ProtoReflect.Descriptor instead.
+func (*FencedWriteError) Descriptor() ([]byte, []int) {
+	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *FencedWriteError) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *FencedWriteError) GetStatus() int32 {
+	if x != nil {
+		return x.Status
+	}
+	return 0
+}
+
+func (x *FencedWriteError) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *FencedWriteError) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 // Extend leases.
 type TaskServiceHeartbeatRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -831,7 +1205,7 @@ type TaskServiceHeartbeatRequest struct {
 
 func (x *TaskServiceHeartbeatRequest) Reset() {
 	*x = TaskServiceHeartbeatRequest{}
-	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[12]
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -843,7 +1217,7 @@ func (x *TaskServiceHeartbeatRequest) String() string {
 func (*TaskServiceHeartbeatRequest) ProtoMessage() {}
 
 func (x *TaskServiceHeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[12]
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -856,7 +1230,7 @@ func (x *TaskServiceHeartbeatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskServiceHeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*TaskServiceHeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{12}
+	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TaskServiceHeartbeatRequest) GetPid() string {
@@ -882,7 +1256,7 @@ type TaskServiceHeartbeatResponse struct {
 
 func (x *TaskServiceHeartbeatResponse) Reset() {
 	*x = TaskServiceHeartbeatResponse{}
-	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[13]
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -894,7 +1268,7 @@ func (x *TaskServiceHeartbeatResponse) String() string {
 func (*TaskServiceHeartbeatResponse) ProtoMessage() {}
 
 func (x *TaskServiceHeartbeatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[13]
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -907,7 +1281,7 @@ func (x *TaskServiceHeartbeatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskServiceHeartbeatResponse.ProtoReflect.Descriptor instead.
 func (*TaskServiceHeartbeatResponse) Descriptor() ([]byte, []int) {
-	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{13}
+	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{18}
 }
 
 // Read one task.
@@ -921,7 +1295,7 @@ type TaskServiceGetRequest struct {
 
 func (x *TaskServiceGetRequest) Reset() {
 	*x = TaskServiceGetRequest{}
-	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[14]
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -933,7 +1307,7 @@ func (x *TaskServiceGetRequest) String() string {
 func (*TaskServiceGetRequest) ProtoMessage() {}
 
 func (x *TaskServiceGetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[14]
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -946,7 +1320,7 @@ func (x *TaskServiceGetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskServiceGetRequest.ProtoReflect.Descriptor instead.
 func (*TaskServiceGetRequest) Descriptor() ([]byte, []int) {
-	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{14}
+	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TaskServiceGetRequest) GetId() string {
@@ -967,7 +1341,7 @@ type TaskServiceGetResponse struct {
 
 func (x *TaskServiceGetResponse) Reset() {
 	*x = TaskServiceGetResponse{}
-	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[15]
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -979,7 +1353,7 @@ func (x *TaskServiceGetResponse) String() string {
 func (*TaskServiceGetResponse) ProtoMessage() {}
 
 func (x *TaskServiceGetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[15]
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -992,7 +1366,7 @@ func (x *TaskServiceGetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskServiceGetResponse.ProtoReflect.Descriptor instead.
 func (*TaskServiceGetResponse) Descriptor() ([]byte, []int) {
-	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{15}
+	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TaskServiceGetResponse) GetTask() *Task {
@@ -1013,7 +1387,7 @@ type TaskServiceHaltRequest struct {
 
 func (x *TaskServiceHaltRequest) Reset() {
 	*x = TaskServiceHaltRequest{}
-	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[16]
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1025,7 +1399,7 @@ func (x *TaskServiceHaltRequest) String() string {
 func (*TaskServiceHaltRequest) ProtoMessage() {}
 
 func (x *TaskServiceHaltRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[16]
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1038,7 +1412,7 @@ func (x *TaskServiceHaltRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskServiceHaltRequest.ProtoReflect.Descriptor instead.
 func (*TaskServiceHaltRequest) Descriptor() ([]byte, []int) {
-	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{16}
+	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *TaskServiceHaltRequest) GetId() string {
@@ -1057,7 +1431,7 @@ type TaskServiceHaltResponse struct {
 
 func (x *TaskServiceHaltResponse) Reset() {
 	*x = TaskServiceHaltResponse{}
-	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[17]
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1069,7 +1443,7 @@ func (x *TaskServiceHaltResponse) String() string {
 func (*TaskServiceHaltResponse) ProtoMessage() {}
 
 func (x *TaskServiceHaltResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[17]
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1082,7 +1456,7 @@ func (x *TaskServiceHaltResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskServiceHaltResponse.ProtoReflect.Descriptor instead.
 func (*TaskServiceHaltResponse) Descriptor() ([]byte, []int) {
-	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{17}
+	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{22}
 }
 
 // Continue a halted task.
@@ -1096,7 +1470,7 @@ type TaskServiceContinueRequest struct {
 
 func (x *TaskServiceContinueRequest) Reset() {
 	*x = TaskServiceContinueRequest{}
-	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[18]
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1108,7 +1482,7 @@ func (x *TaskServiceContinueRequest) String() string {
 func (*TaskServiceContinueRequest) ProtoMessage() {}
 
 func (x *TaskServiceContinueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[18]
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1121,7 +1495,7 @@ func (x *TaskServiceContinueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskServiceContinueRequest.ProtoReflect.Descriptor instead.
 func (*TaskServiceContinueRequest) Descriptor() ([]byte, []int) {
-	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{18}
+	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *TaskServiceContinueRequest) GetId() string {
@@ -1140,7 +1514,7 @@ type TaskServiceContinueResponse struct {
 
 func (x *TaskServiceContinueResponse) Reset() {
 	*x = TaskServiceContinueResponse{}
-	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[19]
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1152,7 +1526,7 @@ func (x *TaskServiceContinueResponse) String() string {
 func (*TaskServiceContinueResponse) ProtoMessage() {}
 
 func (x *TaskServiceContinueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[19]
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1165,7 +1539,7 @@ func (x *TaskServiceContinueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskServiceContinueResponse.ProtoReflect.Descriptor instead.
 func (*TaskServiceContinueResponse) Descriptor() ([]byte, []int) {
-	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{19}
+	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{24}
 }
 
 // Search tasks.
@@ -1186,7 +1560,7 @@ type TaskServiceSearchRequest struct {
 
 func (x *TaskServiceSearchRequest) Reset() {
 	*x = TaskServiceSearchRequest{}
-	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[20]
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1198,7 +1572,7 @@ func (x *TaskServiceSearchRequest) String() string {
 func (*TaskServiceSearchRequest) ProtoMessage() {}
 
 func (x *TaskServiceSearchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[20]
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1211,7 +1585,7 @@ func (x *TaskServiceSearchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskServiceSearchRequest.ProtoReflect.Descriptor instead.
 func (*TaskServiceSearchRequest) Descriptor() ([]byte, []int) {
-	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{20}
+	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *TaskServiceSearchRequest) GetState() TaskState {
@@ -1255,7 +1629,7 @@ type TaskServiceSearchResponse struct {
 
 func (x *TaskServiceSearchResponse) Reset() {
 	*x = TaskServiceSearchResponse{}
-	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[21]
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1267,7 +1641,7 @@ func (x *TaskServiceSearchResponse) String() string {
 func (*TaskServiceSearchResponse) ProtoMessage() {}
 
 func (x *TaskServiceSearchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[21]
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1280,7 +1654,7 @@ func (x *TaskServiceSearchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskServiceSearchResponse.ProtoReflect.Descriptor instead.
 func (*TaskServiceSearchResponse) Descriptor() ([]byte, []int) {
-	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{21}
+	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *TaskServiceSearchResponse) GetTasks() []*Task {
@@ -1310,7 +1684,7 @@ type TaskServicePollRequest struct {
 
 func (x *TaskServicePollRequest) Reset() {
 	*x = TaskServicePollRequest{}
-	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[22]
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1322,7 +1696,7 @@ func (x *TaskServicePollRequest) String() string {
 func (*TaskServicePollRequest) ProtoMessage() {}
 
 func (x *TaskServicePollRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[22]
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1335,7 +1709,7 @@ func (x *TaskServicePollRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskServicePollRequest.ProtoReflect.Descriptor instead.
 func (*TaskServicePollRequest) Descriptor() ([]byte, []int) {
-	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{22}
+	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *TaskServicePollRequest) GetGroup() string {
@@ -1368,7 +1742,7 @@ type TaskServicePollResponse struct {
 
 func (x *TaskServicePollResponse) Reset() {
 	*x = TaskServicePollResponse{}
-	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[23]
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1380,7 +1754,7 @@ func (x *TaskServicePollResponse) String() string {
 func (*TaskServicePollResponse) ProtoMessage() {}
 
 func (x *TaskServicePollResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[23]
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1393,7 +1767,7 @@ func (x *TaskServicePollResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskServicePollResponse.ProtoReflect.Descriptor instead.
 func (*TaskServicePollResponse) Descriptor() ([]byte, []int) {
-	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{23}
+	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *TaskServicePollResponse) GetMessage() isTaskServicePollResponse_Message {
@@ -1452,7 +1826,7 @@ type Execute struct {
 
 func (x *Execute) Reset() {
 	*x = Execute{}
-	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[24]
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1464,7 +1838,7 @@ func (x *Execute) String() string {
 func (*Execute) ProtoMessage() {}
 
 func (x *Execute) ProtoReflect() protoreflect.Message {
-	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[24]
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1477,7 +1851,7 @@ func (x *Execute) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Execute.ProtoReflect.Descriptor instead.
 func (*Execute) Descriptor() ([]byte, []int) {
-	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{24}
+	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Execute) GetTask() *TaskRef {
@@ -1498,7 +1872,7 @@ type Unblock struct {
 
 func (x *Unblock) Reset() {
 	*x = Unblock{}
-	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[25]
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1510,7 +1884,7 @@ func (x *Unblock) String() string {
 func (*Unblock) ProtoMessage() {}
 
 func (x *Unblock) ProtoReflect() protoreflect.Message {
-	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[25]
+	mi := &file_resonate_mesh_v1_task_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1523,7 +1897,7 @@ func (x *Unblock) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Unblock.ProtoReflect.Descriptor instead.
 func (*Unblock) Descriptor() ([]byte, []int) {
-	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{25}
+	return file_resonate_mesh_v1_task_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Unblock) GetPromise() *Promise {
@@ -1582,7 +1956,27 @@ const file_resonate_mesh_v1_task_service_proto_rawDesc = "" +
 	"\x06create\x18\x01 \x01(\v2..resonate.mesh.v1.PromiseServiceCreateResponseH\x00R\x06create\x12H\n" +
 	"\x06settle\x18\x02 \x01(\v2..resonate.mesh.v1.PromiseServiceSettleResponseH\x00R\x06settle\x123\n" +
 	"\apreload\x18\x03 \x03(\v2\x19.resonate.mesh.v1.PromiseR\apreloadB\b\n" +
-	"\x06result\"`\n" +
+	"\x06result\"\x81\x01\n" +
+	"\x1cTaskServiceFenceBatchRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x03R\aversion\x127\n" +
+	"\aactions\x18\x03 \x03(\v2\x1d.resonate.mesh.v1.FencedWriteR\aactions\"\xa9\x01\n" +
+	"\vFencedWrite\x12G\n" +
+	"\x06create\x18\x01 \x01(\v2-.resonate.mesh.v1.PromiseServiceCreateRequestH\x00R\x06create\x12G\n" +
+	"\x06settle\x18\x02 \x01(\v2-.resonate.mesh.v1.PromiseServiceSettleRequestH\x00R\x06settleB\b\n" +
+	"\x06action\"^\n" +
+	"\x1dTaskServiceFenceBatchResponse\x12=\n" +
+	"\aresults\x18\x01 \x03(\v2#.resonate.mesh.v1.FencedWriteResultR\aresults\"\xed\x01\n" +
+	"\x11FencedWriteResult\x12H\n" +
+	"\x06create\x18\x01 \x01(\v2..resonate.mesh.v1.PromiseServiceCreateResponseH\x00R\x06create\x12H\n" +
+	"\x06settle\x18\x02 \x01(\v2..resonate.mesh.v1.PromiseServiceSettleResponseH\x00R\x06settle\x12:\n" +
+	"\x05error\x18\x03 \x01(\v2\".resonate.mesh.v1.FencedWriteErrorH\x00R\x05errorB\b\n" +
+	"\x06result\"l\n" +
+	"\x10FencedWriteError\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x16\n" +
+	"\x06status\x18\x02 \x01(\x05R\x06status\x12\x12\n" +
+	"\x04code\x18\x03 \x01(\tR\x04code\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\"`\n" +
 	"\x1bTaskServiceHeartbeatRequest\x12\x10\n" +
 	"\x03pid\x18\x01 \x01(\tR\x03pid\x12/\n" +
 	"\x05tasks\x18\x02 \x03(\v2\x19.resonate.mesh.v1.TaskRefR\x05tasks\"\x1e\n" +
@@ -1615,14 +2009,17 @@ const file_resonate_mesh_v1_task_service_proto_rawDesc = "" +
 	"\aExecute\x12-\n" +
 	"\x04task\x18\x01 \x01(\v2\x19.resonate.mesh.v1.TaskRefR\x04task\">\n" +
 	"\aUnblock\x123\n" +
-	"\apromise\x18\x01 \x01(\v2\x19.resonate.mesh.v1.PromiseR\apromise2\xb6\t\n" +
+	"\apromise\x18\x01 \x01(\v2\x19.resonate.mesh.v1.PromiseR\apromise2\xa5\n" +
+	"\n" +
 	"\vTaskService\x12a\n" +
 	"\x06Create\x12*.resonate.mesh.v1.TaskServiceCreateRequest\x1a+.resonate.mesh.v1.TaskServiceCreateResponse\x12d\n" +
 	"\aAcquire\x12+.resonate.mesh.v1.TaskServiceAcquireRequest\x1a,.resonate.mesh.v1.TaskServiceAcquireResponse\x12d\n" +
 	"\aSuspend\x12+.resonate.mesh.v1.TaskServiceSuspendRequest\x1a,.resonate.mesh.v1.TaskServiceSuspendResponse\x12d\n" +
 	"\aFulfill\x12+.resonate.mesh.v1.TaskServiceFulfillRequest\x1a,.resonate.mesh.v1.TaskServiceFulfillResponse\x12d\n" +
 	"\aRelease\x12+.resonate.mesh.v1.TaskServiceReleaseRequest\x1a,.resonate.mesh.v1.TaskServiceReleaseResponse\x12^\n" +
-	"\x05Fence\x12).resonate.mesh.v1.TaskServiceFenceRequest\x1a*.resonate.mesh.v1.TaskServiceFenceResponse\x12j\n" +
+	"\x05Fence\x12).resonate.mesh.v1.TaskServiceFenceRequest\x1a*.resonate.mesh.v1.TaskServiceFenceResponse\x12m\n" +
+	"\n" +
+	"FenceBatch\x12..resonate.mesh.v1.TaskServiceFenceBatchRequest\x1a/.resonate.mesh.v1.TaskServiceFenceBatchResponse\x12j\n" +
 	"\tHeartbeat\x12-.resonate.mesh.v1.TaskServiceHeartbeatRequest\x1a..resonate.mesh.v1.TaskServiceHeartbeatResponse\x12X\n" +
 	"\x03Get\x12'.resonate.mesh.v1.TaskServiceGetRequest\x1a(.resonate.mesh.v1.TaskServiceGetResponse\x12[\n" +
 	"\x04Halt\x12(.resonate.mesh.v1.TaskServiceHaltRequest\x1a).resonate.mesh.v1.TaskServiceHaltResponse\x12g\n" +
@@ -1642,7 +2039,7 @@ func file_resonate_mesh_v1_task_service_proto_rawDescGZIP() []byte {
 	return file_resonate_mesh_v1_task_service_proto_rawDescData
 }
 
-var file_resonate_mesh_v1_task_service_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_resonate_mesh_v1_task_service_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_resonate_mesh_v1_task_service_proto_goTypes = []any{
 	(*TaskServiceCreateRequest)(nil),              // 0: resonate.mesh.v1.TaskServiceCreateRequest
 	(*TaskServiceCreateResponse)(nil),             // 1: resonate.mesh.v1.TaskServiceCreateResponse
@@ -1656,84 +2053,98 @@ var file_resonate_mesh_v1_task_service_proto_goTypes = []any{
 	(*TaskServiceReleaseResponse)(nil),            // 9: resonate.mesh.v1.TaskServiceReleaseResponse
 	(*TaskServiceFenceRequest)(nil),               // 10: resonate.mesh.v1.TaskServiceFenceRequest
 	(*TaskServiceFenceResponse)(nil),              // 11: resonate.mesh.v1.TaskServiceFenceResponse
-	(*TaskServiceHeartbeatRequest)(nil),           // 12: resonate.mesh.v1.TaskServiceHeartbeatRequest
-	(*TaskServiceHeartbeatResponse)(nil),          // 13: resonate.mesh.v1.TaskServiceHeartbeatResponse
-	(*TaskServiceGetRequest)(nil),                 // 14: resonate.mesh.v1.TaskServiceGetRequest
-	(*TaskServiceGetResponse)(nil),                // 15: resonate.mesh.v1.TaskServiceGetResponse
-	(*TaskServiceHaltRequest)(nil),                // 16: resonate.mesh.v1.TaskServiceHaltRequest
-	(*TaskServiceHaltResponse)(nil),               // 17: resonate.mesh.v1.TaskServiceHaltResponse
-	(*TaskServiceContinueRequest)(nil),            // 18: resonate.mesh.v1.TaskServiceContinueRequest
-	(*TaskServiceContinueResponse)(nil),           // 19: resonate.mesh.v1.TaskServiceContinueResponse
-	(*TaskServiceSearchRequest)(nil),              // 20: resonate.mesh.v1.TaskServiceSearchRequest
-	(*TaskServiceSearchResponse)(nil),             // 21: resonate.mesh.v1.TaskServiceSearchResponse
-	(*TaskServicePollRequest)(nil),                // 22: resonate.mesh.v1.TaskServicePollRequest
-	(*TaskServicePollResponse)(nil),               // 23: resonate.mesh.v1.TaskServicePollResponse
-	(*Execute)(nil),                               // 24: resonate.mesh.v1.Execute
-	(*Unblock)(nil),                               // 25: resonate.mesh.v1.Unblock
-	(*PromiseServiceCreateRequest)(nil),           // 26: resonate.mesh.v1.PromiseServiceCreateRequest
-	(*Task)(nil),                                  // 27: resonate.mesh.v1.Task
-	(*Promise)(nil),                               // 28: resonate.mesh.v1.Promise
-	(*PromiseServiceRegisterCallbackRequest)(nil), // 29: resonate.mesh.v1.PromiseServiceRegisterCallbackRequest
-	(*PromiseServiceSettleRequest)(nil),           // 30: resonate.mesh.v1.PromiseServiceSettleRequest
-	(*PromiseServiceCreateResponse)(nil),          // 31: resonate.mesh.v1.PromiseServiceCreateResponse
-	(*PromiseServiceSettleResponse)(nil),          // 32: resonate.mesh.v1.PromiseServiceSettleResponse
-	(*TaskRef)(nil),                               // 33: resonate.mesh.v1.TaskRef
-	(TaskState)(0),                                // 34: resonate.mesh.v1.TaskState
+	(*TaskServiceFenceBatchRequest)(nil),          // 12: resonate.mesh.v1.TaskServiceFenceBatchRequest
+	(*FencedWrite)(nil),                           // 13: resonate.mesh.v1.FencedWrite
+	(*TaskServiceFenceBatchResponse)(nil),         // 14: resonate.mesh.v1.TaskServiceFenceBatchResponse
+	(*FencedWriteResult)(nil),                     // 15: resonate.mesh.v1.FencedWriteResult
+	(*FencedWriteError)(nil),                      // 16: resonate.mesh.v1.FencedWriteError
+	(*TaskServiceHeartbeatRequest)(nil),           // 17: resonate.mesh.v1.TaskServiceHeartbeatRequest
+	(*TaskServiceHeartbeatResponse)(nil),          // 18: resonate.mesh.v1.TaskServiceHeartbeatResponse
+	(*TaskServiceGetRequest)(nil),                 // 19: resonate.mesh.v1.TaskServiceGetRequest
+	(*TaskServiceGetResponse)(nil),                // 20: resonate.mesh.v1.TaskServiceGetResponse
+	(*TaskServiceHaltRequest)(nil),                // 21: resonate.mesh.v1.TaskServiceHaltRequest
+	(*TaskServiceHaltResponse)(nil),               // 22: resonate.mesh.v1.TaskServiceHaltResponse
+	(*TaskServiceContinueRequest)(nil),            // 23: resonate.mesh.v1.TaskServiceContinueRequest
+	(*TaskServiceContinueResponse)(nil),           // 24: resonate.mesh.v1.TaskServiceContinueResponse
+	(*TaskServiceSearchRequest)(nil),              // 25: resonate.mesh.v1.TaskServiceSearchRequest
+	(*TaskServiceSearchResponse)(nil),             // 26: resonate.mesh.v1.TaskServiceSearchResponse
+	(*TaskServicePollRequest)(nil),                // 27: resonate.mesh.v1.TaskServicePollRequest
+	(*TaskServicePollResponse)(nil),               // 28: resonate.mesh.v1.TaskServicePollResponse
+	(*Execute)(nil),                               // 29: resonate.mesh.v1.Execute
+	(*Unblock)(nil),                               // 30: resonate.mesh.v1.Unblock
+	(*PromiseServiceCreateRequest)(nil),           // 31: resonate.mesh.v1.PromiseServiceCreateRequest
+	(*Task)(nil),                                  // 32: resonate.mesh.v1.Task
+	(*Promise)(nil),                               // 33: resonate.mesh.v1.Promise
+	(*PromiseServiceRegisterCallbackRequest)(nil), // 34: resonate.mesh.v1.PromiseServiceRegisterCallbackRequest
+	(*PromiseServiceSettleRequest)(nil),           // 35: resonate.mesh.v1.PromiseServiceSettleRequest
+	(*PromiseServiceCreateResponse)(nil),          // 36: resonate.mesh.v1.PromiseServiceCreateResponse
+	(*PromiseServiceSettleResponse)(nil),          // 37: resonate.mesh.v1.PromiseServiceSettleResponse
+	(*TaskRef)(nil),                               // 38: resonate.mesh.v1.TaskRef
+	(TaskState)(0),                                // 39: resonate.mesh.v1.TaskState
 }
 var file_resonate_mesh_v1_task_service_proto_depIdxs = []int32{
-	26, // 0: resonate.mesh.v1.TaskServiceCreateRequest.action:type_name -> resonate.mesh.v1.PromiseServiceCreateRequest
-	27, // 1: resonate.mesh.v1.TaskServiceCreateResponse.task:type_name -> resonate.mesh.v1.Task
-	28, // 2: resonate.mesh.v1.TaskServiceCreateResponse.promise:type_name -> resonate.mesh.v1.Promise
-	28, // 3: resonate.mesh.v1.TaskServiceCreateResponse.preload:type_name -> resonate.mesh.v1.Promise
-	27, // 4: resonate.mesh.v1.TaskServiceAcquireResponse.task:type_name -> resonate.mesh.v1.Task
-	28, // 5: resonate.mesh.v1.TaskServiceAcquireResponse.promise:type_name -> resonate.mesh.v1.Promise
-	28, // 6: resonate.mesh.v1.TaskServiceAcquireResponse.preload:type_name -> resonate.mesh.v1.Promise
-	29, // 7: resonate.mesh.v1.TaskServiceSuspendRequest.actions:type_name -> resonate.mesh.v1.PromiseServiceRegisterCallbackRequest
-	28, // 8: resonate.mesh.v1.TaskServiceSuspendResponse.preload:type_name -> resonate.mesh.v1.Promise
-	30, // 9: resonate.mesh.v1.TaskServiceFulfillRequest.action:type_name -> resonate.mesh.v1.PromiseServiceSettleRequest
-	28, // 10: resonate.mesh.v1.TaskServiceFulfillResponse.promise:type_name -> resonate.mesh.v1.Promise
-	26, // 11: resonate.mesh.v1.TaskServiceFenceRequest.create:type_name -> resonate.mesh.v1.PromiseServiceCreateRequest
-	30, // 12: resonate.mesh.v1.TaskServiceFenceRequest.settle:type_name -> resonate.mesh.v1.PromiseServiceSettleRequest
-	31, // 13: resonate.mesh.v1.TaskServiceFenceResponse.create:type_name -> resonate.mesh.v1.PromiseServiceCreateResponse
-	32, // 14: resonate.mesh.v1.TaskServiceFenceResponse.settle:type_name -> resonate.mesh.v1.PromiseServiceSettleResponse
-	28, // 15: resonate.mesh.v1.TaskServiceFenceResponse.preload:type_name -> resonate.mesh.v1.Promise
-	33, // 16: resonate.mesh.v1.TaskServiceHeartbeatRequest.tasks:type_name -> resonate.mesh.v1.TaskRef
-	27, // 17: resonate.mesh.v1.TaskServiceGetResponse.task:type_name -> resonate.mesh.v1.Task
-	34, // 18: resonate.mesh.v1.TaskServiceSearchRequest.state:type_name -> resonate.mesh.v1.TaskState
-	27, // 19: resonate.mesh.v1.TaskServiceSearchResponse.tasks:type_name -> resonate.mesh.v1.Task
-	24, // 20: resonate.mesh.v1.TaskServicePollResponse.execute:type_name -> resonate.mesh.v1.Execute
-	25, // 21: resonate.mesh.v1.TaskServicePollResponse.unblock:type_name -> resonate.mesh.v1.Unblock
-	33, // 22: resonate.mesh.v1.Execute.task:type_name -> resonate.mesh.v1.TaskRef
-	28, // 23: resonate.mesh.v1.Unblock.promise:type_name -> resonate.mesh.v1.Promise
-	0,  // 24: resonate.mesh.v1.TaskService.Create:input_type -> resonate.mesh.v1.TaskServiceCreateRequest
-	2,  // 25: resonate.mesh.v1.TaskService.Acquire:input_type -> resonate.mesh.v1.TaskServiceAcquireRequest
-	4,  // 26: resonate.mesh.v1.TaskService.Suspend:input_type -> resonate.mesh.v1.TaskServiceSuspendRequest
-	6,  // 27: resonate.mesh.v1.TaskService.Fulfill:input_type -> resonate.mesh.v1.TaskServiceFulfillRequest
-	8,  // 28: resonate.mesh.v1.TaskService.Release:input_type -> resonate.mesh.v1.TaskServiceReleaseRequest
-	10, // 29: resonate.mesh.v1.TaskService.Fence:input_type -> resonate.mesh.v1.TaskServiceFenceRequest
-	12, // 30: resonate.mesh.v1.TaskService.Heartbeat:input_type -> resonate.mesh.v1.TaskServiceHeartbeatRequest
-	14, // 31: resonate.mesh.v1.TaskService.Get:input_type -> resonate.mesh.v1.TaskServiceGetRequest
-	16, // 32: resonate.mesh.v1.TaskService.Halt:input_type -> resonate.mesh.v1.TaskServiceHaltRequest
-	18, // 33: resonate.mesh.v1.TaskService.Continue:input_type -> resonate.mesh.v1.TaskServiceContinueRequest
-	20, // 34: resonate.mesh.v1.TaskService.Search:input_type -> resonate.mesh.v1.TaskServiceSearchRequest
-	22, // 35: resonate.mesh.v1.TaskService.Poll:input_type -> resonate.mesh.v1.TaskServicePollRequest
-	1,  // 36: resonate.mesh.v1.TaskService.Create:output_type -> resonate.mesh.v1.TaskServiceCreateResponse
-	3,  // 37: resonate.mesh.v1.TaskService.Acquire:output_type -> resonate.mesh.v1.TaskServiceAcquireResponse
-	5,  // 38: resonate.mesh.v1.TaskService.Suspend:output_type -> resonate.mesh.v1.TaskServiceSuspendResponse
-	7,  // 39: resonate.mesh.v1.TaskService.Fulfill:output_type -> resonate.mesh.v1.TaskServiceFulfillResponse
-	9,  // 40: resonate.mesh.v1.TaskService.Release:output_type -> resonate.mesh.v1.TaskServiceReleaseResponse
-	11, // 41: resonate.mesh.v1.TaskService.Fence:output_type -> resonate.mesh.v1.TaskServiceFenceResponse
-	13, // 42: resonate.mesh.v1.TaskService.Heartbeat:output_type -> resonate.mesh.v1.TaskServiceHeartbeatResponse
-	15, // 43: resonate.mesh.v1.TaskService.Get:output_type -> resonate.mesh.v1.TaskServiceGetResponse
-	17, // 44: resonate.mesh.v1.TaskService.Halt:output_type -> resonate.mesh.v1.TaskServiceHaltResponse
-	19, // 45: resonate.mesh.v1.TaskService.Continue:output_type -> resonate.mesh.v1.TaskServiceContinueResponse
-	21, // 46: resonate.mesh.v1.TaskService.Search:output_type -> resonate.mesh.v1.TaskServiceSearchResponse
-	23, // 47: resonate.mesh.v1.TaskService.Poll:output_type -> resonate.mesh.v1.TaskServicePollResponse
-	36, // [36:48] is the sub-list for method output_type
-	24, // [24:36] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	31, // 0: resonate.mesh.v1.TaskServiceCreateRequest.action:type_name -> resonate.mesh.v1.PromiseServiceCreateRequest
+	32, // 1: resonate.mesh.v1.TaskServiceCreateResponse.task:type_name -> resonate.mesh.v1.Task
+	33, // 2: resonate.mesh.v1.TaskServiceCreateResponse.promise:type_name -> resonate.mesh.v1.Promise
+	33, // 3: resonate.mesh.v1.TaskServiceCreateResponse.preload:type_name -> resonate.mesh.v1.Promise
+	32, // 4: resonate.mesh.v1.TaskServiceAcquireResponse.task:type_name -> resonate.mesh.v1.Task
+	33, // 5: resonate.mesh.v1.TaskServiceAcquireResponse.promise:type_name -> resonate.mesh.v1.Promise
+	33, // 6: resonate.mesh.v1.TaskServiceAcquireResponse.preload:type_name -> resonate.mesh.v1.Promise
+	34, // 7: resonate.mesh.v1.TaskServiceSuspendRequest.actions:type_name -> resonate.mesh.v1.PromiseServiceRegisterCallbackRequest
+	33, // 8: resonate.mesh.v1.TaskServiceSuspendResponse.preload:type_name -> resonate.mesh.v1.Promise
+	35, // 9: resonate.mesh.v1.TaskServiceFulfillRequest.action:type_name -> resonate.mesh.v1.PromiseServiceSettleRequest
+	33, // 10: resonate.mesh.v1.TaskServiceFulfillResponse.promise:type_name -> resonate.mesh.v1.Promise
+	31, // 11: resonate.mesh.v1.TaskServiceFenceRequest.create:type_name -> resonate.mesh.v1.PromiseServiceCreateRequest
+	35, // 12: resonate.mesh.v1.TaskServiceFenceRequest.settle:type_name -> resonate.mesh.v1.PromiseServiceSettleRequest
+	36, // 13: resonate.mesh.v1.TaskServiceFenceResponse.create:type_name -> resonate.mesh.v1.PromiseServiceCreateResponse
+	37, // 14: resonate.mesh.v1.TaskServiceFenceResponse.settle:type_name -> resonate.mesh.v1.PromiseServiceSettleResponse
+	33, // 15: resonate.mesh.v1.TaskServiceFenceResponse.preload:type_name -> resonate.mesh.v1.Promise
+	13, // 16: resonate.mesh.v1.TaskServiceFenceBatchRequest.actions:type_name -> resonate.mesh.v1.FencedWrite
+	31, // 17: resonate.mesh.v1.FencedWrite.create:type_name -> resonate.mesh.v1.PromiseServiceCreateRequest
+	35, // 18: resonate.mesh.v1.FencedWrite.settle:type_name -> resonate.mesh.v1.PromiseServiceSettleRequest
+	15, // 19: resonate.mesh.v1.TaskServiceFenceBatchResponse.results:type_name -> resonate.mesh.v1.FencedWriteResult
+	36, // 20: resonate.mesh.v1.FencedWriteResult.create:type_name -> resonate.mesh.v1.PromiseServiceCreateResponse
+	37, // 21: resonate.mesh.v1.FencedWriteResult.settle:type_name -> resonate.mesh.v1.PromiseServiceSettleResponse
+	16, // 22: resonate.mesh.v1.FencedWriteResult.error:type_name -> resonate.mesh.v1.FencedWriteError
+	38, // 23: resonate.mesh.v1.TaskServiceHeartbeatRequest.tasks:type_name -> resonate.mesh.v1.TaskRef
+	32, // 24: resonate.mesh.v1.TaskServiceGetResponse.task:type_name -> resonate.mesh.v1.Task
+	39, // 25: resonate.mesh.v1.TaskServiceSearchRequest.state:type_name -> resonate.mesh.v1.TaskState
+	32, // 26: resonate.mesh.v1.TaskServiceSearchResponse.tasks:type_name -> resonate.mesh.v1.Task
+	29, // 27: resonate.mesh.v1.TaskServicePollResponse.execute:type_name -> resonate.mesh.v1.Execute
+	30, // 28: resonate.mesh.v1.TaskServicePollResponse.unblock:type_name -> resonate.mesh.v1.Unblock
+	38, // 29: resonate.mesh.v1.Execute.task:type_name -> resonate.mesh.v1.TaskRef
+	33, // 30: resonate.mesh.v1.Unblock.promise:type_name -> resonate.mesh.v1.Promise
+	0,  // 31: resonate.mesh.v1.TaskService.Create:input_type -> resonate.mesh.v1.TaskServiceCreateRequest
+	2,  // 32: resonate.mesh.v1.TaskService.Acquire:input_type -> resonate.mesh.v1.TaskServiceAcquireRequest
+	4,  // 33: resonate.mesh.v1.TaskService.Suspend:input_type -> resonate.mesh.v1.TaskServiceSuspendRequest
+	6,  // 34: resonate.mesh.v1.TaskService.Fulfill:input_type -> resonate.mesh.v1.TaskServiceFulfillRequest
+	8,  // 35: resonate.mesh.v1.TaskService.Release:input_type -> resonate.mesh.v1.TaskServiceReleaseRequest
+	10, // 36: resonate.mesh.v1.TaskService.Fence:input_type -> resonate.mesh.v1.TaskServiceFenceRequest
+	12, // 37: resonate.mesh.v1.TaskService.FenceBatch:input_type -> resonate.mesh.v1.TaskServiceFenceBatchRequest
+	17, // 38: resonate.mesh.v1.TaskService.Heartbeat:input_type -> resonate.mesh.v1.TaskServiceHeartbeatRequest
+	19, // 39: resonate.mesh.v1.TaskService.Get:input_type -> resonate.mesh.v1.TaskServiceGetRequest
+	21, // 40: resonate.mesh.v1.TaskService.Halt:input_type -> resonate.mesh.v1.TaskServiceHaltRequest
+	23, // 41: resonate.mesh.v1.TaskService.Continue:input_type -> resonate.mesh.v1.TaskServiceContinueRequest
+	25, // 42: resonate.mesh.v1.TaskService.Search:input_type -> resonate.mesh.v1.TaskServiceSearchRequest
+	27, // 43: resonate.mesh.v1.TaskService.Poll:input_type -> resonate.mesh.v1.TaskServicePollRequest
+	1,  // 44: resonate.mesh.v1.TaskService.Create:output_type -> resonate.mesh.v1.TaskServiceCreateResponse
+	3,  // 45: resonate.mesh.v1.TaskService.Acquire:output_type -> resonate.mesh.v1.TaskServiceAcquireResponse
+	5,  // 46: resonate.mesh.v1.TaskService.Suspend:output_type -> resonate.mesh.v1.TaskServiceSuspendResponse
+	7,  // 47: resonate.mesh.v1.TaskService.Fulfill:output_type -> resonate.mesh.v1.TaskServiceFulfillResponse
+	9,  // 48: resonate.mesh.v1.TaskService.Release:output_type -> resonate.mesh.v1.TaskServiceReleaseResponse
+	11, // 49: resonate.mesh.v1.TaskService.Fence:output_type -> resonate.mesh.v1.TaskServiceFenceResponse
+	14, // 50: resonate.mesh.v1.TaskService.FenceBatch:output_type -> resonate.mesh.v1.TaskServiceFenceBatchResponse
+	18, // 51: resonate.mesh.v1.TaskService.Heartbeat:output_type -> resonate.mesh.v1.TaskServiceHeartbeatResponse
+	20, // 52: resonate.mesh.v1.TaskService.Get:output_type -> resonate.mesh.v1.TaskServiceGetResponse
+	22, // 53: resonate.mesh.v1.TaskService.Halt:output_type -> resonate.mesh.v1.TaskServiceHaltResponse
+	24, // 54: resonate.mesh.v1.TaskService.Continue:output_type -> resonate.mesh.v1.TaskServiceContinueResponse
+	26, // 55: resonate.mesh.v1.TaskService.Search:output_type -> resonate.mesh.v1.TaskServiceSearchResponse
+	28, // 56: resonate.mesh.v1.TaskService.Poll:output_type -> resonate.mesh.v1.TaskServicePollResponse
+	44, // [44:57] is the sub-list for method output_type
+	31, // [31:44] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_resonate_mesh_v1_task_service_proto_init() }
@@ -1751,7 +2162,16 @@ func file_resonate_mesh_v1_task_service_proto_init() {
 		(*TaskServiceFenceResponse_Create)(nil),
 		(*TaskServiceFenceResponse_Settle)(nil),
 	}
-	file_resonate_mesh_v1_task_service_proto_msgTypes[23].OneofWrappers = []any{
+	file_resonate_mesh_v1_task_service_proto_msgTypes[13].OneofWrappers = []any{
+		(*FencedWrite_Create)(nil),
+		(*FencedWrite_Settle)(nil),
+	}
+	file_resonate_mesh_v1_task_service_proto_msgTypes[15].OneofWrappers = []any{
+		(*FencedWriteResult_Create)(nil),
+		(*FencedWriteResult_Settle)(nil),
+		(*FencedWriteResult_Error)(nil),
+	}
+	file_resonate_mesh_v1_task_service_proto_msgTypes[28].OneofWrappers = []any{
 		(*TaskServicePollResponse_Execute)(nil),
 		(*TaskServicePollResponse_Unblock)(nil),
 	}
@@ -1761,7 +2181,7 @@ func file_resonate_mesh_v1_task_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_resonate_mesh_v1_task_service_proto_rawDesc), len(file_resonate_mesh_v1_task_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,18 +22,19 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	TaskService_Create_FullMethodName    = "/resonate.mesh.v1.TaskService/Create"
-	TaskService_Acquire_FullMethodName   = "/resonate.mesh.v1.TaskService/Acquire"
-	TaskService_Suspend_FullMethodName   = "/resonate.mesh.v1.TaskService/Suspend"
-	TaskService_Fulfill_FullMethodName   = "/resonate.mesh.v1.TaskService/Fulfill"
-	TaskService_Release_FullMethodName   = "/resonate.mesh.v1.TaskService/Release"
-	TaskService_Fence_FullMethodName     = "/resonate.mesh.v1.TaskService/Fence"
-	TaskService_Heartbeat_FullMethodName = "/resonate.mesh.v1.TaskService/Heartbeat"
-	TaskService_Get_FullMethodName       = "/resonate.mesh.v1.TaskService/Get"
-	TaskService_Halt_FullMethodName      = "/resonate.mesh.v1.TaskService/Halt"
-	TaskService_Continue_FullMethodName  = "/resonate.mesh.v1.TaskService/Continue"
-	TaskService_Search_FullMethodName    = "/resonate.mesh.v1.TaskService/Search"
-	TaskService_Poll_FullMethodName      = "/resonate.mesh.v1.TaskService/Poll"
+	TaskService_Create_FullMethodName     = "/resonate.mesh.v1.TaskService/Create"
+	TaskService_Acquire_FullMethodName    = "/resonate.mesh.v1.TaskService/Acquire"
+	TaskService_Suspend_FullMethodName    = "/resonate.mesh.v1.TaskService/Suspend"
+	TaskService_Fulfill_FullMethodName    = "/resonate.mesh.v1.TaskService/Fulfill"
+	TaskService_Release_FullMethodName    = "/resonate.mesh.v1.TaskService/Release"
+	TaskService_Fence_FullMethodName      = "/resonate.mesh.v1.TaskService/Fence"
+	TaskService_FenceBatch_FullMethodName = "/resonate.mesh.v1.TaskService/FenceBatch"
+	TaskService_Heartbeat_FullMethodName  = "/resonate.mesh.v1.TaskService/Heartbeat"
+	TaskService_Get_FullMethodName        = "/resonate.mesh.v1.TaskService/Get"
+	TaskService_Halt_FullMethodName       = "/resonate.mesh.v1.TaskService/Halt"
+	TaskService_Continue_FullMethodName   = "/resonate.mesh.v1.TaskService/Continue"
+	TaskService_Search_FullMethodName     = "/resonate.mesh.v1.TaskService/Search"
+	TaskService_Poll_FullMethodName       = "/resonate.mesh.v1.TaskService/Poll"
 )
 
 // TaskServiceClient is the client API for TaskService service.
@@ -80,6 +81,16 @@ type TaskServiceClient interface {
 	// version. The inner operation behaves exactly as the standalone
 	// PromiseService call; when it fails, the whole call fails with its status.
 	Fence(ctx context.Context, in *TaskServiceFenceRequest, opts ...grpc.CallOption) (*TaskServiceFenceResponse, error)
+	// Our extension: several fenced creates and settles in one call, so steps
+	// that start or finish together cost one round trip and one store commit.
+	// The whole request is validated first (INVALID_ARGUMENT naming
+	// `actions[i]...` when any write is malformed); the fence is checked once
+	// (NOT_FOUND, FAILED_PRECONDITION or ABORTED as for Fence). The writes then
+	// run in order, each seeing the ones before it, exactly as the same Fence
+	// calls one by one would, and commit together: all of them or none. Each
+	// write gets its own answer, in order; a write the protocol refuses (a
+	// settle of a missing promise) is refused in its slot, not for the call.
+	FenceBatch(ctx context.Context, in *TaskServiceFenceBatchRequest, opts ...grpc.CallOption) (*TaskServiceFenceBatchResponse, error)
 	// Extend the leases of the tasks the caller holds. Only entries acquired by
 	// `pid` at exactly the named version are extended; others are ignored.
 	// Tasks of several execution trees may be named in one call.
@@ -167,6 +178,16 @@ func (c *taskServiceClient) Fence(ctx context.Context, in *TaskServiceFenceReque
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(TaskServiceFenceResponse)
 	err := c.cc.Invoke(ctx, TaskService_Fence_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *taskServiceClient) FenceBatch(ctx context.Context, in *TaskServiceFenceBatchRequest, opts ...grpc.CallOption) (*TaskServiceFenceBatchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TaskServiceFenceBatchResponse)
+	err := c.cc.Invoke(ctx, TaskService_FenceBatch_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -286,6 +307,16 @@ type TaskServiceServer interface {
 	// version. The inner operation behaves exactly as the standalone
 	// PromiseService call; when it fails, the whole call fails with its status.
 	Fence(context.Context, *TaskServiceFenceRequest) (*TaskServiceFenceResponse, error)
+	// Our extension: several fenced creates and settles in one call, so steps
+	// that start or finish together cost one round trip and one store commit.
+	// The whole request is validated first (INVALID_ARGUMENT naming
+	// `actions[i]...` when any write is malformed); the fence is checked once
+	// (NOT_FOUND, FAILED_PRECONDITION or ABORTED as for Fence). The writes then
+	// run in order, each seeing the ones before it, exactly as the same Fence
+	// calls one by one would, and commit together: all of them or none. Each
+	// write gets its own answer, in order; a write the protocol refuses (a
+	// settle of a missing promise) is refused in its slot, not for the call.
+	FenceBatch(context.Context, *TaskServiceFenceBatchRequest) (*TaskServiceFenceBatchResponse, error)
 	// Extend the leases of the tasks the caller holds. Only entries acquired by
 	// `pid` at exactly the named version are extended; others are ignored.
 	// Tasks of several execution trees may be named in one call.
@@ -336,6 +367,9 @@ func (UnimplementedTaskServiceServer) Release(context.Context, *TaskServiceRelea
 }
 func (UnimplementedTaskServiceServer) Fence(context.Context, *TaskServiceFenceRequest) (*TaskServiceFenceResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Fence not implemented")
+}
+func (UnimplementedTaskServiceServer) FenceBatch(context.Context, *TaskServiceFenceBatchRequest) (*TaskServiceFenceBatchResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method FenceBatch not implemented")
 }
 func (UnimplementedTaskServiceServer) Heartbeat(context.Context, *TaskServiceHeartbeatRequest) (*TaskServiceHeartbeatResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Heartbeat not implemented")
@@ -484,6 +518,24 @@ func _TaskService_Fence_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TaskService_FenceBatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TaskServiceFenceBatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TaskServiceServer).FenceBatch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TaskService_FenceBatch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TaskServiceServer).FenceBatch(ctx, req.(*TaskServiceFenceBatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _TaskService_Heartbeat_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(TaskServiceHeartbeatRequest)
 	if err := dec(in); err != nil {
@@ -615,6 +667,10 @@ var TaskService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Fence",
 			Handler:    _TaskService_Fence_Handler,
+		},
+		{
+			MethodName: "FenceBatch",
+			Handler:    _TaskService_FenceBatch_Handler,
 		},
 		{
 			MethodName: "Heartbeat",

@@ -118,6 +118,52 @@ class TaskServiceFenceResponse(_message.Message):
     preload: _containers.RepeatedCompositeFieldContainer[_records_pb2.Promise]
     def __init__(self, create: _Optional[_Union[_promise_service_pb2.PromiseServiceCreateResponse, _Mapping]] = ..., settle: _Optional[_Union[_promise_service_pb2.PromiseServiceSettleResponse, _Mapping]] = ..., preload: _Optional[_Iterable[_Union[_records_pb2.Promise, _Mapping]]] = ...) -> None: ...
 
+class TaskServiceFenceBatchRequest(_message.Message):
+    __slots__ = ("id", "version", "actions")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    version: int
+    actions: _containers.RepeatedCompositeFieldContainer[FencedWrite]
+    def __init__(self, id: _Optional[str] = ..., version: _Optional[int] = ..., actions: _Optional[_Iterable[_Union[FencedWrite, _Mapping]]] = ...) -> None: ...
+
+class FencedWrite(_message.Message):
+    __slots__ = ("create", "settle")
+    CREATE_FIELD_NUMBER: _ClassVar[int]
+    SETTLE_FIELD_NUMBER: _ClassVar[int]
+    create: _promise_service_pb2.PromiseServiceCreateRequest
+    settle: _promise_service_pb2.PromiseServiceSettleRequest
+    def __init__(self, create: _Optional[_Union[_promise_service_pb2.PromiseServiceCreateRequest, _Mapping]] = ..., settle: _Optional[_Union[_promise_service_pb2.PromiseServiceSettleRequest, _Mapping]] = ...) -> None: ...
+
+class TaskServiceFenceBatchResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[FencedWriteResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[FencedWriteResult, _Mapping]]] = ...) -> None: ...
+
+class FencedWriteResult(_message.Message):
+    __slots__ = ("create", "settle", "error")
+    CREATE_FIELD_NUMBER: _ClassVar[int]
+    SETTLE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    create: _promise_service_pb2.PromiseServiceCreateResponse
+    settle: _promise_service_pb2.PromiseServiceSettleResponse
+    error: FencedWriteError
+    def __init__(self, create: _Optional[_Union[_promise_service_pb2.PromiseServiceCreateResponse, _Mapping]] = ..., settle: _Optional[_Union[_promise_service_pb2.PromiseServiceSettleResponse, _Mapping]] = ..., error: _Optional[_Union[FencedWriteError, _Mapping]] = ...) -> None: ...
+
+class FencedWriteError(_message.Message):
+    __slots__ = ("kind", "status", "code", "message")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    status: int
+    code: str
+    message: str
+    def __init__(self, kind: _Optional[str] = ..., status: _Optional[int] = ..., code: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
 class TaskServiceHeartbeatRequest(_message.Message):
     __slots__ = ("pid", "tasks")
     PID_FIELD_NUMBER: _ClassVar[int]

@@ -78,6 +78,11 @@ class TaskServiceStub:
                 request_serializer=resonate_dot_mesh_dot_v1_dot_task__service__pb2.TaskServiceFenceRequest.SerializeToString,
                 response_deserializer=resonate_dot_mesh_dot_v1_dot_task__service__pb2.TaskServiceFenceResponse.FromString,
                 _registered_method=True)
+        self.FenceBatch = channel.unary_unary(
+                '/resonate.mesh.v1.TaskService/FenceBatch',
+                request_serializer=resonate_dot_mesh_dot_v1_dot_task__service__pb2.TaskServiceFenceBatchRequest.SerializeToString,
+                response_deserializer=resonate_dot_mesh_dot_v1_dot_task__service__pb2.TaskServiceFenceBatchResponse.FromString,
+                _registered_method=True)
         self.Heartbeat = channel.unary_unary(
                 '/resonate.mesh.v1.TaskService/Heartbeat',
                 request_serializer=resonate_dot_mesh_dot_v1_dot_task__service__pb2.TaskServiceHeartbeatRequest.SerializeToString,
@@ -182,6 +187,21 @@ class TaskServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FenceBatch(self, request, context):
+        """Our extension: several fenced creates and settles in one call, so steps
+        that start or finish together cost one round trip and one store commit.
+        The whole request is validated first (INVALID_ARGUMENT naming
+        `actions[i]...` when any write is malformed); the fence is checked once
+        (NOT_FOUND, FAILED_PRECONDITION or ABORTED as for Fence). The writes then
+        run in order, each seeing the ones before it, exactly as the same Fence
+        calls one by one would, and commit together: all of them or none. Each
+        write gets its own answer, in order; a write the protocol refuses (a
+        settle of a missing promise) is refused in its slot, not for the call.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Heartbeat(self, request, context):
         """Extend the leases of the tasks the caller holds. Only entries acquired by
         `pid` at exactly the named version are extended; others are ignored.
@@ -267,6 +287,11 @@ def add_TaskServiceServicer_to_server(servicer, server):
                     servicer.Fence,
                     request_deserializer=resonate_dot_mesh_dot_v1_dot_task__service__pb2.TaskServiceFenceRequest.FromString,
                     response_serializer=resonate_dot_mesh_dot_v1_dot_task__service__pb2.TaskServiceFenceResponse.SerializeToString,
+            ),
+            'FenceBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.FenceBatch,
+                    request_deserializer=resonate_dot_mesh_dot_v1_dot_task__service__pb2.TaskServiceFenceBatchRequest.FromString,
+                    response_serializer=resonate_dot_mesh_dot_v1_dot_task__service__pb2.TaskServiceFenceBatchResponse.SerializeToString,
             ),
             'Heartbeat': grpc.unary_unary_rpc_method_handler(
                     servicer.Heartbeat,
@@ -475,6 +500,33 @@ class TaskService:
             '/resonate.mesh.v1.TaskService/Fence',
             resonate_dot_mesh_dot_v1_dot_task__service__pb2.TaskServiceFenceRequest.SerializeToString,
             resonate_dot_mesh_dot_v1_dot_task__service__pb2.TaskServiceFenceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FenceBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/resonate.mesh.v1.TaskService/FenceBatch',
+            resonate_dot_mesh_dot_v1_dot_task__service__pb2.TaskServiceFenceBatchRequest.SerializeToString,
+            resonate_dot_mesh_dot_v1_dot_task__service__pb2.TaskServiceFenceBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,110 @@
+// Bytes per promise the embedded node holds: heap (plus buffers outside it)
+// after a full GC, before and after writing `count` records of one kind
+// through MeshNode.handle on the memory store, divided by `count`. Run in its
+// own process with --expose-gc, one kind per process:
+//
+//   node --expose-gc --import tsx bench/memory/held.ts plain 100000
+//
+// Kinds (what a user's program leaves behind):
+//   plain     promise.create of a pending promise, a small param, no tags
+//   sdk-call  a settled ctx.run step as our SDK records it: a fenced create
+//             with the SDK's lineage tags, param and value (one per step)
+//   task      a targeted promise with its task, run here and finished
+//             (task.create, then task.fulfill): a settled workflow
+
+import { MeshNode } from "@resonate-mesh/node/local";
+import type { Request, Response } from "@resonate-mesh/node/protocol";
+import { MemoryStore } from "@resonate-mesh/node/store";
+import { HELD_KINDS, type HeldKind } from "./kinds.ts";
+
+
+const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64");
+const HOUR = 3_600_000;
+
+async function fill(node: MeshNode, kind: HeldKind, count: number): Promise<void> {
+  const timeoutAt = Date.now() + HOUR;
+  const send = async (request: Request) => {
+    const answer: Response = await node.handle(request);
+    if (answer.status !== 200) throw new Error(`${request.kind} answered ${answer.status}: ${JSON.stringify(answer)}`);
+  };
+  const root = "held-root";
+  if (kind === "sdk-call") {
+    await send({ kind: "task.create", data: { pid: "bench", ttl: 24 * HOUR, action: { kind: "promise.create", data: { id: root, timeoutAt, tags: { "resonate:target": "poll://any@bench" } } } } });
+  }
+  for (let i = 0; i < count; i++) {
+    const id = `held-${i}`;
+    switch (kind) {
+      case "plain":
+        await send({ kind: "promise.create", data: { id, timeoutAt, param: { headers: {}, data: b64({ n: i }) } } });
+        break;
+      case "sdk-call":
+        await send({
+          kind: "task.fence",
+          data: {
+            id: root,
+            version: 1,
+            action: {
+              kind: "promise.create",
+              data: {
+                id: `${root}.${i}`,
+                timeoutAt,
+                param: { headers: {}, data: b64({ func: "step", args: [i], version: 1 }) },
+                tags: { "resonate:origin": root, "resonate:parent": root, "resonate:scope": "local", "resonate:branch": root },
+                settled: { state: "resolved", value: { headers: {}, data: b64(`s${i}`) } },
+              },
+            },
+          },
+        });
+        break;
+      case "task":
+        await send({
+          kind: "task.create",
+          data: {
+            pid: "bench",
+            ttl: HOUR,
+            action: {
+              kind: "promise.create",
+              data: {
+                id,
+                timeoutAt,
+                param: { headers: {}, data: b64({ func: "workflow", args: [i], version: 1 }) },
+                tags: { "resonate:target": "poll://any@bench", "resonate:origin": id, "resonate:branch": id, "resonate:scope": "global" },
+              },
+            },
+          },
+        });
+        await send({
+          kind: "task.fulfill",
+          data: { id, version: 1, action: { kind: "promise.settle", data: { id, state: "resolved", value: { headers: {}, data: b64(i) } } } },
+        });
+        break;
+    }
+  }
+}
+
+function held(): number {
+  for (let i = 0; i < 3; i++) (globalThis as { gc?: () => void }).gc!();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external + m.arrayBuffers;
+}
+
+async function main(): Promise<void> {
+  const kind = process.argv[2] as HeldKind;
+  const count = Number(process.argv[3] ?? 100_000);
+  if (!HELD_KINDS.includes(kind)) throw new Error(`kind must be one of ${HELD_KINDS.join(", ")}, got ${kind}`);
+  if (typeof (globalThis as { gc?: unknown }).gc !== "function") throw new Error("run with --expose-gc");
+  const store = new MemoryStore();
+  const node = new MeshNode({ store });
+  // Warm the code paths (and their one-off allocations) on a throwaway node first.
+  const warm = new MeshNode({ store: new MemoryStore() });
+  await fill(warm, kind, 1000);
+  const before = held();
+  await fill(node, kind, count);
+  const after = held();
+  process.stdout.write(`${JSON.stringify({ kind, count, bytesPerPromise: (after - before) / count })}\n`);
+  // Keep both alive until measured.
+  void node;
+  void store;
+}
+
+await main();
