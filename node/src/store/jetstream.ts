@@ -303,7 +303,8 @@ export class JetStreamStore implements Store {
 
   watch(prefix: string, onChange: (change: Change) => void): () => void {
     this.assertOpen();
-    return this.view.watch(prefix, onChange);
+    // This store's own commits the view has not applied yet happened before the call.
+    return this.view.watch(prefix, onChange, [...this.committed]);
   }
 
   async close(): Promise<void> {

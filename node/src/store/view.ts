@@ -17,6 +17,8 @@ interface Watcher {
   prefix: string;
   onChange: (change: Change) => void;
   active: boolean;
+  /** Per partition, the sequence up to which changes happened before the watch (not delivered). */
+  floors: readonly number[] | undefined;
 }
 
 interface Waiter {
@@ -56,12 +58,12 @@ export class LocalView {
         if (current !== undefined) {
           this.slots.delete(key);
           this.keys.delete(key);
-          this.publish({ key, json: null, revision: sequence });
+          this.publish(partition, { key, json: null, revision: sequence });
         }
       } else {
         if (current === undefined) this.keys.insert(key);
         this.slots.set(key, { json, revision: sequence });
-        this.publish({ key, json, revision: sequence });
+        this.publish(partition, { key, json, revision: sequence });
       }
     }
     this.release(partition);
@@ -87,8 +89,13 @@ export class LocalView {
     return out;
   }
 
-  watch(prefix: string, onChange: (change: Change) => void): () => void {
-    const watcher: Watcher = { prefix, onChange, active: true };
+  /**
+   * Changes under `prefix` applied from now on, except those of a partition
+   * at or below its entry in `floors`: changes committed before the watch
+   * that the view has not applied yet.
+   */
+  watch(prefix: string, onChange: (change: Change) => void, floors?: readonly number[]): () => void {
+    const watcher: Watcher = { prefix, onChange, active: true, floors };
     this.watchers.add(watcher);
     return () => {
       watcher.active = false;
@@ -108,9 +115,10 @@ export class LocalView {
     this.waiters = [];
   }
 
-  private publish(change: { key: string; json: string | null; revision: number }): void {
+  private publish(partition: number, change: { key: string; json: string | null; revision: number }): void {
     for (const w of this.watchers) {
       if (!w.active || !change.key.startsWith(w.prefix)) continue;
+      if (w.floors !== undefined && change.revision <= w.floors[partition]!) continue;
       try {
         w.onChange({ key: change.key, value: change.json === null ? null : JSON.parse(change.json), revision: change.revision });
       } catch {
