@@ -11,7 +11,7 @@ import { MemoryStore } from "@resonate-mesh/node/store";
 import { Resonate, type Context } from "../src/index.ts";
 import { GrpcTransport } from "../src/transport/grpc.ts";
 import { LocalTransport } from "../src/transport/local.ts";
-import type { Transport } from "../src/transport/types.ts";
+import { TransportError, type Transport } from "../src/transport/types.ts";
 import { CountingTransport, eventually } from "./helpers.ts";
 
 const FAN_OUT = 20;
@@ -129,7 +129,7 @@ describe("a batch refused as a whole", () => {
       }
       c.register(flow);
       const id = `${name}-halted-${Date.now()}`;
-      const result = c.run(id, flow);
+      const handle = await c.run(id, flow).spawn();
 
       const refused = await eventually(() => transport.refused, 10_000);
       expect(refused).toMatchObject({ kind: "task.fence_batch", status: 409 });
@@ -139,8 +139,59 @@ describe("a batch refused as a whole", () => {
       expect(runs).toBe(FAN_OUT);
 
       expect((await transport.send({ kind: "task.continue", data: { id } })).status).toBe(200);
-      expect(await result).toBe(SUM);
+      expect(await handle.result()).toBe(SUM);
       expect(runs).toBe(2 * FAN_OUT);
     });
   }
+});
+
+/** Fails the first task.fence_batch without it reaching the node, with `failure`. */
+class DropFirstBatch extends CountingTransport {
+  dropped = false;
+  constructor(
+    inner: Transport,
+    private readonly failure: Error,
+  ) {
+    super(inner);
+  }
+  override async send<K extends Kind>(request: RequestOf<K>): Promise<Response<K>> {
+    if (request.kind !== "task.fence_batch" || this.dropped) return super.send(request);
+    this.dropped = true;
+    throw this.failure;
+  }
+}
+
+describe("a batch the transport did not deliver", () => {
+  async function fanOutCounting(transport: DropFirstBatch) {
+    const c = client(transport);
+    let runs = 0;
+    async function counted(_ctx: Context, i: number) {
+      runs++;
+      return i;
+    }
+    async function flow(ctx: Context) {
+      const values = await Promise.all(Array.from({ length: FAN_OUT }, (_, i) => ctx.run(counted, i)));
+      return values.reduce((a, b) => a + b, 0);
+    }
+    c.register(flow);
+    const result = await c.run(`dropped-${Math.random().toString(36).slice(2)}`, flow);
+    return { result, runs };
+  }
+
+  test("node unavailable: the batch is sent again and every step ran once", async () => {
+    const transport = new DropFirstBatch(new LocalTransport(), new TransportError("connection dropped"));
+    const { result, runs } = await fanOutCounting(transport);
+    expect(transport.dropped).toBe(true);
+    expect(result).toBe(SUM);
+    expect(runs).toBe(FAN_OUT);
+  });
+
+  test("any other failure fails the attempt like a failed task.fence: the task is released and runs again", async () => {
+    const transport = new DropFirstBatch(new LocalTransport(), new Error("the transport broke"));
+    const { result, runs } = await fanOutCounting(transport);
+    expect(transport.dropped).toBe(true);
+    expect(result).toBe(SUM);
+    expect(runs).toBe(2 * FAN_OUT);
+    expect(transport.count("task.release")).toBe(1);
+  });
 });
