@@ -68,29 +68,21 @@ async function together(ctx: Context) {
   return values.reduce((a, b) => a + b, 0);
 }
 
-const fences = (t: CountingTransport) => t.sent.filter((k) => k.startsWith("task.fence"));
-/** How many writes the fenced calls carried. */
-const writes = (t: CountingTransport) =>
-  fences(t).reduce((n, k) => n + (k.startsWith("task.fence_batch:") ? Number(k.split(":")[1]) : 1), 0);
-
 describe("a fan-out's fenced writes travel as task.fence_batch", () => {
   for (const name of Object.keys(transports)) {
     for (const [shape, flow] of [
       ["steps started in one turn", together],
       ["steps spawned one by one", spawned],
     ] as const) {
-      test(`${name}: 20 ${shape} make a handful of calls and record every step`, async () => {
+      test(`${name}: 20 ${shape} make three calls and record every step`, async () => {
         const transport = new CountingTransport(transports[name]!());
         const c = client(transport);
         c.register(flow);
         const id = `${name}-${flow.name}-${Date.now()}`;
         expect(await c.run(id, flow)).toBe(SUM);
 
-        expect(writes(transport)).toBe(FAN_OUT);
-        expect(fences(transport).length).toBeLessThanOrEqual(3);
-        expect(transport.count("task.fence_batch")).toBeGreaterThanOrEqual(1);
-        // task.create, the fenced calls, task.fulfill; nothing else.
-        expect(transport.sent.length).toBe(2 + fences(transport).length);
+        // Every step returns before user code goes quiet, so all 20 records are one call.
+        expect(transport.sent).toEqual(["task.create", `task.fence_batch:${FAN_OUT}`, "task.fulfill"]);
         for (let i = 0; i < FAN_OUT; i++) {
           const res = await transport.send({ kind: "promise.get", data: { id: `${id}.${i}` } });
           expect(res.status === 200 && res.data.promise.state).toBe("resolved");
