@@ -229,8 +229,7 @@ export class Attempt {
   private returned(handle: number, outcome: Outcome): void {
     if (this.done) return;
     this.core.returned(handle, outcome);
-    // Not at once: steps that return in the same turn have their records written together.
-    this.schedule();
+    this.flush();
   }
 
   private setTimer(key: string, at: number, unref: boolean): void {

@@ -12,7 +12,7 @@ import { Resonate, type Context } from "../src/index.ts";
 import { GrpcTransport } from "../src/transport/grpc.ts";
 import { LocalTransport } from "../src/transport/local.ts";
 import { TransportError, type Transport } from "../src/transport/types.ts";
-import { CountingTransport, eventually } from "./helpers.ts";
+import { CountingTransport, eventually, promiseOf } from "./helpers.ts";
 
 const FAN_OUT = 20;
 const SUM = (FAN_OUT * (FAN_OUT - 1)) / 2;
@@ -185,5 +185,33 @@ describe("a batch the transport did not deliver", () => {
     expect(result).toBe(SUM);
     expect(runs).toBe(2 * FAN_OUT);
     expect(transport.count("task.release")).toBe(1);
+  });
+});
+
+describe("a batch refused for one malformed write", () => {
+  test("only that write's step fails, as it would alone; the others are recorded", async () => {
+    const transport = new CountingTransport(new LocalTransport());
+    const c = client(transport);
+    const tooLong = "x".repeat(2_000);
+    async function flow(ctx: Context) {
+      const good = Array.from({ length: FAN_OUT - 1 }, (_, i) => ctx.run(item, i));
+      const bad = ctx.run(item, 100).id(tooLong);
+      const [values, refused] = await Promise.all([
+        Promise.all(good),
+        Promise.resolve(bad).then(
+          () => "recorded",
+          (error: { code?: string }) => error.code,
+        ),
+      ]);
+      return { sum: values.reduce((a, b) => a + b, 0), refused };
+    }
+    c.register(flow);
+    const id = `malformed-${Date.now()}`;
+    const result = await c.run(id, flow);
+
+    expect(result).toEqual({ sum: ((FAN_OUT - 1) * (FAN_OUT - 2)) / 2, refused: "SERVER_ERROR" });
+    expect(transport.count("task.fence_batch")).toBe(1);
+    expect(transport.count("task.fence:")).toBe(FAN_OUT);
+    for (let i = 0; i < FAN_OUT - 1; i++) expect((await promiseOf(c, `${id}.${i}`)).state).toBe("resolved");
   });
 });
