@@ -5,10 +5,11 @@
 
 import type { PromiseRecord, Response, TaskRef } from "@resonate-mesh/node/protocol";
 import { ReplayCore } from "./core/machine.ts";
-import type { Answer, AttemptResult, ChildSpec, Command, RootInvocation } from "./core/types.ts";
+import type { Answer, AttemptResult, ChildSpec, Command, Outgoing, RootInvocation } from "./core/types.ts";
 import type { ContextInfo } from "./context.ts";
 import { Child, Execution, within, type CoreDeps } from "./execution.ts";
 import type { Outcome } from "./outcome.ts";
+import { fenceBatch, MAX_FENCE_BATCH } from "./transport/types.ts";
 import type { DurableFunction } from "./types.ts";
 
 export type { RootInvocation } from "./core/types.ts";
@@ -22,6 +23,8 @@ export class Attempt {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly result: Promise<AttemptResult>;
   private finish!: (result: AttemptResult) => void;
+  /** Fenced writes decided in a row, not sent yet: they travel as one task.fence_batch. */
+  private fences: Outgoing<"task.fence">[] = [];
   private flushScheduled = false;
   private checkScheduled = false;
   private done = false;
@@ -110,9 +113,11 @@ export class Attempt {
   private perform(c: Command): void {
     switch (c.kind) {
       case "create":
-        for (const r of c.requests) this.send(r.req, r.request);
+        this.fences.push(...c.requests);
         return;
       case "settle":
+        this.fences.push(c);
+        return;
       case "read":
       case "suspend":
       case "fulfill":
@@ -142,6 +147,8 @@ export class Attempt {
   }
 
   private send(req: number, request: Parameters<CoreDeps["send"]>[0]): void {
+    // Requests leave in the order the core decided them: the writes decided before this one first.
+    if (request.kind !== "task.fence") this.sendFences();
     let sent: Promise<Response>;
     try {
       sent = this.deps.send(request);
@@ -151,6 +158,55 @@ export class Attempt {
     sent.then(
       (response) => this.answer(req, { response }),
       (error: unknown) => this.answer(req, { error }),
+    );
+  }
+
+  /** The fenced writes decided since the last send: one alone as task.fence, more as task.fence_batch. */
+  private sendFences(): void {
+    const writes = this.fences;
+    this.fences = [];
+    for (let i = 0; i < writes.length; i += MAX_FENCE_BATCH) {
+      const chunk = writes.slice(i, i + MAX_FENCE_BATCH);
+      if (chunk.length === 1) this.send(chunk[0]!.req, chunk[0]!.request);
+      else this.sendBatch(chunk);
+    }
+  }
+
+  /**
+   * One task.fence_batch whose answers go back to the core as the answers of
+   * the separate task.fence calls would, in order: a write's own answer in its
+   * slot; the fence's refusal or a transport failure for every write.
+   */
+  private sendBatch(writes: Outgoing<"task.fence">[]): void {
+    let sent: Promise<Response<"task.fence_batch">>;
+    try {
+      sent = fenceBatch(this.deps, this.task, writes.map((w) => w.request.data.action));
+    } catch (error) {
+      sent = Promise.reject(error);
+    }
+    sent.then(
+      (res) => {
+        if (res.status === 400) {
+          // One malformed write refuses the whole batch; sent alone, only that one is refused.
+          for (const w of writes) this.send(w.req, w.request);
+          return;
+        }
+        if (!("data" in res)) {
+          for (const w of writes) this.answer(w.req, { response: { kind: "task.fence", status: res.status, error: res.error } });
+          return;
+        }
+        if (res.data.actions.length !== writes.length) {
+          const error = new Error(`task.fence_batch answered ${res.data.actions.length} writes of ${writes.length}`);
+          for (const w of writes) this.answer(w.req, { error });
+          return;
+        }
+        res.data.actions.forEach((action, i) =>
+          this.answer(writes[i]!.req, { response: { kind: "task.fence", status: res.status, data: { action, preload: [] } } }),
+        );
+      },
+      (error: unknown) => {
+        for (const w of writes) this.answer(w.req, { error });
+      },
     );
   }
 
@@ -195,6 +251,8 @@ export class Attempt {
     this.checkScheduled = true;
     setImmediate(() => {
       this.checkScheduled = false;
+      // The fenced writes wait until here, so steps finishing in different turns of user code travel together.
+      this.sendFences();
       if (this.done) return;
       this.core.blocked();
       const commands = this.core.take();
@@ -206,6 +264,7 @@ export class Attempt {
 
   private end(result: AttemptResult): void {
     if (this.done) return;
+    this.sendFences();
     this.done = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();

@@ -25,7 +25,7 @@ export function peer(of: Resonate, options: LocalOptions = {}): Resonate {
   return local({ ...options, node: of.node! });
 }
 
-/** Wraps a transport and records the kind of every request (and the fenced action kinds). */
+/** Wraps a transport and records the kind of every request (the fenced action and id; a batch's size). */
 export class CountingTransport implements Transport {
   readonly mode;
   readonly sent: string[] = [];
@@ -34,7 +34,14 @@ export class CountingTransport implements Transport {
   }
   send<K extends Kind>(request: RequestOf<K>): Promise<Response<K>> {
     const r = request as RequestOf<"task.fence">;
-    this.sent.push(request.kind === "task.fence" ? `task.fence:${r.data.action.kind}:${r.data.action.data.id}` : request.kind);
+    const b = request as RequestOf<"task.fence_batch">;
+    this.sent.push(
+      request.kind === "task.fence"
+        ? `task.fence:${r.data.action.kind}:${r.data.action.data.id}`
+        : request.kind === "task.fence_batch"
+          ? `task.fence_batch:${b.data.actions.length}`
+          : request.kind,
+    );
     return this.inner.send(request);
   }
   subscribe(group: string, pid: string, onMessage: (m: Message) => void, onReconnect?: () => void): () => void {

@@ -40,6 +40,9 @@ export class TransportError extends Error {
   }
 }
 
+/** Most writes one task.fence_batch may carry (the node's MAX_FENCE_BATCH). */
+export const MAX_FENCE_BATCH = 1000;
+
 /**
  * Several fenced writes of a held task in one round trip and one store commit
  * (`task.fence_batch`, our extension; over gRPC TaskService.FenceBatch): the
