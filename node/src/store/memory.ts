@@ -70,18 +70,10 @@ export class MemoryStore implements Store {
 
   async list(options: ListOptions): Promise<Entry[]> {
     this.assertOpen();
-    const { prefix, after, limit } = options;
-    if (limit !== undefined && limit <= 0) return [];
-    // `after` is exclusive; a prefix is where the keys start.
-    const fromAfter = after !== undefined && after >= prefix;
-    const out: Entry[] = [];
-    for (const key of this.keys.from(fromAfter ? after : prefix, !fromAfter)) {
-      if (!key.startsWith(prefix)) break;
+    return Array.from(this.keys.page(options), (key) => {
       const slot = this.slots.get(key)!;
-      out.push({ key, value: cloneJson(slot.value), revision: slot.revision });
-      if (limit !== undefined && out.length >= limit) break;
-    }
-    return out;
+      return { key, value: cloneJson(slot.value), revision: slot.revision };
+    });
   }
 
   async sync(): Promise<void> {

@@ -1,6 +1,8 @@
 // The ordered key index both engines list from (the memory store, the
 // JetStream store's local view).
 
+import type { ListOptions } from "./types.ts";
+
 /**
  * A sorted set of strings kept in blocks of bounded size (a one-level
  * B-tree): insert and delete move at most one block's worth of entries, so a
@@ -53,6 +55,20 @@ export class SortedKeys {
   }
 
   /** Keys from `start` on, in order: `>= start` when inclusive, else `> start`. */
+  /** The keys of one list page: under `prefix`, strictly after `after`, at most `limit`, in order. */
+  *page(options: ListOptions): Generator<string> {
+    const { prefix, after, limit } = options;
+    if (limit !== undefined && limit <= 0) return;
+    // `after` is exclusive; a prefix is where the keys start.
+    const fromAfter = after !== undefined && after >= prefix;
+    let count = 0;
+    for (const key of this.from(fromAfter ? after : prefix, !fromAfter)) {
+      if (!key.startsWith(prefix)) return;
+      yield key;
+      if (limit !== undefined && ++count >= limit) return;
+    }
+  }
+
   *from(start: string, inclusive: boolean): Generator<string> {
     const bound = inclusive ? lowerBound : upperBound;
     let b = bound(this.maxes, start);

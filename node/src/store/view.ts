@@ -76,17 +76,10 @@ export class LocalView {
   }
 
   list(options: ListOptions): Entry[] {
-    const { prefix, after, limit } = options;
-    if (limit !== undefined && limit <= 0) return [];
-    const fromAfter = after !== undefined && after >= prefix;
-    const out: Entry[] = [];
-    for (const key of this.keys.from(fromAfter ? after : prefix, !fromAfter)) {
-      if (!key.startsWith(prefix)) break;
+    return Array.from(this.keys.page(options), (key) => {
       const slot = this.slots.get(key)!;
-      out.push({ key, value: JSON.parse(slot.json), revision: slot.revision });
-      if (limit !== undefined && out.length >= limit) break;
-    }
-    return out;
+      return { key, value: JSON.parse(slot.json), revision: slot.revision };
+    });
   }
 
   /**
