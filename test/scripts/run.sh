@@ -9,6 +9,8 @@ cd "$(dirname "$0")/../.."
 bash test/scripts/tools.sh || exit 1
 bin=${TOOLS_BIN:-/usr/local/bin}; [ -w "$bin" ] || bin="$HOME/.local/bin"
 export PATH="$bin:$PATH"
+# Go's own install location, for shells whose PATH lacks it.
+if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then export PATH="$PATH:/usr/local/go/bin"; fi
 
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT

@@ -12,6 +12,8 @@ bin=${TOOLS_BIN:-/usr/local/bin}
 [ -w "$bin" ] || bin="$HOME/.local/bin"
 mkdir -p "$bin"
 export PATH="$bin:$PATH"
+# Go's own install location, for shells whose PATH lacks it.
+if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then export PATH="$PATH:/usr/local/go/bin"; fi
 
 need_go() {
   command -v go >/dev/null || { echo "Go is needed to build $1 (https://go.dev/dl/); install it and run again" >&2; exit 1; }
