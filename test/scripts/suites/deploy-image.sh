@@ -15,7 +15,7 @@ WORKER_IMAGE=localhost/resonate-mesh/worker:$TAG
 NODE=resonate-image-test-node-$$
 WORKER=resonate-image-test-worker-$$
 
-cleanup() { podman rm -f -t 0 "$WORKER" "$NODE" >/dev/null 2>&1; }
+cleanup() { podman rm -f -i -t 0 "$WORKER" "$NODE" >/dev/null 2>&1; }
 trap cleanup EXIT
 
 # until SECONDS COMMAND...: retry COMMAND every half second, up to SECONDS.
