@@ -11,3 +11,4 @@ export { KINDS, validateRequest } from "./validate.ts";
 export { transition, type SearchKind, type TransitionKind } from "./transition.ts";
 export { scopeRequest, touchedIds, TOUCHING_KINDS, type TouchedId, type TouchMode } from "./touches.ts";
 export { partitionOf, promiseKey, scheduleKey, taskKey, treeRootOf } from "./keys.ts";
+export { MAX_FENCE_BATCH } from "./fence-batch.ts";

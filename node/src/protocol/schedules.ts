@@ -7,9 +7,8 @@ import { normalizeValue } from "./records.ts";
 import { errors, fail, ok, protocolError } from "./responses.ts";
 import type { Tx } from "./tx.ts";
 import { Tag, type RequestOf, type Response, type ScheduleRecord } from "./types.ts";
-
-/** nextRunAt of a schedule whose cron has no further fire time. */
-export const NEVER = Number.MAX_SAFE_INTEGER;
+// A cron with no further fire time runs next "never", the same time as an int64-max timeout.
+import { NEVER } from "./validate.ts";
 
 export function scheduleGet(tx: Tx, data: { id: string }): Response<"schedule.get"> {
   const schedule = tx.schedule(data.id);

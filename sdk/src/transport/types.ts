@@ -40,8 +40,8 @@ export class TransportError extends Error {
   }
 }
 
-/** Most writes one task.fence_batch may carry (the node's MAX_FENCE_BATCH). */
-export const MAX_FENCE_BATCH = 1000;
+/** Most writes one task.fence_batch may carry. */
+export { MAX_FENCE_BATCH } from "@resonate-mesh/node/protocol";
 
 /**
  * Several fenced writes of a held task in one round trip and one store commit
