@@ -7,7 +7,6 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { Resonate } from "@resonate-mesh/sdk";
-import { reconnectDelay } from "../../sdk/src/transport/grpc.ts";
 import { freePort, startNode, type NodeProc } from "../support/node.ts";
 import { spawnProcess, stopAll, type Proc } from "../support/processes.ts";
 
@@ -100,15 +99,5 @@ describe("a worker whose node goes away", () => {
     const after = await c.transport.send({ kind: "task.get", data: { id: "drain-1" } });
     // Released, not left to its 60 s lease: pending again (or already taken by no one else).
     expect(after.status === 200 && after.data.task.state).toBe("pending");
-  });
-});
-
-describe("reconnection backoff", () => {
-  it("grows from 100 ms, is capped, and is jittered between half and all of its ceiling", () => {
-    expect(reconnectDelay(1, 5_000, () => 0)).toBe(50);
-    expect(reconnectDelay(1, 5_000, () => 1)).toBe(100);
-    expect(reconnectDelay(4, 5_000, () => 1)).toBe(800);
-    expect(reconnectDelay(30, 5_000, () => 0)).toBe(2_500);
-    expect(reconnectDelay(30, 5_000, () => 1)).toBe(5_000);
   });
 });
