@@ -73,9 +73,7 @@ describe("MCP tool: a stateless stdio server whose tool is a durable workflow", 
   });
 
   test("a later call with the same input is answered from the promise without running again", async () => {
-    const started = Date.now();
     const again = await research("durable execution");
-    expect(Date.now() - started).toBeLessThan(1_500); // less than one step
     expect(again.promiseId).toBe(promiseIdFor("durable execution"));
     expect(ran(again.promiseId, "gathering")).toBe(1);
   });
