@@ -12,27 +12,34 @@
 # CLUSTER_STORE=memory runs the same overlay with the embedded store and one node, for a build
 # of the node without the JetStream engine (the fault steps are then skipped: that store dies
 # with its pod).
-# Always tears the cluster down (k8s-down.sh: kernel settings restored), also on failure.
-# Last line: "N passed, N failed"; exit status non-zero when a check fails.
-#   deploy/cluster-test.sh            (as root; ~8 min cold on 2 cores, then ~2 min)
+# Always tears the cluster down (k8s-down.sh: kernel settings restored), also on failure and on
+# SIGTERM/SIGINT, and checks that nothing is left behind (deploy/k8s-local/leftovers.sh).
+# Each check is one test (test/scripts/checks.sh: the last line counts them, $SUITE_RESULT gets the
+# counts); exit status non-zero when a check fails. test/scripts/suites/deploy-cluster.sh runs it.
+#   deploy/cluster-test.sh            (as root; env TAG: the images' tag, default dev)
+# Cached between runs: the Kubernetes and CoreDNS binaries (by version) and the pause image in
+# ~/.cache/resonate-mesh/k8s, Go's module and build caches, podman's bases and layers.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+. test/scripts/checks.sh
 STORE=${CLUSTER_STORE:-jetstream}
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/resonate-mesh/k8s
 export BIN=$CACHE/bin PAUSE_TAR=$CACHE/pause.tar K8S_DIR=${K8S_DIR:-/tmp/resonate-mesh-k8s}
 export KUBECONFIG=$K8S_DIR/kubeconfig
 NS=resonate
-TAG=dev
+TAG=${TAG:-dev}
+# Go's own install location, for shells whose PATH lacks it (as test/scripts/run.sh).
+if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then export PATH="$PATH:/usr/local/go/bin"; fi
 
-passed=0; failed=0
-ok() { passed=$((passed + 1)); echo "  ok    $1"; }
-not_ok() { failed=$((failed + 1)); echo "  FAIL  $1"; [ -z "${2:-}" ] || sed 's/^/        /' <<<"$2" | tail -n 40; }
-check() { local name=$1 out; shift; if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name" "$out"; fi; }
 log() { printf '%s cluster-test: %s\n' "$(date -u +%H:%M:%S)" "$*"; }
-finish() { echo "${passed} passed, ${failed} failed"; [ "$failed" -eq 0 ]; exit $?; }
 until_ok() { local deadline=$((SECONDS + $1)); shift; until "$@" >/dev/null 2>&1; do [ $SECONDS -lt $deadline ] || return 1; sleep 1; done; }
 k() { kubectl -n "$NS" "$@"; }
+
+# One cluster per machine (the pod bridge, the API server's and kubelet's ports are the machine's).
+mkdir -p "$K8S_DIR"
+exec 9>"$K8S_DIR.lock"
+if ! flock -w 900 9; then not_ok "the cluster test gets the machine (another run holds $K8S_DIR.lock)"; finish; fi
 
 pf_pids=()
 teardown() {
@@ -41,7 +48,7 @@ teardown() {
     log "collecting pod logs into $K8S_DIR/logs/pods, tearing down"
     mkdir -p "$K8S_DIR/logs/pods"
     for p in $(k get pods -o name 2>/dev/null); do k logs --all-containers "$p" > "$K8S_DIR/logs/pods/${p#pod/}.log" 2>&1; done
-    bash deploy/k8s-local/k8s-down.sh
+    bash deploy/k8s-local/k8s-down.sh 9>&-
     rm -rf "$K8S_DIR/run"
   fi
 }
@@ -60,24 +67,46 @@ if [ ${#need[@]} -gt 0 ]; then
   log "installing etcd-server containerd runc containernetworking-plugins iptables openssl gcc"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server containerd runc containernetworking-plugins iptables openssl gcc >/dev/null
 fi
-if [ ! -x "$BIN/kubelet" ] || [ ! -x "$BIN/coredns" ]; then
-  log "building Kubernetes 1.32.4 and CoreDNS into $BIN"
-  BIN=$BIN bash deploy/k8s-local/build-k8s.sh > "$CACHE.build.log" 2>&1 || { not_ok "build Kubernetes" "$(tail -n 20 "$CACHE.build.log")"; finish; }
-fi
-log "building images"
-if ! out=$(TAG=$TAG bash deploy/images.sh node worker nats 2>&1); then not_ok "build the images" "$out"; finish; fi
+mkdir -p "$CACHE"
+# Only what is missing of the Kubernetes binaries (build-k8s.sh keeps those of the right version),
+# alongside the images: on a cold machine the image builds wait on the network much of the time.
+# The images come from the working tree; deploy-image.sh may have built them (same tag) in this run.
+BIN=$BIN bash deploy/k8s-local/build-k8s.sh > "$CACHE/build.log" 2>&1 9>&- &
+build_k8s=$!
+log "building the images (tag $TAG) from the working tree"
+out=$(TAG=$TAG bash deploy/images.sh node worker nats 2>&1); images_rc=$?
+t_images=$((SECONDS - t0))
+wait "$build_k8s"; build_rc=$?
+[ "$images_rc" -eq 0 ] || { not_ok "build the images" "$out"; finish; }
+[ "$build_rc" -eq 0 ] || { not_ok "build Kubernetes and CoreDNS" "$(tail -n 20 "$CACHE/build.log")"; finish; }
+grep -h "build-k8s:" "$CACHE/build.log" | sed 's/^/  /'
 [ -f "$PAUSE_TAR" ] || bash deploy/k8s-local/make-pause.sh >/dev/null
-bash deploy/images.sh save "$CACHE/images" 2>/dev/null
-log "prerequisites ready after $((SECONDS - t0)) s"
+log "prerequisites ready after $((SECONDS - t0)) s (images $t_images s)"
+
+# conclude: tear the cluster down, check what it left, end with the counts. Also after a failed step.
+conclude() {
+  local t3=$SECONDS
+  teardown
+  log "tests took $((t3 - t1)) s, the teardown $((SECONDS - t3)) s; $SECONDS s in all"
+  check "the teardown restores the kernel settings kubelet and kube-proxy change" \
+    diff <(echo "$kernel_before") <(kernel_settings)
+  check "the teardown leaves no process, mount, iptables rule, pod bridge, route or network namespace behind" \
+    bash deploy/k8s-local/leftovers.sh
+  finish
+}
 
 # --- the cluster
 SYSCTLS="kernel.panic kernel.panic_on_oops vm.overcommit_memory vm.panic_on_oom net.ipv4.conf.all.route_localnet"
 kernel_settings() { for key in $SYSCTLS; do echo "$key=$(sysctl -n "$key")"; done; }
 kernel_before=$(kernel_settings)
 t1=$SECONDS
-if ! out=$(bash deploy/k8s-local/k8s-up.sh 2>&1); then not_ok "the cluster comes up" "$out"; finish; fi
+if ! out=$(bash deploy/k8s-local/k8s-up.sh 9>&- 2>&1); then not_ok "the cluster comes up" "$out"; conclude; fi
 CTR="ctr --address $K8S_DIR/containerd/containerd.sock -n k8s.io"
-for img in node worker nats; do $CTR images import "$CACHE/images/$img.tar" >/dev/null; done
+for img in "node:$TAG" "worker:$TAG" nats:2.14.9; do
+  if ! out=$(podman save --format docker-archive "localhost/resonate-mesh/$img" | $CTR images import - 2>&1); then
+    not_ok "the image $img goes into the cluster's containerd" "$out"; conclude
+  fi
+done
 ok "a single-node Kubernetes 1.32 comes up with the images imported ($((SECONDS - t1)) s)"
 
 # NATS volumes: the cluster has no provisioner, so three hostPath PersistentVolumes of no class.
@@ -131,7 +160,7 @@ ov=$K8S_DIR/overlay; mkdir -p "$ov"
 # A server-side dry run validates against the namespace, so that one exists first.
 printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: %s}\n' "$NS" | kubectl apply -f - >/dev/null
 check "kubectl apply --dry-run=server accepts the production overlay" kubectl apply --dry-run=server -k "$ov"
-if ! out=$(kubectl apply -k "$ov" 2>&1); then not_ok "the production overlay applies" "$out"; finish; fi
+if ! out=$(kubectl apply -k "$ov" 2>&1); then not_ok "the production overlay applies" "$out"; conclude; fi
 ok "the production overlay applies (store: $STORE)"
 
 t2=$SECONDS
@@ -141,7 +170,7 @@ rollout() {
     && k wait --for=condition=Ready pods --all --timeout=60s
 }
 if out=$(rollout 2>&1); then ok "every pod becomes ready ($((SECONDS - t2)) s): $(k get pods --no-headers | wc -l) pods"
-else not_ok "every pod becomes ready" "$out$(printf '\n'; k get pods -o wide; k get events --sort-by=.lastTimestamp | tail -n 20)"; finish; fi
+else not_ok "every pod becomes ready" "$out$(printf '\n'; k get pods -o wide; k get events --sort-by=.lastTimestamp | tail -n 20)"; conclude; fi
 
 # port-forward NAME LOCAL_VAR TARGET PORT: a port-forward on a free loopback port.
 forward() {
@@ -165,7 +194,7 @@ nats_routes() {
 }
 check "each of the three NATS servers routes to the other two, JetStream enabled" nats_routes
 
-forward svc svc/resonate 8001 PORT || { not_ok "port-forward to svc/resonate" "$(cat "$K8S_DIR/logs/pf-svc.log")"; finish; }
+forward svc svc/resonate 8001 PORT || { not_ok "port-forward to svc/resonate" "$(cat "$K8S_DIR/logs/pf-svc.log")"; conclude; }
 check "GET /ready through the Service answers 200" curl -sf --max-time 5 "http://127.0.0.1:$PORT/ready"
 check "grpcurl -plaintext list through a port-forward to the Service names the mesh services" \
   sh -c "grpcurl -plaintext -max-time 10 127.0.0.1:$PORT list | grep -x resonate.mesh.v1.PromiseService"
@@ -221,9 +250,9 @@ if [ "$STORE" = jetstream ]; then
     local pids=() b p rc=0
     for b in 2 3 4; do batch "k8s-batch-$$-$b" & pids+=($!); done
     sleep 2
-    k delete "$(k get pods -l app.kubernetes.io/name=resonate-node -o name | head -n 1)" --wait=false
+    k delete "$(k get pods -l app.kubernetes.io/name=resonate-node -o name | head -n 1)" --wait=false >/dev/null
     sleep 3
-    k delete pod nats-1 --wait=false
+    k delete pod nats-1 --wait=false >/dev/null
     for p in "${pids[@]}"; do wait "$p" || rc=1; done
     return $rc
   }
@@ -254,9 +283,4 @@ rolling() {
 if out=$(rolling 2>&1); then ok "a rolling restart of the nodes under 60 invocations loses none ($out)"
 else not_ok "a rolling restart of the nodes under 60 invocations loses none" "$out"; fi
 
-teardown
-check "the teardown restores the kernel settings kubelet and kube-proxy change" \
-  diff <(echo "$kernel_before") <(kernel_settings)
-check "the teardown leaves no pod bridge, Service route or KUBE- chain behind" \
-  sh -c '! ip link show cni0 2>/dev/null && ! ip route | grep -q "^10.96.0.0/16" && ! iptables -S | grep -q KUBE-'
-finish
+conclude
