@@ -224,7 +224,7 @@ YAML
 k wait --for=condition=Ready pod/test-client --timeout=120s >/dev/null
 
 cli() { timeout 120 kubectl -n "$NS" exec test-client -- node node/bin/resonate.js --server http://resonate:8001 "$@"; }
-hello() { local a; a=$(cli invoke "k8s-hello-$$" --func greet --arg '"Kubernetes"' --wait) && echo "$a" && grep -q "Hello, Kubernetes!" <<<"$a"; }
+hello() { local a; a=$(cli invoke "${1:-k8s-hello-$$}" --func greet --arg '"Kubernetes"' --wait) && echo "$a" && grep -q "Hello, Kubernetes!" <<<"$a"; }
 check "hello-world runs through the Service on a worker pod (CLI in a client pod)" hello
 
 # batch ID: the fan-out client (SDK) in the client pod; six leaves of 0.3 s to 3 s.
@@ -282,5 +282,21 @@ rolling() {
 }
 if out=$(rolling 2>&1); then ok "a rolling restart of the nodes under 60 invocations loses none ($out)"
 else not_ok "a rolling restart of the nodes under 60 invocations loses none" "$out"; fi
+
+# Scaling as deploy/README.md says: raise the autoscaler's minimum (this cluster has no metrics-server,
+# the minimum still applies); the fourth node becomes ready and the mesh serves with it.
+scale() {
+  local want=4
+  k patch hpa resonate-node -p "{\"spec\":{\"minReplicas\":$want}}" >/dev/null || return 1
+  until_ok 120 sh -c "[ \"\$(kubectl -n $NS get deployment resonate-node -o jsonpath='{.spec.replicas}')\" = $want ]" \
+    || { echo "the autoscaler did not raise the Deployment to $want"; k describe hpa resonate-node | tail -n 10; return 1; }
+  k rollout status deployment/resonate-node --timeout=300s >/dev/null || { echo "the new node did not become ready"; return 1; }
+  echo "$(k get pods -l app.kubernetes.io/name=resonate-node --no-headers | grep -c ' 1/1 ') nodes ready"
+  hello "k8s-hello-$$-scaled"
+}
+if [ "$STORE" = jetstream ]; then
+  if out=$(scale 2>&1); then ok "raising the autoscaler's minimum to 4 adds a ready node that serves ($(head -n 1 <<<"$out"))"
+  else not_ok "raising the autoscaler's minimum to 4 adds a ready node that serves" "$out"; fi
+fi
 
 conclude
