@@ -7,9 +7,9 @@
 #   - hello-world (CLI) and a fan-out batch (SDK) run through the Service from a client pod, on
 #     the example workers' pods; each leaf of the batch runs once;
 #   - jetstream store only: a mesh pod and then a NATS pod deleted while batches run, every batch
-#     completes and every leaf ran once; the autoscaler's minimum raised to 4: a fourth node
-#     becomes ready and serves;
-#   - a rolling restart of the nodes under a stream of invocations loses none that a client retries.
+#     completes and every leaf ran once;
+#   - a rolling restart of the nodes under a stream of invocations loses none that a client retries;
+#   - jetstream store only: the autoscaler's minimum raised to 4, a fourth node becomes ready and serves.
 # CLUSTER_STORE=memory runs the same overlay with the embedded store and one node, for a build
 # of the node without the JetStream engine (the fault and scale steps are then skipped: that
 # store dies with its pod).
