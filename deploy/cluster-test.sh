@@ -173,6 +173,20 @@ rollout() {
 if out=$(rollout 2>&1); then ok "every pod becomes ready ($((SECONDS - t2)) s): $(k get pods --no-headers | wc -l) pods"
 else not_ok "every pod becomes ready" "$out$(printf '\n'; k get pods -o wide; k get events --sort-by=.lastTimestamp | tail -n 20)"; conclude; fi
 
+# The pods run what images.sh just built from the working tree, not an older image of the same tag
+# (containerd keeps its images between runs): their image ID is the built image's.
+current_images() {
+  local app img id ids
+  for app in resonate-node:node worker-fan-out-fan-in:worker; do
+    img=localhost/resonate-mesh/${app#*:}:$TAG
+    id=$(podman image inspect --format '{{.Id}}' "$img") || return 1
+    ids=$(k get pods -l "app.kubernetes.io/name=${app%%:*}" -o jsonpath='{range .items[*]}{.status.containerStatuses[0].imageID}{"\n"}{end}')
+    echo "$img = sha256:$id; pods run:"; sort -u <<<"$ids"
+    [ -n "$ids" ] && ! grep -qv "sha256:$id" <<<"$ids" || return 1
+  done
+}
+check "the node and worker pods run the images just built from the working tree" current_images
+
 # port-forward NAME LOCAL_VAR TARGET PORT: a port-forward on a free loopback port.
 forward() {
   local _fport; _fport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -17,7 +17,8 @@ k8s_current() {
     [ -x "$OUT/$c" ] && [ "$("$OUT/$c" --version 2>/dev/null)" = "Kubernetes v$V" ] || return 1
   done
 }
-coredns_current() { [ -x "$OUT/coredns" ] && "$OUT/coredns" -version 2>/dev/null | grep -qx "CoreDNS-$COREDNS"; }
+# (Not `coredns -version | grep -q`: with pipefail, grep leaving early fails the pipe.)
+coredns_current() { [ -x "$OUT/coredns" ] && [ "$("$OUT/coredns" -version 2>/dev/null | head -n 1)" = "CoreDNS-$COREDNS" ]; }
 
 if ! k8s_current; then
   t=$SECONDS; W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
