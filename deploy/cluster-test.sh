@@ -280,26 +280,34 @@ else
   log "store $STORE: the fault steps need the jetstream store; skipped"
 fi
 
-# A rolling restart of the nodes under a stream of invocations, until the rollout is done and five
-# more (at most 120 invocations, 10 min). A client retries a call the drain cut (UNAVAILABLE; the same
-# id is the same promise): with up to 3 attempts, none may be lost, and at least 5 ran while old and
-# new nodes were both serving.
-rolling() {
-  local lost=0 retried=0 i=0 during=0 done_at="" a deadline=$((SECONDS + 600))
-  k rollout restart deployment/resonate-node >/dev/null
-  while [ $i -lt 120 ] && [ $SECONDS -lt $deadline ]; do
+# A rolling restart of the nodes under load: three clients invoke one after another, each until the
+# rollout is done and then three more (at most 80 each, 10 min). A client retries a call the drain cut
+# (UNAVAILABLE; the same id is the same promise) up to 3 times: none may be lost, and at least 5
+# calls must have started while the rollout ran (else the check could not fail).
+invoker() {
+  local w=$1 i=0 a after=0 deadline=$((SECONDS + 600))
+  while [ $i -lt 80 ] && [ $after -lt 3 ] && [ $SECONDS -lt $deadline ]; do
     i=$((i + 1)); a=1
-    until cli invoke "k8s-roll-$$-$i" --func greet --arg "\"r$i\"" --wait >/dev/null 2>&1; do
-      a=$((a + 1)); [ $a -le 3 ] || { lost=$((lost + 1)); break; }; sleep 1
+    local phase=during; [ ! -e "$K8S_DIR/run/rolled" ] || { phase=after; after=$((after + 1)); }
+    until cli invoke "k8s-roll-$$-$w-$i" --func greet --arg "\"r$w-$i\"" --wait >/dev/null 2>&1; do
+      a=$((a + 1)); [ $a -le 3 ] || break; sleep 1
     done
-    [ $a -eq 1 ] || retried=$((retried + 1))
-    if [ -z "$done_at" ]; then
-      if k rollout status deployment/resonate-node --watch=false 2>/dev/null | grep -q "successfully rolled out"; then done_at=$i; else during=$i; fi
-    fi
-    [ -z "$done_at" ] || [ $i -lt $((done_at + 5)) ] || break
+    echo "$phase $a"
   done
-  echo "$i invocations, $during of them during the rollout: $retried needed a retry, $lost lost"
-  [ -n "$done_at" ] || { echo "the rollout did not finish"; k get pods -o wide; return 1; }
+}
+rolling() {
+  local w pids=() results total during retried lost
+  rm -f "$K8S_DIR/run/rolled"
+  k rollout restart deployment/resonate-node >/dev/null || return 1
+  ( k rollout status deployment/resonate-node --timeout=480s >/dev/null && touch "$K8S_DIR/run/rolled" ) &
+  local watcher=$!
+  for w in 1 2 3; do invoker "$w" > "$K8S_DIR/logs/roll-$w.txt" & pids+=($!); done
+  wait "$watcher"; wait "${pids[@]}"
+  results=$(cat "$K8S_DIR"/logs/roll-[123].txt)
+  total=$(grep -c . <<<"$results"); during=$(grep -c '^during' <<<"$results")
+  retried=$(grep -Ec ' [23]$' <<<"$results"); lost=$(grep -c ' 4$' <<<"$results")
+  echo "$total invocations, $during of them started during the rollout: $retried needed a retry, $lost lost"
+  [ -e "$K8S_DIR/run/rolled" ] || { echo "the rollout did not finish"; k get pods -o wide; return 1; }
   [ "$during" -ge 5 ] || { echo "too few invocations overlapped the rollout to tell"; return 1; }
   [ "$lost" -eq 0 ]
 }
