@@ -66,6 +66,7 @@ for c in etcd containerd ctr iptables openssl gcc; do command -v "$c" >/dev/null
 [ -x /usr/lib/cni/bridge ] || need+=(cni)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing etcd-server containerd runc containernetworking-plugins iptables openssl gcc"
+  apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server containerd runc containernetworking-plugins iptables openssl gcc >/dev/null
 fi
 mkdir -p "$CACHE"
