@@ -42,7 +42,7 @@ export interface ResonateOptions extends ConnectionConfig {
   stopGraceMs?: number;
   /** How often listeners for awaited results are registered again (default 60 s). */
   listenerRefreshMs?: number;
-  /** How long a request is retried while the node is unreachable (default 30 s). */
+  /** How long a request is retried while the node is unreachable or answers 503 UNAVAILABLE (default 30 s). */
   unavailableRetryMs?: number;
   /**
    * Remote mode: on SIGINT/SIGTERM, stop() (drain, release held tasks) before
