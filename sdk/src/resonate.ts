@@ -42,7 +42,7 @@ export interface ResonateOptions extends ConnectionConfig {
   stopGraceMs?: number;
   /** How often listeners for awaited results are registered again (default 60 s). */
   listenerRefreshMs?: number;
-  /** How long a request is retried while the node is unreachable (default 30 s). */
+  /** How long a request is retried while the node is unreachable or answers 503 UNAVAILABLE (default 30 s). */
   unavailableRetryMs?: number;
   /**
    * Remote mode: on SIGINT/SIGTERM, stop() (drain, release held tasks) before
@@ -219,7 +219,11 @@ export class Resonate {
     if (this.stopped) throw stopped(what);
   }
 
-  /** Requests retried while the node is unreachable. */
+  /**
+   * Requests retried while the node is unreachable, or answers 503 UNAVAILABLE
+   * ("retry later": not ready yet, its store briefly unavailable, e.g. while
+   * a JetStream stream elects a new leader). Past the window, the last failure.
+   */
   private readonly send: Send = (request) => {
     const started = Date.now();
     // Every durable step sends: the usual case (an answer at the first try) goes without the retry loop.
@@ -230,16 +234,24 @@ export class Resonate {
       // A transport of one's own may throw rather than reject.
       return this.resend(request, err, started);
     }
-    return sent.catch((err: unknown) => this.resend(request, err, started));
+    return sent.then(
+      (res) => (res.status === 503 ? this.resend(request, res, started) : res),
+      (err: unknown) => this.resend(request, err, started),
+    );
   };
 
   private async resend<K extends Kind>(request: RequestOf<K>, failure: unknown, started: number): Promise<Response<K>> {
     for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
-      if (!(failure instanceof TransportError) || Date.now() - started + delay > this.unavailableRetryMs) throw failure;
-      this.logger.debug({ kind: request.kind, err: failure.message }, "node unavailable; retrying");
+      const answer = unavailableAnswer<K>(failure);
+      if ((answer === undefined && !(failure instanceof TransportError)) || Date.now() - started + delay > this.unavailableRetryMs) {
+        if (answer !== undefined) return answer;
+        throw failure;
+      }
+      this.logger.debug({ kind: request.kind, err: answer?.error.message ?? (failure as Error).message }, "node unavailable; retrying");
       await new Promise((resolve) => setTimeout(resolve, delay));
       try {
-        return await this.transport.send(request);
+        failure = await this.transport.send(request);
+        if (unavailableAnswer(failure) === undefined) return failure as Response<K>;
       } catch (err) {
         failure = err;
       }
@@ -504,4 +516,10 @@ export class ScheduleCall implements PromiseLike<ScheduleHandle> {
     }
     return this.started.then(onfulfilled, onrejected);
   }
+}
+
+/** The node's "retry later" answer (503 UNAVAILABLE), if that is what `x` is. */
+function unavailableAnswer<K extends Kind>(x: unknown): (Response<K> & { status: 503 }) | undefined {
+  if (typeof x !== "object" || x === null || x instanceof Error) return undefined;
+  return (x as { status?: unknown }).status === 503 ? (x as Response<K> & { status: 503 }) : undefined;
 }
