@@ -1,0 +1,143 @@
+// The replicated mesh survives a node and a NATS server dying: three
+// nats-servers in a cluster with streams of three replicas, three
+// `resonate serve` processes, workers attached to different nodes running
+// workflows that fan out to leaves. One node is SIGKILLed mid-workflow, then
+// one NATS server; every workflow still finishes, each leaf's side effect
+// happened once unless its earlier run was on a worker that lost its node,
+// and every promise is readable from every surviving node.
+
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { NodeClient } from "@resonate-mesh/node/client";
+import type { PromiseRecord } from "@resonate-mesh/node/protocol";
+import { Resonate } from "@resonate-mesh/sdk";
+import { lines, tempFile } from "../support/files.ts";
+import { serveJetStream } from "../support/mesh-processes.ts";
+import { startNatsCluster, type NatsCluster } from "../support/nats-cluster.ts";
+import type { NodeProc } from "../support/node.ts";
+import { spawnProcess, stopAll, type Proc } from "../support/processes.ts";
+import { waitFor } from "../support/wait.ts";
+
+const WORKFLOWS = 6;
+const FAN_OUT = 8;
+const program = join(import.meta.dirname, "programs/fanout-worker.ts");
+
+let cluster: NatsCluster;
+let nodes: NodeProc[] = [];
+let caller: Resonate | undefined;
+const clients: NodeClient[] = [];
+
+async function worker(node: NodeProc, group: string, effects: string): Promise<Proc & { pid: string }> {
+  const proc = spawnProcess(`worker(${group}@${node.port})`, process.execPath, ["--import", "tsx", program], {
+    // A lease long enough to ride out a NATS leader election, short enough for the test.
+    env: { RESONATE_URL: node.url, GROUP: group, EFFECTS: effects, TTL: "8000", LEAF_MS: "300" },
+  });
+  const m = await proc.waitForOutput(/ready (\S+)/, 60_000);
+  return Object.assign(proc, { pid: m[1]! });
+}
+
+function client(node: NodeProc): NodeClient {
+  const c = new NodeClient({ address: node.address, requestTimeoutMs: 10_000 });
+  clients.push(c);
+  return c;
+}
+
+async function get(c: NodeClient, id: string): Promise<PromiseRecord | undefined> {
+  try {
+    const res = await c.send({ kind: "promise.get", data: { id } });
+    return res.status === 200 ? res.data.promise : undefined;
+  } catch {
+    return undefined; // no answer (failover in progress): ask again
+  }
+}
+
+/** Every promise whose id starts with `prefix`, as `c`'s node lists them. */
+async function searchAll(c: NodeClient, prefix: string): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < 100; page++) {
+    const res = await c.call({ kind: "promise.search", data: { id: prefix, limit: 1000, ...(cursor ? { cursor } : {}) } });
+    ids.push(...res.data.promises.map((p) => p.id));
+    cursor = res.data.cursor;
+    if (!cursor) break;
+  }
+  return ids.sort();
+}
+
+beforeAll(async () => {
+  cluster = await startNatsCluster(3);
+  // One at a time: the first creates the cluster's streams (replicas 3).
+  for (const name of ["node-a", "node-b", "node-c"]) {
+    nodes.push(await serveJetStream({ nats: cluster.urls, name, replicas: 3, partitions: 4 }));
+  }
+}, 180_000);
+
+afterAll(async () => {
+  await caller?.stop().catch(() => undefined);
+  for (const c of clients) c.close();
+  await stopAll();
+  await cluster?.stop();
+  nodes = [];
+});
+
+describe("R3 cluster: a node and a NATS server die mid-workflow", () => {
+  it("every workflow finishes, each completed leaf ran once, and every promise is readable from every surviving node", async () => {
+    const [a, b, c] = nodes as [NodeProc, NodeProc, NodeProc];
+    const effects = tempFile("leaves.txt");
+    const onA = [await worker(a, "orchestrators", effects), await worker(a, "leaves", effects)];
+    await worker(b, "orchestrators", effects);
+    await worker(b, "leaves", effects);
+    await worker(c, "leaves", effects);
+    // Runs by these workers may have done their side effect without completing: their node dies.
+    const lostNode = new Set(onA.map((w) => w.pid));
+
+    caller = new Resonate({ url: c.url, group: "callers", stopGraceMs: 0 });
+    const ids = Array.from({ length: WORKFLOWS }, (_, i) => `r3-wf-${i}`);
+    for (const id of ids) await caller.rpc(id, "fanOut", FAN_OUT).target("poll://any@orchestrators").spawn();
+
+    await waitFor("leaves to start running", () => lines(effects).length >= FAN_OUT, 60_000);
+    await a.proc.crash();
+    const afterNodeKill = lines(effects).length;
+    await waitFor("leaves to run after node A died", () => lines(effects).length >= afterNodeKill + 4, 90_000);
+    await cluster.servers[0]!.crash();
+
+    const fromB = client(b);
+    const fromC = client(c);
+    const expected = FAN_OUT * (FAN_OUT - 1) / 2;
+    await waitFor(
+      () => `every workflow to finish\n${lines(effects).length} leaf runs so far`,
+      async () => {
+        for (const id of ids) if ((await get(fromB, id))?.state !== "resolved") return false;
+        return true;
+      },
+      150_000,
+      500,
+    );
+    for (const id of ids) expect(await (await caller.get<number>(id)).result(), id).toBe(expected);
+
+    // Side effects: each leaf ran at least once; every run but the last was by a worker that lost its node.
+    const runs = new Map<string, string[]>();
+    for (const line of lines(effects)) {
+      const [, id, pid] = line.split(" ");
+      if (!runs.has(id!)) runs.set(id!, []);
+      runs.get(id!)!.push(pid!);
+    }
+    const leafIds = ids.flatMap((wf) => [...runs.keys()].filter((id) => id.startsWith(`${wf}.`)));
+    expect(leafIds).toHaveLength(WORKFLOWS * FAN_OUT);
+    for (const id of leafIds) {
+      const pids = runs.get(id)!;
+      const repeatedAfter = pids.slice(0, -1).filter((pid) => !lostNode.has(pid));
+      expect(repeatedAfter, `${id} ran ${pids.length} times (workers ${pids.join(", ")})`).toEqual([]);
+    }
+
+    // No promise lost: the surviving nodes list the same promises, and each reads every one of them.
+    const listedB = await searchAll(fromB, "r3-wf-");
+    const listedC = await searchAll(fromC, "r3-wf-");
+    expect(listedB).toEqual(listedC);
+    expect(listedB).toEqual(expect.arrayContaining([...ids, ...leafIds]));
+    for (const id of listedB) {
+      expect((await get(fromB, id))?.id, `${id} on node B`).toBe(id);
+      expect((await get(fromC, id))?.id, `${id} on node C`).toBe(id);
+    }
+  }, 420_000);
+});
