@@ -51,6 +51,16 @@ async function get(c: NodeClient, id: string): Promise<PromiseRecord | undefined
   }
 }
 
+/** A workflow's task as `c`'s node sees it, for a failure message. */
+async function describeTask(c: NodeClient, id: string): Promise<string> {
+  try {
+    const res = await c.send({ kind: "task.get", data: { id } });
+    return res.status === 200 ? `${id} task ${JSON.stringify(res.data.task)}` : `${id} task ${res.status}`;
+  } catch (err) {
+    return `${id} task: ${String(err)}`;
+  }
+}
+
 /** Every promise whose id starts with `prefix`, as `c`'s node lists them. */
 async function searchAll(c: NodeClient, prefix: string): Promise<string[]> {
   const ids: string[] = [];
@@ -104,13 +114,15 @@ describe("R3 cluster: a node and a NATS server die mid-workflow", () => {
     const fromB = client(b);
     const fromC = client(c);
     const expected = FAN_OUT * (FAN_OUT - 1) / 2;
+    let unfinished: string[] = [];
     await waitFor(
-      () => `every workflow to finish\n${lines(effects).length} leaf runs so far`,
+      () => `every workflow to finish; unfinished: ${unfinished.join("; ")}\n${lines(effects).length} leaf runs so far\n${nodes.map((n) => n.proc.printed()).join("\n")}`,
       async () => {
-        for (const id of ids) if ((await get(fromB, id))?.state !== "resolved") return false;
-        return true;
+        unfinished = [];
+        for (const id of ids) if ((await get(fromB, id))?.state !== "resolved") unfinished.push(await describeTask(fromB, id));
+        return unfinished.length === 0;
       },
-      150_000,
+      120_000,
       500,
     );
     for (const id of ids) expect(await (await caller.get<number>(id)).result(), id).toBe(expected);
