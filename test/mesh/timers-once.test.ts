@@ -85,7 +85,7 @@ describe("timers once across a node's death", () => {
     const schedule = `${run}-every-second`;
     await onA.call({
       kind: "schedule.create",
-      data: { id: schedule, cron: "* * * * * *", promiseId: `${run}-tick-{{.timestamp}}`, promiseTimeout: 60_000 },
+      data: { id: schedule, cron: "* * * * * *", promiseId: `${run}-tick-{{.timestamp}}`, promiseTimeout: 60_000, promiseTags: { "resonate:target": "poll://any@tickers" } },
     });
 
     await pipelined(ids, async (id, i) => {

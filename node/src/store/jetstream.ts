@@ -439,19 +439,60 @@ export class JetStreamStore implements Store {
       const stream = streamName(this.namespace, p);
       const info = await this.jsm.streams.info(stream);
       heads.push(info.state.last_seq);
-      const consumer = await this.js.consumers.get(stream, { deliver_policy: DeliverPolicy.All });
-      const messages = await consumer.consume();
-      this.consumers.push(messages);
-      void (async () => {
-        for await (const m of messages) {
-          this.view.apply(p, m.seq, keyOfSubject(m.subject), m.data.length === 0 ? null : m.string());
-        }
-      })().catch((err: unknown) => {
-        if (!this.closed) this.logger?.error({ err, stream }, "stopped following a partition stream");
-      });
+      await this.followPartition(p);
     }
     void this.watchConnection();
     await Promise.all(heads.map((seq, p) => this.view.waitFor(p, seq)));
+  }
+
+  /**
+   * Feed the view from partition `p` with an ordered consumer that starts
+   * after the last sequence applied. When its consumer stops answering (a
+   * NATS server died with it, and the client keeps asking that server's
+   * replacement about a consumer that is no longer served), it is dropped and
+   * a new one follows on from the view: the client library's own recovery
+   * waits for "consumer not found", which such a server never says.
+   */
+  private async followPartition(p: number): Promise<void> {
+    const stream = streamName(this.namespace, p);
+    const from = this.view.appliedSequence(p) + 1;
+    const consumer = await this.js.consumers.get(
+      stream,
+      from <= 1 ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from },
+    );
+    const messages = await consumer.consume({ expires: FOLLOW_PULL_MS });
+    this.consumers[p] = messages;
+    void (async () => {
+      for await (const s of messages.status()) {
+        if (s.type === "heartbeats_missed" && s.count >= FOLLOW_MISSED_HEARTBEATS) {
+          messages.stop();
+          return;
+        }
+      }
+    })().catch(() => undefined);
+    void (async () => {
+      for await (const m of messages) {
+        this.view.apply(p, m.seq, keyOfSubject(m.subject), m.data.length === 0 ? null : m.string());
+      }
+    })()
+      .catch((err: unknown) => {
+        if (!this.closed) this.logger?.warn({ err, stream }, "a partition stream's consumer failed; following it anew");
+      })
+      .then(() => (this.closed ? undefined : this.refollow(p)));
+  }
+
+  /** Follow partition `p` again (after its consumer stalled or ended), retrying until it works or the store closes. */
+  private async refollow(p: number): Promise<void> {
+    for (let attempt = 0; !this.closed; attempt++) {
+      try {
+        this.logger?.info({ partition: p, from: this.view.appliedSequence(p) + 1 }, "following a partition stream anew");
+        await this.followPartition(p);
+        return;
+      } catch (err) {
+        if (attempt === 0) this.logger?.warn({ err, partition: p }, "cannot follow a partition stream yet; retrying");
+        await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** attempt)));
+      }
+    }
   }
 
   private async watchConnection(): Promise<void> {
@@ -470,6 +511,11 @@ export class JetStreamStore implements Store {
     if (this.closed) throw new Error("the jetstream store is closed");
   }
 }
+
+/** How long one pull of a view's ordered consumer waits (see follow()). */
+const FOLLOW_PULL_MS = 4_000;
+/** Idle heartbeats (one per FOLLOW_PULL_MS / 2) a view's consumer may miss before it is replaced. */
+const FOLLOW_MISSED_HEARTBEATS = 2;
 
 /** The key a record subject names (`<ns>.<partition>.<kind letter>.<token>`). */
 function keyOfSubject(subject: string): string {
