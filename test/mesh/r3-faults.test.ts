@@ -30,7 +30,7 @@ const clients: NodeClient[] = [];
 async function worker(node: NodeProc, group: string, effects: string): Promise<Proc & { pid: string }> {
   const proc = spawnProcess(`worker(${group}@${node.port})`, process.execPath, ["--import", "tsx", program], {
     // A lease long enough to ride out a NATS leader election, short enough for the test.
-    env: { RESONATE_URL: node.url, GROUP: group, EFFECTS: effects, TTL: "8000", LEAF_MS: "300" },
+    env: { RESONATE_URL: node.url, GROUP: group, EFFECTS: effects, TTL: "8000", LEAF_MS: "300", RESONATE_LOG_LEVEL: "error" },
   });
   const m = await proc.waitForOutput(/ready (\S+)/, 60_000);
   return Object.assign(proc, { pid: m[1]! });
