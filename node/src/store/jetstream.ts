@@ -66,6 +66,12 @@ export const MAX_PARTITIONS = 1024;
 export const MAX_BATCH_MESSAGES = 1000;
 /** JetStream's error code for a failed `Nats-Expected-Last-Subject-Sequence` check. */
 const WRONG_LAST_SEQUENCE = 10071;
+/**
+ * "wrong last sequence" without a number: a clustered stream (R3) refuses a
+ * write this way while another proposal on the same subject is in flight. A
+ * conflict too: the writer retries from fresh reads.
+ */
+const WRONG_LAST_SEQUENCE_IN_FLIGHT = 10164;
 
 export interface JetStreamStoreOptions {
   /** One or more `nats://host:port` URLs of one cluster. */
@@ -571,7 +577,7 @@ function parseAck(text: string, count: number): Ack {
     throw new StoreUnavailableError(`JetStream answered a commit with something that is not an acknowledgement: ${text.slice(0, 200)}`);
   }
   if (ack.error !== undefined) {
-    if (ack.error.err_code === WRONG_LAST_SEQUENCE) return { conflict: true, description: ack.error.description ?? "" };
+    if (ack.error.err_code === WRONG_LAST_SEQUENCE || ack.error.err_code === WRONG_LAST_SEQUENCE_IN_FLIGHT) return { conflict: true, description: ack.error.description ?? "" };
     throw new StoreUnavailableError(`JetStream refused a commit of ${count} record(s): ${ack.error.description ?? JSON.stringify(ack.error)}`);
   }
   if (typeof ack.seq !== "number" || (count > 1 && ack.count !== count)) {
