@@ -1,7 +1,7 @@
 // A real NATS cluster for fault tests: N nats-servers with JetStream, routed
 // to each other on loopback, each on free ports with its store in a fresh
-// temporary directory. Resolves once the servers have elected a JetStream
-// metadata leader, so streams with replicas 3 can be created at once.
+// temporary directory. Resolves once the JetStream metadata leader sees every
+// other server as a current peer, so streams with replicas N can be placed.
 
 import { freePort } from "./node.ts";
 import { startNats, type NatsServer } from "./nats.ts";
@@ -17,14 +17,37 @@ export interface NatsCluster {
 
 let clusters = 0;
 
+/** Does the server on `monitorPort` lead a JetStream metadata group in which every other server is current? */
+async function metaClusterFormed(monitorPort: number, size: number): Promise<boolean> {
+  try {
+    const jsz = (await (await fetch(`http://127.0.0.1:${monitorPort}/jsz`)).json()) as {
+      meta_cluster?: { leader?: string; cluster_size?: number; replicas?: { current?: boolean; offline?: boolean }[] };
+    };
+    // Only the leader lists the replicas (the other servers) and whether each is current.
+    const meta = jsz.meta_cluster;
+    if (meta?.leader === undefined) return false;
+    const current = (meta.replicas ?? []).filter((r) => r.current === true && r.offline !== true).length;
+    return meta.cluster_size === size && current === size - 1;
+  } catch {
+    return false;
+  }
+}
+
 export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   const name = `test-cluster-${process.pid}-${++clusters}`;
   const routePorts: number[] = [];
-  for (let i = 0; i < size; i++) routePorts.push(await freePort());
+  const monitorPorts: number[] = [];
+  for (let i = 0; i < size; i++) {
+    routePorts.push(await freePort());
+    monitorPorts.push(await freePort());
+  }
   const routes = routePorts.map((p) => `nats://127.0.0.1:${p}`);
   const servers = await Promise.all(
     routePorts.map((port, i) =>
-      startNats({ cluster: { name, serverName: `${name}-s${i + 1}`, port, routes: routes.filter((_, j) => j !== i) } }),
+      startNats({
+        cluster: { name, serverName: `${name}-s${i + 1}`, port, routes: routes.filter((_, j) => j !== i) },
+        monitorPort: monitorPorts[i],
+      }),
     ),
   );
   const cluster: NatsCluster = {
@@ -37,9 +60,12 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   try {
     await waitFor(
       () => `a JetStream metadata leader in ${name}\n${servers.map((s) => s.proc.printed()).join("\n")}`,
-      () => servers.some((s) => /JetStream cluster new metadata leader|Self is new JetStream cluster metadata leader/.test(s.proc.output)),
+      async () => {
+        for (const port of monitorPorts) if (await metaClusterFormed(port, size)) return true;
+        return false;
+      },
       60_000,
-      100,
+      200,
     );
   } catch (err) {
     await cluster.stop();
