@@ -11,6 +11,8 @@ export interface NatsCluster {
   servers: NatsServer[];
   /** Every server's client URL, comma-separated (what `--nats` takes). */
   urls: string;
+  /** The index of the server that leads the most JetStream consumers (where a fault hurts most). */
+  busiestConsumerLeader(): Promise<number>;
   /** Stop every server still running and remove their store directories. */
   stop(): Promise<void>;
 }
@@ -53,6 +55,23 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   const cluster: NatsCluster = {
     servers,
     urls: servers.map((s) => s.url).join(","),
+    async busiestConsumerLeader() {
+      const led = new Map<string, number>();
+      for (const [i, port] of monitorPorts.entries()) {
+        if (!servers[i]!.proc.running) continue;
+        const jsz = (await (await fetch(`http://127.0.0.1:${port}/jsz?consumers=true`)).json()) as {
+          account_details?: { stream_detail?: { consumer_detail?: { cluster?: { leader?: string } }[] }[] }[];
+        };
+        for (const account of jsz.account_details ?? []) {
+          for (const stream of account.stream_detail ?? []) {
+            for (const c of stream.consumer_detail ?? []) if (c.cluster?.leader) led.set(c.cluster.leader, (led.get(c.cluster.leader) ?? 0) + 1);
+          }
+        }
+        if (led.size > 0) break;
+      }
+      const [leader] = [...led].sort((x, y) => y[1] - x[1])[0] ?? [`${name}-s1`];
+      return Number(leader.slice(`${name}-s`.length)) - 1;
+    },
     async stop() {
       await Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
     },
