@@ -28,7 +28,7 @@ let caller: Resonate | undefined;
 const clients: NodeClient[] = [];
 
 async function worker(node: NodeProc, group: string, effects: string): Promise<Proc & { pid: string }> {
-  const proc = spawnProcess(`worker(${group}@${node.port})`, process.execPath, ["--import", "tsx", program], {
+  const proc = spawnProcess(`worker(${group}@${node.proc.name})`, process.execPath, ["--import", "tsx", program], {
     // A lease long enough to ride out a NATS leader election, short enough for the test.
     env: { RESONATE_URL: node.url, GROUP: group, EFFECTS: effects, TTL: "8000", LEAF_MS: "300", RESONATE_LOG_LEVEL: "error" },
   });
