@@ -108,17 +108,18 @@ describe("R3 cluster: a node and a NATS server die mid-workflow", () => {
     // The server leading the most consumers (the nodes' views follow the streams through them).
     await cluster.servers[await cluster.busiestConsumerLeader()]!.crash();
 
-    const runs0 = () => [...new Set(lines(effects).map((l) => l.split(" ")[1]!))];
+    const leavesStarted = () => [...new Set(lines(effects).map((l) => l.split(" ")[1]!))];
     const fromB = client(b);
     const fromC = client(c);
     const expected = FAN_OUT * (FAN_OUT - 1) / 2;
     let unfinished: string[] = [];
     await waitFor(
-      () => `every workflow to finish; unfinished: ${unfinished.join("; ")}\n${lines(effects).length} leaf runs so far\n${nodes.map((n) => n.proc.printed()).join("\n")}\n${workers.map((w) => w.name + w.pid + "\n" + w.printed()).join("\n")}`,
+      () =>
+        `every workflow to finish; unfinished: ${unfinished.join("; ")}\n${lines(effects).length} leaf runs so far\n` +
+        [...nodes, ...workers].map((p) => ("proc" in p ? p.proc : p).printed().slice(-4_000)).join("\n"),
       async () => {
         unfinished = [];
-        for (const id of ids) if ((await get(fromB, id))?.state !== "resolved") unfinished.push(await describeTask(fromB, id));
-        for (const id of runs0()) if ((await get(fromB, id))?.state !== "resolved") unfinished.push(await describeTask(fromB, id));
+        for (const id of [...ids, ...leavesStarted()]) if ((await get(fromB, id))?.state !== "resolved") unfinished.push(await describeTask(fromB, id));
         return unfinished.length === 0;
       },
       120_000,
