@@ -27,6 +27,10 @@ export interface NatsOptions {
   jetstream?: boolean;
   /** Reuse this store directory (a restart after crash()). */
   storeDir?: string;
+  /** Join a cluster (test/support/nats-cluster.ts): its name, this server's name, route port and routes. */
+  cluster?: { name: string; serverName: string; port: number; routes: string[] };
+  /** Serve the HTTP monitoring endpoints (/jsz, ...) on this port. */
+  monitorPort?: number;
 }
 
 /** Start `nats-server -js` on 127.0.0.1; resolves once it accepts clients. */
@@ -34,7 +38,12 @@ export async function startNats(options: NatsOptions = {}): Promise<NatsServer> 
   const storeDir = options.storeDir ?? (await mkdtemp(join(tmpdir(), "resonate-nats-")));
   const args = ["-a", "127.0.0.1", "-p", String(options.port ?? -1), "--store_dir", storeDir];
   if (options.jetstream !== false) args.push("-js");
-  const proc = spawnProcess("nats-server", NATS_SERVER, args);
+  if (options.monitorPort !== undefined) args.push("-m", String(options.monitorPort));
+  if (options.cluster !== undefined) {
+    const c = options.cluster;
+    args.push("--server_name", c.serverName, "--cluster_name", c.name, "--cluster", `nats://127.0.0.1:${c.port}`, "--routes", c.routes.join(","));
+  }
+  const proc = spawnProcess(options.cluster?.serverName ?? "nats-server", NATS_SERVER, args);
   const match = await proc.waitForOutput(/Listening for client connections on [^\s]*:(\d+)/, 30_000);
   await proc.waitForOutput(/Server is ready/, 30_000);
   const port = Number(match[1]);

@@ -4,8 +4,11 @@
 // node takes each message, for `any`), and on a subject per attached pid (for
 // `uni` and for the preferred pid of `any@group/pid`). A message goes to a
 // local worker when there is one, else to the pid's subject, else to the
-// group's; nobody answering, it waits here and the owner's retry timer sends
-// it again. Duplicates are harmless: acquire is version-fenced.
+// group's; nobody answering, it waits here. A node where a worker attaches
+// says so on the mesh, and every other node hands it what waits there for
+// that worker's group, so the work does not wait for the owner's retry timer
+// (which still sends it again if this fails). Duplicates are harmless:
+// acquire is version-fenced.
 
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
@@ -35,9 +38,26 @@ export class MeshDelivery {
   private readonly listening = new Map<string, { count: number; sub: Subscription }>();
   private readonly counters: MeshDeliveryStats = { forwarded: 0, received: 0 };
   private readonly timeoutMs: number;
+  /** This node's announcements of attached workers, told apart from the others'. */
+  private readonly instance = Math.random().toString(36).slice(2);
+  private readonly attachedSub: Subscription;
 
   constructor(private readonly options: MeshDeliveryOptions) {
     this.timeoutMs = options.timeoutMs ?? 2_000;
+    this.attachedSub = options.nc.subscribe(this.attachedSubject(), {
+      callback: (err, msg) => {
+        if (err || this.dispatcher === undefined) return;
+        let announced: { instance?: string; group?: string; pid?: string };
+        try {
+          announced = msg.json();
+        } catch {
+          return;
+        }
+        if (announced.instance === this.instance || typeof announced.group !== "string" || typeof announced.pid !== "string") return;
+        // What waits here for that group goes to the node it attached to (or waits here again).
+        this.sendAll(this.dispatcher.takeParked(announced.group, announced.pid));
+      },
+    });
   }
 
   /** The node's local dispatcher (set once, by the node that uses this). */
@@ -52,6 +72,12 @@ export class MeshDelivery {
   /** A worker attached here: listen for its group and pid; returns the detach. */
   attach(group: string, pid: string): () => void {
     const releases = [this.listen(this.groupSubject(group), true), this.listen(this.pidSubject(group, pid), false)];
+    // After the subscriptions: on one connection the server sees them first, so a node that hears this can forward.
+    try {
+      this.options.nc.publish(this.attachedSubject(), JSON.stringify({ instance: this.instance, group, pid }));
+    } catch {
+      // Reconnecting: the work parked elsewhere comes with the owner's retry instead.
+    }
     let done = false;
     return () => {
       if (done) return;
@@ -70,6 +96,7 @@ export class MeshDelivery {
   }
 
   stop(): void {
+    this.attachedSub.unsubscribe();
     for (const { sub } of this.listening.values()) sub.unsubscribe();
     this.listening.clear();
   }
@@ -144,6 +171,10 @@ export class MeshDelivery {
       e.sub.unsubscribe();
       this.listening.delete(subject);
     };
+  }
+
+  private attachedSubject(): string {
+    return `${this.options.namespace}.deliver.attached`;
   }
 
   private groupSubject(group: string): string {

@@ -439,6 +439,32 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Take out what is parked here that the worker `pid` of `group`, attached
+   * to another node, may take (mesh/delivery.ts sends it there).
+   */
+  takeParked(group: string, pid: string): Message[] {
+    const parked = this.parked.get(group);
+    if (parked === undefined) return [];
+    this.expireExecutes(parked);
+    const taken: Message[] = [];
+    for (const [taskId, entry] of parked.executes) {
+      if (entry.onlyPid !== undefined && entry.onlyPid !== pid) continue;
+      parked.executes.delete(taskId);
+      taken.push(entry.message);
+    }
+    for (const key of [ANY, pid]) {
+      const list = parked.unblocks.get(key);
+      if (list === undefined) continue;
+      this.expire(list);
+      taken.push(...list.map((u) => u.message));
+      parked.unblocks.delete(key);
+    }
+    this.waiting -= taken.length;
+    if (parked.executes.size === 0 && parked.unblocks.size === 0) this.parked.delete(group);
+    return taken;
+  }
+
   /** Give a newly connected worker everything parked that it may take. */
   private flush(worker: Worker): void {
     const parked = this.parked.get(worker.group);

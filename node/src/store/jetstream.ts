@@ -66,6 +66,12 @@ export const MAX_PARTITIONS = 1024;
 export const MAX_BATCH_MESSAGES = 1000;
 /** JetStream's error code for a failed `Nats-Expected-Last-Subject-Sequence` check. */
 const WRONG_LAST_SEQUENCE = 10071;
+/**
+ * "wrong last sequence" without a number: a clustered stream (R3) refuses a
+ * write this way while another proposal on the same subject is in flight. A
+ * conflict too: the writer retries from fresh reads.
+ */
+const WRONG_LAST_SEQUENCE_IN_FLIGHT = 10164;
 
 export interface JetStreamStoreOptions {
   /** One or more `nats://host:port` URLs of one cluster. */
@@ -117,6 +123,10 @@ export class JetStreamStore implements Store {
   /** The last tombstone seen per deleted key (its sequence is what "must not exist" expects). */
   private readonly tombstones = new Map<string, number>();
   private readonly consumers: ConsumerMessages[] = [];
+  /** Per partition, the consumer feeding the view and when it last delivered (see followPartition). */
+  private readonly followers: ({ messages: ConsumerMessages; lastActive: number } | undefined)[] = [];
+  private watchdog?: NodeJS.Timeout;
+  private checking = false;
   private readonly counters: JetStreamStoreStats = { commits: 0, conflicts: 0, partialCommits: 0 };
   private batchSeq = 0;
   private readonly batchPrefix = `${process.pid.toString(36)}${Math.random().toString(36).slice(2, 8)}`;
@@ -310,6 +320,7 @@ export class JetStreamStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.watchdog !== undefined) clearInterval(this.watchdog);
     for (const c of this.consumers) await c.close().catch(() => undefined);
     this.view.close();
     await this.nc.close().catch(() => undefined);
@@ -439,19 +450,87 @@ export class JetStreamStore implements Store {
       const stream = streamName(this.namespace, p);
       const info = await this.jsm.streams.info(stream);
       heads.push(info.state.last_seq);
-      const consumer = await this.js.consumers.get(stream, { deliver_policy: DeliverPolicy.All });
-      const messages = await consumer.consume();
-      this.consumers.push(messages);
-      void (async () => {
-        for await (const m of messages) {
-          this.view.apply(p, m.seq, keyOfSubject(m.subject), m.data.length === 0 ? null : m.string());
-        }
-      })().catch((err: unknown) => {
-        if (!this.closed) this.logger?.error({ err, stream }, "stopped following a partition stream");
-      });
+      await this.followPartition(p);
     }
     void this.watchConnection();
+    this.watchdog = setInterval(() => void this.checkFollowers(), FOLLOW_PULL_MS);
+    this.watchdog.unref();
     await Promise.all(heads.map((seq, p) => this.view.waitFor(p, seq)));
+  }
+
+  /**
+   * Feed the view from partition `p` with an ordered consumer that starts
+   * after the last sequence applied. A consumer can stop delivering for good
+   * when a NATS server dies with it: the client library then keeps asking
+   * about it and only starts over on "consumer not found", which the
+   * surviving servers may never say. So the watchdog (checkFollowers) replaces
+   * a consumer that lags its stream; each consumer is a generation, and only
+   * the current one feeds the view, so the view sees every sequence in order.
+   */
+  private async followPartition(p: number): Promise<void> {
+    const stream = streamName(this.namespace, p);
+    const from = this.view.appliedSequence(p) + 1;
+    const consumer = await this.js.consumers.get(
+      stream,
+      from <= 1 ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from },
+    );
+    const messages = await consumer.consume({ expires: FOLLOW_PULL_MS });
+    const generation = (this.followers[p] = { messages, lastActive: Date.now() });
+    this.consumers[p] = messages;
+    void (async () => {
+      for await (const m of messages) {
+        if (this.followers[p] !== generation) break;
+        generation.lastActive = Date.now();
+        this.view.apply(p, m.seq, keyOfSubject(m.subject), m.data.length === 0 ? null : m.string());
+      }
+    })()
+      .catch((err: unknown) => {
+        if (!this.closed) this.logger?.warn({ err, stream }, "a partition stream's consumer failed; following it anew");
+      })
+      .then(() => (this.closed || this.followers[p] !== generation ? undefined : this.refollow(p)));
+  }
+
+  /** Follow partition `p` with a new consumer (the old one stalled or ended), retrying until it works or the store closes. */
+  private async refollow(p: number): Promise<void> {
+    const old = this.followers[p];
+    this.followers[p] = undefined;
+    old?.messages.stop();
+    for (let attempt = 0; !this.closed; attempt++) {
+      try {
+        this.logger?.info({ partition: p, from: this.view.appliedSequence(p) + 1 }, "following a partition stream anew");
+        await this.followPartition(p);
+        return;
+      } catch (err) {
+        if (attempt === 0) this.logger?.warn({ err, partition: p }, "cannot follow a partition stream yet; retrying");
+        await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** attempt)));
+      }
+    }
+  }
+
+  /** The watchdog: a consumer quiet for a while whose stream holds more than the view applied is replaced. */
+  private async checkFollowers(): Promise<void> {
+    if (this.checking || this.closed) return;
+    this.checking = true;
+    try {
+      for (let p = 0; p < this.partitions; p++) {
+        const follower = this.followers[p];
+        if (follower === undefined || Date.now() - follower.lastActive < 2 * FOLLOW_PULL_MS) continue;
+        let head: number;
+        try {
+          head = (await this.jsm.streams.info(streamName(this.namespace, p))).state.last_seq;
+        } catch {
+          continue; // the stream has no leader right now: look again at the next check
+        }
+        if (head > this.view.appliedSequence(p) && this.followers[p] === follower && !this.closed) {
+          this.logger?.warn({ partition: p, applied: this.view.appliedSequence(p), head }, "a partition stream's consumer stalled; replacing it");
+          void this.refollow(p);
+        } else {
+          follower.lastActive = Date.now();
+        }
+      }
+    } finally {
+      this.checking = false;
+    }
   }
 
   private async watchConnection(): Promise<void> {
@@ -470,6 +549,9 @@ export class JetStreamStore implements Store {
     if (this.closed) throw new Error("the jetstream store is closed");
   }
 }
+
+/** How long one pull of a view's ordered consumer waits; its watchdog looks at this interval (see followPartition). */
+const FOLLOW_PULL_MS = 4_000;
 
 /** The key a record subject names (`<ns>.<partition>.<kind letter>.<token>`). */
 function keyOfSubject(subject: string): string {
@@ -495,7 +577,7 @@ function parseAck(text: string, count: number): Ack {
     throw new StoreUnavailableError(`JetStream answered a commit with something that is not an acknowledgement: ${text.slice(0, 200)}`);
   }
   if (ack.error !== undefined) {
-    if (ack.error.err_code === WRONG_LAST_SEQUENCE) return { conflict: true, description: ack.error.description ?? "" };
+    if (ack.error.err_code === WRONG_LAST_SEQUENCE || ack.error.err_code === WRONG_LAST_SEQUENCE_IN_FLIGHT) return { conflict: true, description: ack.error.description ?? "" };
     throw new StoreUnavailableError(`JetStream refused a commit of ${count} record(s): ${ack.error.description ?? JSON.stringify(ack.error)}`);
   }
   if (typeof ack.seq !== "number" || (count > 1 && ack.count !== count)) {
