@@ -23,7 +23,7 @@ import { hostname } from "node:os";
 import { MeshDelivery } from "./delivery.ts";
 import { Membership } from "./membership.ts";
 import type { NodeLimits } from "./limits.ts";
-import { MeshNode, type MeshNodeOptions } from "./node.ts";
+import { MeshNode, type MeshNodeOptions, type NodeTelemetry } from "./node.ts";
 import { ownsKey } from "./ownership.ts";
 
 export type StoreConfig = { kind: "memory" } | ({ kind: "jetstream" } & Omit<JetStreamStoreOptions, "logger">);
@@ -232,5 +232,9 @@ class StartingEngine implements Engine {
 
   stats(): unknown {
     return this.target?.stats();
+  }
+
+  telemetry(): NodeTelemetry | undefined {
+    return this.target?.telemetry();
   }
 }
