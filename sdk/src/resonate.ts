@@ -306,7 +306,7 @@ export class Resonate {
       throw functionNotRegistered(typeof fn === "function" ? fn.name : String(fn), undefined, full);
     }
     this.connect();
-    await this.tracingLoads;
+    if (this.tracingLoads !== undefined) await this.tracingLoads;
     const span = startCallSpan(`run ${registered.name}`, { "resonate.id": full, "resonate.function": registered.name }, undefined, SpanKind.CLIENT);
     const res = await this.send({
       kind: "task.create",
@@ -342,7 +342,7 @@ export class Resonate {
     if (typeof name !== "string" || name.length === 0) {
       throw invalidArgument(`rpc("${id}") needs the registered name of a function as its second argument.`, full);
     }
-    await this.tracingLoads;
+    if (this.tracingLoads !== undefined) await this.tracingLoads;
     const span = startCallSpan(`rpc ${name}`, { "resonate.id": full, "resonate.function": name }, undefined, SpanKind.CLIENT);
     const res = await this.send({
       kind: "promise.create",

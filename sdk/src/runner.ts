@@ -231,12 +231,13 @@ export class Attempt {
   private run(handle: number, id: string, fn: DurableFunction, args: unknown[], info: ContextInfo): void {
     const exec = new Execution(this, handle, id, info);
     const isRoot = id === this.root.id;
-    const span = startCallSpan(isRoot ? `execute ${info.funcName}` : `run ${info.funcName}`, {
-      "resonate.id": id,
-      "resonate.function": info.funcName,
-      "resonate.attempt": info.attempt,
-      ...(isRoot ? { "resonate.task.version": this.task.version } : {}),
-    }, (isRoot ? this.rootTrace : this.traceParents.get(id)) ?? this.rootTrace);
+    const span = tracingActive()
+      ? startCallSpan(
+          isRoot ? `execute ${info.funcName}` : `run ${info.funcName}`,
+          { "resonate.id": id, "resonate.function": info.funcName, "resonate.attempt": info.attempt, ...(isRoot ? { "resonate.task.version": this.task.version } : {}) },
+          (isRoot ? this.rootTrace : this.traceParents.get(id)) ?? this.rootTrace,
+        )
+      : undefined;
     if (span !== undefined) this.openSpans.add(span);
     // Awaited inside the function's own context, so a function that returns a call
     // without awaiting it (`(ctx) => ctx.run(step)`) is still the one waiting on it.

@@ -20,6 +20,7 @@ import {
 } from "./convert.ts";
 import { toServiceError } from "./status.ts";
 import { traceRequest } from "../../telemetry/requests.ts";
+import { tracingActive } from "../../telemetry/tracing.ts";
 
 /** Called once per finished call: `method` is the full path, `seconds` the time spent. */
 export type CallObserver = (method: string, code: grpc.status, seconds: number) => void;
@@ -133,8 +134,10 @@ export async function runUnary<K extends Kind>(
     if (!isRequest(scoped)) return { error: toServiceError(localizeError(kind, scoped, message)) };
     request = scoped as typeof request;
   }
-  const scopedRequest = request;
-  const answer = await traceRequest(scopedRequest, () => metadata?.getMap(), () => ctx.engine.handle(scopedRequest));
+  const admitted = request;
+  const answer = await (tracingActive()
+    ? traceRequest(admitted, () => metadata?.getMap(), () => ctx.engine.handle(admitted))
+    : ctx.engine.handle(admitted));
   if (!("data" in answer)) return { error: toServiceError(localizeError(kind, answer.error, message)) };
   const ok = answer as OkResponse<K>;
   if (kind === "task.fence") {

@@ -16,6 +16,7 @@ import { decodeEnvelope, echoOf, EnvelopeError, isDebug, type DecodedEnvelope } 
 import { toWirePromise, toWireSchedule, toWireTask } from "./wire.ts";
 import { authorize, bearerToken, envelopeToken, isPrincipal, isRequest, OPEN, type Authenticator, type Principal } from "../auth.ts";
 import { traceRequest } from "../../telemetry/requests.ts";
+import { tracingActive } from "../../telemetry/tracing.ts";
 
 export interface EnvelopeOptions {
   /** Largest request body accepted; larger ones get a 413 and nothing is read further. Default 8 MiB. */
@@ -143,8 +144,9 @@ export function createEnvelopeHandler(engine: Engine, options: EnvelopeOptions =
 
     let answer: ResponseEnvelope;
     try {
-      const scoped = request;
-      answer = encodeResponse(decoded, await traceRequest(scoped, () => req.headers, () => engine.handle(scoped)));
+      const admitted = request;
+      const response = await (tracingActive() ? traceRequest(admitted, () => req.headers, () => engine.handle(admitted)) : engine.handle(admitted));
+      answer = encodeResponse(decoded, response);
     } catch (error) {
       logger?.error({ err: error, kind: decoded.kind, corrId: decoded.corrId }, "request failed inside the node");
       const reason = error instanceof Error ? error.message : String(error);
