@@ -91,6 +91,10 @@ describe("the Grafana dashboard", () => {
     expect(missing).toEqual([]);
   });
 
+  it("comes from a node that reports its NATS connection up", () => {
+    expect(exported.value("resonate_nats_connected")).toBe(1);
+  });
+
   it("reads the names apart from PromQL (the checker itself)", () => {
     expect(metricNames('histogram_quantile(0.99, sum by (le, kind) (rate(resonate_x_bucket{kind!~"a|b"}[5m])))')).toEqual(["resonate_x_bucket"]);
   });
