@@ -323,6 +323,9 @@ export class Resonate {
           },
         },
       },
+    }).catch((err: unknown) => {
+      span?.end(err);
+      throw err;
     });
     span?.end(res.status === 200 || res.status === 409 ? undefined : `${res.kind} answered ${res.status}`);
     if (res.status === 409) return this.handle<T>(full, undefined); // held elsewhere: wait for it
@@ -352,6 +355,9 @@ export class Resonate {
         param: traced(this.invocationParam(full, name, args, o.version ?? 1, o.retry), span?.context),
         tags: this.rootTags(full, o.target ?? "poll://any@default", o.tags),
       },
+    }).catch((err: unknown) => {
+      span?.end(err);
+      throw err;
     });
     span?.end(res.status === 200 ? undefined : `${res.kind} answered ${res.status}`);
     if (res.status !== 200) throw new ServerError(res.kind, "error" in res ? res.error : unknownError(res.status), full);
