@@ -6,7 +6,10 @@ import { defineConfig } from "vitest/config";
 // (dist/), and it is switched on here for vitest, for the processes tests
 // spawn (tsx workers, via NODE_OPTIONS) and for `tsc` (customConditions).
 // The `resonate` bin runs compiled JavaScript, so globalSetup builds first.
-const conditions = ["resonate-mesh-source", ...defaultServerConditions];
+// Not "module": vitest hands these to the test processes as node --conditions,
+// and a require() under "module" loads a bundler-only ESM build
+// (@opentelemetry/api 1.9's, which prom-client requires) that Node cannot run.
+const conditions = ["resonate-mesh-source", ...defaultServerConditions.filter((c) => c !== "module")];
 
 export default defineConfig({
   resolve: { conditions },

@@ -116,7 +116,7 @@ func (c *Client) Start(ctx context.Context, id, function string, args []any, o S
 		tags[k] = v
 	}
 	res, err := c.Promises.Create(ctx, &meshv1.PromiseServiceCreateRequest{
-		Id: id, TimeoutAt: timeoutAt, Param: &meshv1.Value{Data: param}, Tags: tags,
+		Id: id, TimeoutAt: timeoutAt, Param: &meshv1.Value{Data: param, Headers: TraceContext(ctx)}, Tags: tags,
 	})
 	if err != nil {
 		return nil, err

@@ -203,7 +203,8 @@ func (w *Worker) execute(work context.Context, id string, version int64) {
 		return
 	}
 
-	ctx, cancel := context.WithCancel(work)
+	// The function's calls through Client.Start continue the trace of the promise it runs.
+	ctx, cancel := context.WithCancel(WithTraceContext(work, promise.GetParam().GetHeaders()))
 	defer cancel()
 	r := &running{version: held, cancel: cancel}
 	w.mu.Lock()

@@ -5,8 +5,14 @@ import type { Value } from "@resonate-mesh/node/protocol";
 import { Tag } from "@resonate-mesh/node/protocol";
 import type { Codec } from "./codec.ts";
 import type { ChildSpec } from "./execution.ts";
+import type { ChildHeaders } from "./core/types.ts";
 
-export function paramOf(spec: ChildSpec, codec: Codec): Value {
+export function paramOf(spec: ChildSpec & ChildHeaders, codec: Codec): Value {
+  const param = invocationOf(spec, codec);
+  return spec.headers === undefined ? param : { ...param, headers: { ...param.headers, ...spec.headers } };
+}
+
+function invocationOf(spec: ChildSpec, codec: Codec): Value {
   switch (spec.kind) {
     case "run":
     case "rpc":

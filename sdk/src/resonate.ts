@@ -25,6 +25,7 @@ import { LocalTransport } from "./transport/local.ts";
 import { TransportError, type Transport } from "./transport/types.ts";
 import type { DurableFunction } from "./types.ts";
 import { Worker } from "./worker.ts";
+import { SpanKind, startCallSpan, startTracing, traced, type Tracing } from "./tracing.ts";
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -81,6 +82,9 @@ export class Resonate {
   private unsubscribe: (() => void) | undefined;
   private stopped = false;
   private stopping: Promise<void> | undefined;
+  /** Until the trace SDK has loaded (OTEL_* asked for traces): calls and executes wait for it, so none goes untraced. */
+  private tracingLoads: Promise<Tracing | undefined> | undefined;
+  private readonly tracing: Promise<Tracing | undefined>;
 
   constructor(options: ResonateOptions = {}, internal: { ownsTransport?: boolean } = {}) {
     this.config = resolveConfig(options);
@@ -94,6 +98,9 @@ export class Resonate {
     this.stopGraceMs = options.stopGraceMs ?? 10_000;
     this.unavailableRetryMs = options.unavailableRetryMs ?? 30_000;
     this.handleSignals = options.handleSignals ?? true;
+    this.tracing = startTracing("resonate-sdk");
+    this.tracingLoads = this.tracing;
+    void this.tracing.then(() => (this.tracingLoads = undefined));
 
     if (options.transport !== undefined) {
       this.transport = options.transport;
@@ -206,6 +213,7 @@ export class Resonate {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     if (this.ownsTransport) await this.transport.close();
+    await (await this.tracing)?.flush();
   }
 
   // ------------------------------------------------------------ internals
@@ -275,7 +283,8 @@ export class Resonate {
       this.subscriptions.notify(message.promise);
       return;
     }
-    this.worker.onExecute(message.task).catch((err: unknown) => {
+    const execute = () => this.worker.onExecute(message.task);
+    (this.tracingLoads === undefined ? execute() : this.tracingLoads.then(execute)).catch((err: unknown) => {
       this.logger.warn({ task: message.task, err }, "execute failed");
     });
   }
@@ -309,6 +318,8 @@ export class Resonate {
       throw functionNotRegistered(typeof fn === "function" ? fn.name : String(fn), undefined, full);
     }
     this.connect();
+    if (this.tracingLoads !== undefined) await this.tracingLoads;
+    const span = startCallSpan(`run ${registered.name}`, { "resonate.id": full, "resonate.function": registered.name }, undefined, SpanKind.CLIENT);
     const res = await this.send({
       kind: "task.create",
       data: {
@@ -319,12 +330,16 @@ export class Resonate {
           data: {
             id: full,
             timeoutAt: this.clock.now() + (o.timeout ?? DAY),
-            param: this.invocationParam(full, registered.name, args, registered.version, o.retry),
+            param: traced(this.invocationParam(full, registered.name, args, registered.version, o.retry), span?.context),
             tags: this.rootTags(full, `poll://any@${this.group}/${this.pid}`, o.tags),
           },
         },
       },
+    }).catch((err: unknown) => {
+      span?.end(err);
+      throw err;
     });
+    span?.end(res.status === 200 || res.status === 409 ? undefined : `${res.kind} answered ${res.status}`);
     if (res.status === 409) return this.handle<T>(full, undefined); // held elsewhere: wait for it
     if (res.status !== 200) throw new ServerError(res.kind, "error" in res ? res.error : unknownError(res.status), full);
     const { task, promise, preload } = res.data;
@@ -342,15 +357,21 @@ export class Resonate {
     if (typeof name !== "string" || name.length === 0) {
       throw invalidArgument(`rpc("${id}") needs the registered name of a function as its second argument.`, full);
     }
+    if (this.tracingLoads !== undefined) await this.tracingLoads;
+    const span = startCallSpan(`rpc ${name}`, { "resonate.id": full, "resonate.function": name }, undefined, SpanKind.CLIENT);
     const res = await this.send({
       kind: "promise.create",
       data: {
         id: full,
         timeoutAt: this.clock.now() + (o.timeout ?? DAY),
-        param: this.invocationParam(full, name, args, o.version ?? 1, o.retry),
+        param: traced(this.invocationParam(full, name, args, o.version ?? 1, o.retry), span?.context),
         tags: this.rootTags(full, o.target ?? "poll://any@default", o.tags),
       },
+    }).catch((err: unknown) => {
+      span?.end(err);
+      throw err;
     });
+    span?.end(res.status === 200 ? undefined : `${res.kind} answered ${res.status}`);
     if (res.status !== 200) throw new ServerError(res.kind, "error" in res ? res.error : unknownError(res.status), full);
     return this.handle<T>(full, res.data.promise);
   }

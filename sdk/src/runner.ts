@@ -11,6 +11,8 @@ import { Child, Execution, within, type CoreDeps } from "./execution.ts";
 import type { Outcome } from "./outcome.ts";
 import { fenceBatch, MAX_FENCE_BATCH } from "./transport/types.ts";
 import type { DurableFunction } from "./types.ts";
+import { continuedFrom, runWithin, startCallSpan, tracingActive, withTraceHeaders, type CallSpan } from "./tracing.ts";
+import type { Context as TraceContext } from "@opentelemetry/api";
 
 export type { RootInvocation } from "./core/types.ts";
 
@@ -28,6 +30,11 @@ export class Attempt {
   private flushScheduled = false;
   private checkScheduled = false;
   private done = false;
+  /** Traces on: the context the root continues (from its promise's headers), and each local child's caller's. */
+  private readonly rootTrace: TraceContext | undefined;
+  private readonly traceParents = new Map<string, TraceContext>();
+  /** Spans of calls still running: an attempt that suspends ends them (its functions never return). */
+  private readonly openSpans = new Set<CallSpan>();
 
   constructor(
     readonly deps: CoreDeps,
@@ -46,12 +53,15 @@ export class Attempt {
       timerTarget: deps.timerTarget,
     });
     this.result = new Promise((resolve) => (this.finish = resolve));
+    this.rootTrace = continuedFrom(root.param.headers);
   }
 
   /** Run until the root settles, the attempt suspends, or it is lost. */
   execute(): Promise<AttemptResult> {
-    this.core.start();
-    this.flush();
+    runWithin(this.rootTrace, () => {
+      this.core.start();
+      this.flush();
+    });
     return this.result;
   }
 
@@ -64,6 +74,8 @@ export class Attempt {
   // ------------------------------------------------------------ from user code (via Context)
 
   start(parent: Execution, spec: ChildSpec): Child {
+    // Called from the parent's code, so the current trace context is the parent call's span.
+    if (tracingActive()) spec = withTraceHeaders(spec, this.traceParents);
     const handle = this.core.call(parent.handle, spec);
     const child = new Child(handle, spec.id);
     this.children.set(handle, child);
@@ -218,11 +230,26 @@ export class Attempt {
 
   private run(handle: number, id: string, fn: DurableFunction, args: unknown[], info: ContextInfo): void {
     const exec = new Execution(this, handle, id, info);
+    const isRoot = id === this.root.id;
+    const span = tracingActive()
+      ? startCallSpan(
+          isRoot ? `execute ${info.funcName}` : `run ${info.funcName}`,
+          { "resonate.id": id, "resonate.function": info.funcName, "resonate.attempt": info.attempt, ...(isRoot ? { "resonate.task.version": this.task.version } : {}) },
+          (isRoot ? this.rootTrace : this.traceParents.get(id)) ?? this.rootTrace,
+        )
+      : undefined;
+    if (span !== undefined) this.openSpans.add(span);
     // Awaited inside the function's own context, so a function that returns a call
     // without awaiting it (`(ctx) => ctx.run(step)`) is still the one waiting on it.
-    within(exec, async () => await fn(exec.ctx, ...args)).then(
-      (value) => this.returned(handle, { ok: true, value }),
-      (error: unknown) => this.returned(handle, { ok: false, error }),
+    runWithin(span?.context, () => within(exec, async () => await fn(exec.ctx, ...args))).then(
+      (value) => {
+        if (span !== undefined && this.openSpans.delete(span)) span.end();
+        this.returned(handle, { ok: true, value });
+      },
+      (error: unknown) => {
+        if (span !== undefined && this.openSpans.delete(span)) span.end(error);
+        this.returned(handle, { ok: false, error });
+      },
     );
   }
 
@@ -266,6 +293,8 @@ export class Attempt {
     if (this.done) return;
     this.sendFences();
     this.done = true;
+    for (const span of this.openSpans) span.end(undefined, { "resonate.attempt.outcome": result.kind });
+    this.openSpans.clear();
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     if (result.kind === "failed") {

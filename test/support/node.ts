@@ -41,10 +41,13 @@ export async function startNode(
     /** Another `resonate` bin (an installed package's). */
     bin?: string;
     cwd?: string;
+    /** `resonate serve --host 127.0.0.1` instead of `dev` (for the flags only serve takes, e.g. --store). */
+    serve?: boolean;
   } = {},
 ): Promise<NodeProc> {
   const port = options.port ?? (await freePort());
-  const proc = spawnProcess("node", process.execPath, [options.bin ?? resonateBin, "dev", "--port", String(port), ...(options.args ?? [])], {
+  const command = options.serve === true ? ["serve", "--host", "127.0.0.1"] : ["dev"];
+  const proc = spawnProcess("node", process.execPath, [options.bin ?? resonateBin, ...command, "--port", String(port), ...(options.args ?? [])], {
     env: options.env,
     cwd: options.cwd,
   });

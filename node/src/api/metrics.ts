@@ -1,13 +1,19 @@
 // Prometheus metrics for GET /metrics: process defaults, gRPC calls by
-// method and status, and whatever the engine reports in stats(), read at
-// scrape time so a new counter in the engine shows up without a change here.
+// method and status, the node's labelled series (request latency by kind,
+// promises and tasks by state, workers and backlog by group, timer lag,
+// commit latency, the store's connection), and whatever the engine reports
+// in stats(), read at scrape time so a new counter in the engine shows up
+// without a change here. docs/metrics.md lists them all.
 
 import * as grpc from "@grpc/grpc-js";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import type { Engine } from "../mesh/engine.ts";
+import type { Histogram } from "../mesh/histogram.ts";
+import type { NodeTelemetry } from "../mesh/node.ts";
+import { PROMISE_STATES, TASK_STATES } from "../protocol/validate.ts";
 
-/** An engine that can report counters (MeshNode does). */
-export type EngineWithStats = Engine & { stats?: () => unknown };
+/** An engine that can report counters and labelled series (MeshNode does). */
+export type EngineWithStats = Engine & { stats?: () => unknown; telemetry?: () => NodeTelemetry | undefined };
 
 export interface Metrics {
   /** Record one finished gRPC call. */
@@ -56,7 +62,13 @@ export function createMetrics(engine: EngineWithStats): Metrics {
     refused: (reason) => refusals.set(reason, (refusals.get(reason) ?? 0) + 1),
     gauge: (name, help, read) => gauges.set(name, { help, read }),
     async render() {
-      return (await registry.metrics()) + grpcCalls.render() + serverMetrics() + engineMetrics(engine.stats?.());
+      return (
+        (await registry.metrics()) +
+        grpcCalls.render() +
+        serverMetrics() +
+        telemetryMetrics(engine.telemetry?.()) +
+        engineMetrics(engine.stats?.())
+      );
     },
   };
 }
@@ -169,4 +181,78 @@ export function engineMetrics(stats: unknown): string {
   };
   walk(rest, []);
   return lines.length === 0 ? "" : `${lines.join("\n")}\n`;
+}
+
+// ------------------------------------------------------------ the node's labelled series
+
+/** One metric family: HELP and TYPE always (dashboards see the name before the first sample), then its samples. */
+function family(lines: string[], name: string, type: "counter" | "gauge" | "histogram", help: string): void {
+  lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+}
+
+function histogramSamples(lines: string[], name: string, h: Histogram, labels: string): void {
+  const sep = labels === "" ? "" : ",";
+  let cumulative = 0;
+  h.counts.forEach((n, i) => {
+    cumulative += n;
+    const le = i < h.bounds.length ? String(h.bounds[i]) : "+Inf";
+    lines.push(`${name}_bucket{${labels}${sep}le="${le}"} ${cumulative}`);
+  });
+  const braces = labels === "" ? "" : `{${labels}}`;
+  lines.push(`${name}_sum${braces} ${h.sum}`, `${name}_count${braces} ${h.count}`);
+}
+
+function byState(lines: string[], name: string, states: readonly string[], counts: Record<string, number> | undefined): void {
+  if (counts === undefined) return;
+  for (const state of new Set([...states, ...Object.keys(counts)])) lines.push(`${name}{state="${escapeLabel(state)}"} ${counts[state] ?? 0}`);
+}
+
+/** The series MeshNode.telemetry() reports (nothing but the HELP/TYPE lines before the node is ready). */
+export function telemetryMetrics(t: NodeTelemetry | undefined): string {
+  const lines: string[] = [];
+  family(lines, "resonate_request_duration_seconds", "histogram", "Protocol requests answered by the node (gRPC and JSON envelope alike), seconds, by kind.");
+  if (t !== undefined) for (const [kind, h] of t.requestLatency) histogramSamples(lines, "resonate_request_duration_seconds", h, `kind="${escapeLabel(kind)}"`);
+  family(lines, "resonate_promises", "gauge", "Promises held in the store, by stored state (a pending promise past its timeout counts as pending until its timer settles it).");
+  byState(lines, "resonate_promises", PROMISE_STATES, t?.promises);
+  family(lines, "resonate_tasks", "gauge", "Tasks held in the store, by state.");
+  byState(lines, "resonate_tasks", TASK_STATES, t?.tasks);
+  family(lines, "resonate_workers_connected", "gauge", "Workers connected to this node (Poll streams, SSE), by group.");
+  family(lines, "resonate_dispatch_waiting", "gauge", "Messages (execute, unblock) parked on this node waiting for a worker of the group: the dispatch backlog.");
+  if (t !== undefined) {
+    for (const g of t.groups) {
+      const label = `group="${escapeLabel(g.group)}"`;
+      lines.push(`resonate_workers_connected{${label}} ${g.workers}`, `resonate_dispatch_waiting{${label}} ${g.waiting}`);
+    }
+  }
+  family(lines, "resonate_timer_lag_seconds", "histogram", "How late timers fired (promise timeouts, lease expiries and dispatch retries, schedule ticks): commit time minus due time, by kind.");
+  if (t !== undefined) for (const [kind, h] of Object.entries(t.timerLag)) histogramSamples(lines, "resonate_timer_lag_seconds", h, `kind="${kind}"`);
+  family(lines, "resonate_store_commit_duration_seconds", "histogram", "Store commits (multi-key compare-and-set), seconds, conflicting ones included.");
+  if (t !== undefined) histogramSamples(lines, "resonate_store_commit_duration_seconds", t.commitLatency, "");
+  family(lines, "resonate_store_commits_total", "counter", "Store commits that succeeded.");
+  family(lines, "resonate_store_conflicts_total", "counter", "Store commits refused because a record changed since it was read (the request is retried).");
+  family(lines, "resonate_store_contention_exhausted_total", "counter", "Requests answered UNAVAILABLE after too many conflicting commits.");
+  if (t !== undefined) {
+    lines.push(
+      `resonate_store_commits_total ${t.commits.commits}`,
+      `resonate_store_conflicts_total ${t.commits.conflicts}`,
+      `resonate_store_contention_exhausted_total ${t.commits.exhausted}`,
+    );
+  }
+  if (t?.store.connected !== undefined && t.store.engine === "jetstream") {
+    family(lines, "resonate_nats_connected", "gauge", "1 while the node's NATS connection is up (JetStream store), 0 while it reconnects.");
+    lines.push(`resonate_nats_connected ${t.store.connected ? 1 : 0}`);
+  }
+  if (t?.store.stats !== undefined) {
+    for (const [stat, value] of Object.entries(t.store.stats)) {
+      if (typeof value !== "number") continue;
+      const name = `resonate_${t.store.engine}_${snake(stat)}_total`;
+      family(lines, name, "counter", `Store engine counter ${stat} (${t.store.engine}).`);
+      lines.push(`${name} ${value}`);
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+function snake(name: string): string {
+  return name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/[^A-Za-z0-9_]/g, "_").toLowerCase();
 }

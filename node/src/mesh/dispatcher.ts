@@ -65,6 +65,14 @@ export interface DispatcherStats {
   expired: number;
 }
 
+export interface GroupStats {
+  group: string;
+  /** Live workers of the group connected to this node. */
+  workers: number;
+  /** Messages parked for the group, waiting for a worker. */
+  waiting: number;
+}
+
 interface Outstanding {
   message: ExecuteMessage;
   sentAt: number;
@@ -255,6 +263,27 @@ export class Dispatcher {
       }
     }
     return { workers, ...this.counters, waiting: this.waiting, outstanding, lagging };
+  }
+
+  /** Per group: live workers connected here and messages parked waiting for one (for /metrics, at scrape time). */
+  groupStats(): GroupStats[] {
+    const byGroup = new Map<string, GroupStats>();
+    const entry = (group: string) => {
+      let g = byGroup.get(group);
+      if (g === undefined) byGroup.set(group, (g = { group, workers: 0, waiting: 0 }));
+      return g;
+    };
+    for (const [group, list] of this.groups) {
+      let live = 0;
+      for (const w of list) if (w.live) live++;
+      entry(group).workers = live;
+    }
+    for (const [group, parked] of this.parked) {
+      let waiting = parked.executes.size;
+      for (const list of parked.unblocks.values()) waiting += list.length;
+      entry(group).waiting = waiting;
+    }
+    return [...byGroup.values()];
   }
 
   /** Drop every worker and everything parked (node shutdown). */

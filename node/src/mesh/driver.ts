@@ -22,6 +22,7 @@ import type {
 import { Tag } from "../protocol/types.ts";
 import { ConflictError, type CommitOp, type Entry, type Store } from "../store/types.ts";
 import type { Clock } from "./clock.ts";
+import { Histogram, LATENCY_BUCKETS } from "./histogram.ts";
 
 /** What a step returns: the writes to commit and the messages to send once they have. */
 export interface StepResult {
@@ -77,6 +78,8 @@ export class Driver {
   private readonly maxAttempts: number;
   private readonly maxBackoffMs: number;
   private readonly counters: DriverStats = { commits: 0, conflicts: 0, exhausted: 0, loads: 0 };
+  /** Seconds per store commit, conflicting ones included. */
+  readonly commitLatency = new Histogram(LATENCY_BUCKETS);
 
   constructor(options: DriverOptions) {
     this.store = options.store;
@@ -103,12 +106,15 @@ export class Driver {
       const now = this.clock.now();
       const result = await this.runLoaded(snapshot, step, now);
       if (result.writes.length === 0) return result;
+      const started = performance.now();
       try {
         await this.commit(snapshot, result.writes);
+        this.commitLatency.observe((performance.now() - started) / 1000);
         this.counters.commits++;
         return result;
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err;
+        this.commitLatency.observe((performance.now() - started) / 1000);
         this.counters.conflicts++;
         lastKey = err.key;
         if (attempt >= this.maxAttempts) {

@@ -11,7 +11,7 @@ import { KINDS, validateRequest } from "../protocol/validate.ts";
 import { StoreUnavailableError } from "../store/errors.ts";
 import type { Store } from "../store/types.ts";
 import { systemClock, type Clock } from "./clock.ts";
-import { Dispatcher, type DispatcherStats } from "./dispatcher.ts";
+import { Dispatcher, type DispatcherStats, type GroupStats } from "./dispatcher.ts";
 import type { MeshDelivery } from "./delivery.ts";
 import { ContentionError, Driver, type DriverStats } from "./driver.ts";
 import type { Engine, Subscription, WorkerSink } from "./engine.ts";
@@ -20,7 +20,8 @@ import { MemoryBudget, type MemoryStats } from "./memory.ts";
 import { Retention } from "./retention.ts";
 import { isSearch, search } from "./search.ts";
 import { SearchView } from "./search-view.ts";
-import { TimerLoop, type TimerStats } from "./timers.ts";
+import { Histogram, LATENCY_BUCKETS } from "./histogram.ts";
+import { TimerLoop, type TimerKind, type TimerStats } from "./timers.ts";
 
 export interface MeshNodeOptions {
   store: Store;
@@ -49,6 +50,35 @@ export interface MeshNodeStats {
   retention: { removed: number };
 }
 
+/** Labelled series for /metrics (api/metrics.ts renders them). */
+export interface NodeTelemetry {
+  requestLatency: ReadonlyMap<string, Histogram>;
+  /** Promises / tasks per stored state; undefined until the view has loaded. */
+  promises: Record<string, number> | undefined;
+  tasks: Record<string, number> | undefined;
+  groups: GroupStats[];
+  timerLag: Readonly<Record<TimerKind, Histogram>>;
+  commitLatency: Histogram;
+  commits: DriverStats;
+  store: StoreTelemetry;
+}
+
+/** The engine's own view of its health: `connected` only for engines that hold a connection (JetStream). */
+export interface StoreTelemetry {
+  engine: string;
+  connected?: boolean;
+  stats?: Record<string, number>;
+}
+
+function storeTelemetry(store: Store): StoreTelemetry {
+  const s = store as Store & { ready?: boolean; stats?: () => object };
+  return {
+    engine: store.name,
+    connected: typeof s.ready === "boolean" ? s.ready : undefined,
+    stats: typeof s.stats === "function" ? (s.stats() as Record<string, number>) : undefined,
+  };
+}
+
 export class MeshNode implements Engine {
   readonly store: Store;
   readonly clock: Clock;
@@ -60,6 +90,8 @@ export class MeshNode implements Engine {
   private readonly timers: TimerLoop;
   private readonly delivery?: MeshDelivery;
   private readonly requests = new Map<string, Map<number, number>>();
+  /** Seconds per request, by kind (the labels of `requests`). */
+  private readonly latency = new Map<string, Histogram>();
   private sweeper: NodeJS.Timeout | undefined;
   private readonly memory: MemoryBudget;
   private readonly view: SearchView;
@@ -99,8 +131,9 @@ export class MeshNode implements Engine {
   }
 
   async handle<K extends Kind>(request: RequestOf<K>): Promise<Response<K>> {
+    const started = performance.now();
     const response = (await this.answer(request as Request)) as Response<K>;
-    this.count(response);
+    this.count(response, (performance.now() - started) / 1000);
     return response;
   }
 
@@ -158,6 +191,20 @@ export class MeshNode implements Engine {
     };
   }
 
+  /** What /metrics renders with labels: latencies, states, groups, timers, the store (read at scrape time). */
+  telemetry(): NodeTelemetry {
+    return {
+      requestLatency: this.latency,
+      promises: this.view.isReady ? this.view.promiseStates() : undefined,
+      tasks: this.view.isReady ? this.view.tasks.snapshot() : undefined,
+      groups: this.dispatcher.groupStats(),
+      timerLag: this.timers.lag,
+      commitLatency: this.driver.commitLatency,
+      commits: this.driver.stats(),
+      store: storeTelemetry(this.store),
+    };
+  }
+
   private async answer(request: Request): Promise<Response> {
     const kind = (request as { kind?: unknown })?.kind;
     const replyKind = (typeof kind === "string" ? kind : "unknown") as Kind;
@@ -201,12 +248,15 @@ export class MeshNode implements Engine {
     else this.dispatcher.sendAll(messages);
   }
 
-  private count(response: Response): void {
+  private count(response: Response, seconds: number): void {
     // Bad input may carry any kind string; keep the label set bounded.
     const kind = KNOWN_KINDS.has(response.kind) ? response.kind : "unknown";
     let byStatus = this.requests.get(kind);
     if (byStatus === undefined) this.requests.set(kind, (byStatus = new Map()));
     byStatus.set(response.status, (byStatus.get(response.status) ?? 0) + 1);
+    let latency = this.latency.get(kind);
+    if (latency === undefined) this.latency.set(kind, (latency = new Histogram(LATENCY_BUCKETS)));
+    latency.observe(seconds);
   }
 }
 

@@ -10,9 +10,10 @@
 import type { Logger } from "pino";
 import { isPastTimeout, timeoutState } from "../protocol/records.ts";
 import { idListPrefix, matchId } from "../protocol/search.ts";
-import type { PromiseRecord, PromiseState, ScheduleRecord } from "../protocol/types.ts";
+import type { PromiseRecord, PromiseState, ScheduleRecord, StoredTask } from "../protocol/types.ts";
 import type { Change, Store } from "../store/types.ts";
 import { mergeOrdered, SortedIds } from "./sorted-ids.ts";
+import { StateCounts } from "./state-counts.ts";
 import { KEY_PREFIX } from "../protocol/keys.ts";
 
 interface Indexed {
@@ -120,6 +121,8 @@ class RecordIndex {
 export class SearchView {
   readonly promises = new RecordIndex();
   readonly schedules = new RecordIndex();
+  /** Tasks per state, for /metrics (tasks are not searched, so no index). */
+  readonly tasks = new StateCounts();
   private ready = false;
   private readonly revisions = new Map<string, number>();
   private unwatch: (() => void) | undefined;
@@ -134,11 +137,13 @@ export class SearchView {
   async start(): Promise<void> {
     const unwatchP = this.store.watch(KEY_PREFIX.promise, (c) => this.apply(c));
     const unwatchS = this.store.watch(KEY_PREFIX.schedule, (c) => this.apply(c));
+    const unwatchT = this.store.watch(KEY_PREFIX.task, (c) => this.apply(c));
     this.unwatch = () => {
       unwatchP();
       unwatchS();
+      unwatchT();
     };
-    for (const prefix of [KEY_PREFIX.promise, KEY_PREFIX.schedule]) {
+    for (const prefix of [KEY_PREFIX.promise, KEY_PREFIX.schedule, KEY_PREFIX.task]) {
       let after: string | undefined;
       for (;;) {
         if (this.stopped) return;
@@ -160,6 +165,13 @@ export class SearchView {
     this.logger?.debug({ promises: this.promises.records.size, schedules: this.schedules.records.size }, "search indexes loaded");
   }
 
+  /** Stored promises per stored state (a pending promise past its timeout counts as pending until the timer settles it). */
+  promiseStates(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const [state, ids] of this.promises.byState) counts[state] = ids.size;
+    return counts;
+  }
+
   get isReady(): boolean {
     return this.ready;
   }
@@ -175,6 +187,10 @@ export class SearchView {
     if (fromListing && known !== undefined && known >= change.revision) return;
     if (change.value === null) this.revisions.delete(change.key);
     else this.revisions.set(change.key, change.revision);
+    if (change.key.startsWith(KEY_PREFIX.task)) {
+      this.tasks.set(change.key, (change.value as StoredTask | null)?.state);
+      return;
+    }
     const id = change.key.slice(2);
     if (change.key.startsWith(KEY_PREFIX.promise)) {
       const p = change.value as PromiseRecord | null;

@@ -23,8 +23,9 @@ import { hostname } from "node:os";
 import { MeshDelivery } from "./delivery.ts";
 import { Membership } from "./membership.ts";
 import type { NodeLimits } from "./limits.ts";
-import { MeshNode, type MeshNodeOptions } from "./node.ts";
+import { MeshNode, type MeshNodeOptions, type NodeTelemetry } from "./node.ts";
 import { ownsKey } from "./ownership.ts";
+import { startTracing } from "../telemetry/tracing.ts";
 
 export type StoreConfig = { kind: "memory" } | ({ kind: "jetstream" } & Omit<JetStreamStoreOptions, "logger">);
 
@@ -83,6 +84,8 @@ export async function startNode(config: NodeConfig = {}): Promise<RunningNode> {
   let membership: Membership | undefined;
   let delivery: MeshDelivery | undefined;
 
+  // Traces when the OTEL_* variables ask for them (telemetry/tracing.ts).
+  const tracing = await startTracing("resonate-node");
   const isReady = () => node !== undefined && (store?.ready ?? true) && !closing;
   const server = await startServer({ ...config.server, engine, port: config.port, host: config.host, logger, ready: isReady });
 
@@ -154,6 +157,7 @@ export async function startNode(config: NodeConfig = {}): Promise<RunningNode> {
       delivery?.stop();
       await membership?.stop();
       await store?.close();
+      await tracing?.flush();
     },
   };
 }
@@ -232,5 +236,9 @@ class StartingEngine implements Engine {
 
   stats(): unknown {
     return this.target?.stats();
+  }
+
+  telemetry(): NodeTelemetry | undefined {
+    return this.target?.telemetry();
   }
 }

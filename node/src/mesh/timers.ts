@@ -14,6 +14,7 @@ import type { Clock } from "./clock.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import { Driver, type StepResult } from "./driver.ts";
 import { MinHeap } from "./heap.ts";
+import { Histogram, LAG_BUCKETS } from "./histogram.ts";
 
 export type TimerKind = "promise" | "task" | "schedule";
 
@@ -97,8 +98,8 @@ export class TimerIndex {
     }
   }
 
-  /** Remove and return up to `max` keys due at or before `now`, earliest first. */
-  takeDue(now: number, max: number): string[] {
+  /** Remove and return up to `max` keys due at or before `now`, earliest first; `dueTimes` learns when each was due. */
+  takeDue(now: number, max: number, dueTimes?: Map<string, number>): string[] {
     const keys: string[] = [];
     while (keys.length < max) {
       const at = this.next();
@@ -106,6 +107,7 @@ export class TimerIndex {
       const { key } = this.heap.pop()!;
       this.due.delete(key);
       keys.push(key);
+      dueTimes?.set(key, at);
     }
     return keys;
   }
@@ -139,6 +141,12 @@ export class TimerLoop {
   private wake?: NodeJS.Timeout;
   private wakeAt = Infinity;
   private readonly counters = { fired: 0, failed: 0 };
+  /** Per timer kind, seconds between when a timer was due and when its step committed. */
+  readonly lag: Readonly<Record<TimerKind, Histogram>> = {
+    promise: new Histogram(LAG_BUCKETS),
+    task: new Histogram(LAG_BUCKETS),
+    schedule: new Histogram(LAG_BUCKETS),
+  };
 
   constructor(options: TimerLoopOptions) {
     this.store = options.store;
@@ -260,11 +268,12 @@ export class TimerLoop {
     const done = new Set<string>();
     const later: string[] = [];
     const others: string[] = [];
+    const dueTimes = new Map<string, number>();
     let ran = 0;
     try {
       for (;;) {
         const batch: string[] = [];
-        const taken = this.index.takeDue(now, this.batchSize);
+        const taken = this.index.takeDue(now, this.batchSize, dueTimes);
         if (taken.length === 0) break;
         for (const key of taken) {
           // A timer that came due again within this tick waits for the next one.
@@ -274,7 +283,7 @@ export class TimerLoop {
         }
         if (batch.length === 0) continue;
         for (const key of batch) done.add(key);
-        await inWindows(batch, this.concurrency, (key) => this.fire(key));
+        await inWindows(batch, this.concurrency, (key) => this.fire(key, dueTimes.get(key)));
         ran += batch.length;
       }
     } finally {
@@ -286,13 +295,14 @@ export class TimerLoop {
     return ran;
   }
 
-  private async fire(key: string): Promise<void> {
+  private async fire(key: string, wasDueAt: number | undefined): Promise<void> {
     const { kind, id } = parseKey(key)!;
     try {
       const prefetch = kind === "schedule" ? [key] : [promiseKey(id), taskKey(id)];
       const result = await this.driver.apply((s, now) => this.step(kind, s, id, now), prefetch);
       this.dispatcher.sendAll(result.messages);
       this.counters.fired++;
+      if (wasDueAt !== undefined) this.lag[kind].observe(Math.max(0, this.clock.now() - wasDueAt) / 1000);
     } catch (err) {
       this.counters.failed++;
       this.logger?.error({ err, key }, "timer failed; it will be retried");

@@ -80,10 +80,10 @@ export function timeToJson(ms: number): number | bigint {
   return ms >= NEVER ? INT64_MAX : ms;
 }
 
-const PROMISE_STATES = ["pending", "resolved", "rejected", "rejected_canceled", "rejected_timedout"] as const;
+export const PROMISE_STATES = ["pending", "resolved", "rejected", "rejected_canceled", "rejected_timedout"] as const;
 const SETTLE_STATES = ["resolved", "rejected", "rejected_canceled"] as const;
 const CREATE_SETTLED_STATES = ["resolved", "rejected"] as const;
-const TASK_STATES = ["pending", "acquired", "suspended", "halted", "fulfilled"] as const;
+export const TASK_STATES = ["pending", "acquired", "suspended", "halted", "fulfilled"] as const;
 
 type Problem = ProtocolError | undefined;
 type Obj = Record<string, unknown>;

@@ -43,6 +43,9 @@ export type ChildSpec =
   | { kind: "sleep"; id: string; ms: number }
   | { kind: "promise"; id: string; timeout?: number; data?: unknown; tags?: Record<string, string> };
 
+/** Headers to store in a child's param (the trace context: sdk/src/tracing.ts); not part of replay's comparison. */
+export type ChildHeaders = { headers?: Record<string, string> };
+
 /** The root function of the task, resolved by the worker from the root promise's param. */
 export interface RootInvocation {
   fn: DurableFunction;

@@ -19,6 +19,8 @@ import {
   type ProtoResponseMap,
 } from "./convert.ts";
 import { toServiceError } from "./status.ts";
+import { traceRequest } from "../../telemetry/requests.ts";
+import { tracingActive } from "../../telemetry/tracing.ts";
 
 /** Called once per finished call: `method` is the full path, `seconds` the time spent. */
 export type CallObserver = (method: string, code: grpc.status, seconds: number) => void;
@@ -118,6 +120,7 @@ export async function runUnary<K extends Kind>(
   kind: K,
   message: ProtoRequestMap[K],
   principal: Principal = OPEN,
+  metadata?: grpc.Metadata,
 ): Promise<{ response: ProtoResponseMap[K] } | { error: ServiceErrorLike }> {
   let request;
   try {
@@ -131,7 +134,10 @@ export async function runUnary<K extends Kind>(
     if (!isRequest(scoped)) return { error: toServiceError(localizeError(kind, scoped, message)) };
     request = scoped as typeof request;
   }
-  const answer = await ctx.engine.handle(request);
+  const admitted = request;
+  const answer = await (tracingActive()
+    ? traceRequest(admitted, () => metadata?.getMap(), () => ctx.engine.handle(admitted))
+    : ctx.engine.handle(admitted));
   if (!("data" in answer)) return { error: toServiceError(localizeError(kind, answer.error, message)) };
   const ok = answer as OkResponse<K>;
   if (kind === "task.fence") {
@@ -154,9 +160,9 @@ export function unary<K extends Kind>(
     const started = performance.now();
     const run =
       ctx.auth === undefined
-        ? runUnary(ctx, kind, call.request)
+        ? runUnary(ctx, kind, call.request, OPEN, call.metadata)
         : authenticateCall(ctx, call.metadata).then((principal) =>
-            isPrincipal(principal) ? runUnary(ctx, kind, call.request, principal) : { error: toServiceError(principal) },
+            isPrincipal(principal) ? runUnary(ctx, kind, call.request, principal, call.metadata) : { error: toServiceError(principal) },
           );
     run.then(
       (result) => {

@@ -15,6 +15,8 @@ import { parseJson, stringifyJson } from "./json.ts";
 import { decodeEnvelope, echoOf, EnvelopeError, isDebug, type DecodedEnvelope } from "./decode.ts";
 import { toWirePromise, toWireSchedule, toWireTask } from "./wire.ts";
 import { authorize, bearerToken, envelopeToken, isPrincipal, isRequest, OPEN, type Authenticator, type Principal } from "../auth.ts";
+import { traceRequest } from "../../telemetry/requests.ts";
+import { tracingActive } from "../../telemetry/tracing.ts";
 
 export interface EnvelopeOptions {
   /** Largest request body accepted; larger ones get a 413 and nothing is read further. Default 8 MiB. */
@@ -142,7 +144,9 @@ export function createEnvelopeHandler(engine: Engine, options: EnvelopeOptions =
 
     let answer: ResponseEnvelope;
     try {
-      answer = encodeResponse(decoded, await engine.handle(request));
+      const admitted = request;
+      const response = await (tracingActive() ? traceRequest(admitted, () => req.headers, () => engine.handle(admitted)) : engine.handle(admitted));
+      answer = encodeResponse(decoded, response);
     } catch (error) {
       logger?.error({ err: error, kind: decoded.kind, corrId: decoded.corrId }, "request failed inside the node");
       const reason = error instanceof Error ? error.message : String(error);

@@ -16,6 +16,9 @@ BRANCH = "resonate:branch"
 PARENT = "resonate:parent"
 SCOPE = "resonate:scope"
 
+# The W3C trace context a promise's param headers carry (the TypeScript SDK and the node read and write them).
+TRACE_HEADERS = ("traceparent", "tracestate")
+
 _STATES = {
     records_pb2.PROMISE_STATE_PENDING: "pending",
     records_pb2.PROMISE_STATE_RESOLVED: "resolved",
@@ -35,10 +38,15 @@ class PromiseRecord:
     timeout_at: int = 0
     created_at: int = 0
     settled_at: Optional[int] = None
+    param_headers: Dict[str, str] = field(default_factory=dict)
 
     @property
     def pending(self) -> bool:
         return self.state == "pending"
+
+    def trace_context(self) -> Dict[str, str]:
+        """The trace context of this promise's param headers, for the promises created while it runs."""
+        return {k: self.param_headers[k] for k in TRACE_HEADERS if k in self.param_headers}
 
 
 def from_proto(p: records_pb2.Promise) -> PromiseRecord:
@@ -51,4 +59,5 @@ def from_proto(p: records_pb2.Promise) -> PromiseRecord:
         timeout_at=p.timeout_at,
         created_at=p.created_at,
         settled_at=p.settled_at if p.HasField("settled_at") else None,
+        param_headers=dict(p.param.headers),
     )

@@ -262,8 +262,11 @@ class Worker:
             if isinstance(command, RunLeaf):
                 return Result(True, command.fn(command.ctx, *command.args))
             if isinstance(command, CreatePromise):
+                # The root's trace context goes into every promise it creates: one trace follows the workflow.
                 create = ps.PromiseServiceCreateRequest(id=command.id, timeout_at=command.timeout_at,
-                                                        param=rec.Value(data=command.param), tags=command.tags)
+                                                        param=rec.Value(data=command.param,
+                                                                        headers=attempt.root.trace_context()),
+                                                        tags=command.tags)
                 if command.settled is not None:
                     state, value = command.settled
                     create.settled.CopyFrom(ps.Settlement(state=SETTLE_STATES[state], value=rec.Value(data=value)))
