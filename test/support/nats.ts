@@ -27,6 +27,8 @@ export interface NatsOptions {
   jetstream?: boolean;
   /** Reuse this store directory (a restart after crash()). */
   storeDir?: string;
+  /** More nats-server flags (TLS, ...). */
+  args?: string[];
 }
 
 /** Start `nats-server -js` on 127.0.0.1; resolves once it accepts clients. */
@@ -34,6 +36,7 @@ export async function startNats(options: NatsOptions = {}): Promise<NatsServer> 
   const storeDir = options.storeDir ?? (await mkdtemp(join(tmpdir(), "resonate-nats-")));
   const args = ["-a", "127.0.0.1", "-p", String(options.port ?? -1), "--store_dir", storeDir];
   if (options.jetstream !== false) args.push("-js");
+  args.push(...(options.args ?? []));
   const proc = spawnProcess("nats-server", NATS_SERVER, args);
   const match = await proc.waitForOutput(/Listening for client connections on [^\s]*:(\d+)/, 30_000);
   await proc.waitForOutput(/Server is ready/, 30_000);
