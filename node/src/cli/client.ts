@@ -77,7 +77,7 @@ export function describeGrpcError(err: unknown, server: string, noun: Noun, id?:
     case GrpcStatus.NOT_FOUND:
       return new RefusedError(id !== undefined ? `${noun} "${id}" not found` : details || `${noun} not found`);
     case GrpcStatus.UNAVAILABLE: {
-      const { reason, hint } = unreachable(details);
+      const { reason, hint } = unreachable(details, server.startsWith("https:"));
       return new RefusedError(`cannot reach the node at ${server} (${reason}); ${hint}`);
     }
     case GrpcStatus.DEADLINE_EXCEEDED:
@@ -96,7 +96,7 @@ export function describeGrpcError(err: unknown, server: string, noun: Noun, id?:
   }
 }
 
-function unreachable(details: string): { reason: string; hint: string } {
+function unreachable(details: string, overTls = false): { reason: string; hint: string } {
   const running = "is it running?";
   if (/ECONNREFUSED/.test(details)) return { reason: "connection refused", hint: running };
   if (/ENOTFOUND|EAI_AGAIN|Name resolution failed/i.test(details)) {
@@ -105,6 +105,10 @@ function unreachable(details: string): { reason: string; hint: string } {
   if (/ETIMEDOUT|timed out/i.test(details)) return { reason: "connection timed out", hint: running };
   const tlsFailure = tlsFailureOf(details);
   if (tlsFailure !== undefined) return tlsFailure;
+  if (overTls && /ECONNRESET|Connection dropped/i.test(details)) {
+    // A TLS node drops a client whose certificate it does not accept, without a TLS alert.
+    return { reason: "the connection was dropped", hint: "if the node requires client certificates, is --cert-file signed by its --tls-client-ca?" };
+  }
   if (/ECONNRESET|Connection dropped|protocol error|Received HTTP status/i.test(details)) {
     return { reason: "the connection was dropped", hint: "is that address a resonate node (gRPC)?" };
   }

@@ -393,6 +393,9 @@ function noAnswer(
     case NGHTTP2_REFUSED_STREAM:
       return callError(grpc.status.UNAVAILABLE, "Stream refused by server");
     case NGHTTP2_CANCEL:
+      // A connection that went away cancels its streams (a TLS server that refused the client certificate just closes).
+      if (connectionFailure) return callError(grpc.status.UNAVAILABLE, `No connection: ${connectionFailure.message}`);
+      if (connectionFailure === null) return callError(grpc.status.UNAVAILABLE, "Connection dropped");
       return callError(grpc.status.CANCELLED, "Call cancelled");
     case NGHTTP2_ENHANCE_YOUR_CALM:
       return callError(grpc.status.RESOURCE_EXHAUSTED, "Bandwidth exhausted or memory limit exceeded");
