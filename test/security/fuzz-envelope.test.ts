@@ -7,7 +7,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { envelopeOf } from "../envelope/helpers.ts";
-import { expectStillServing, fuzzParams, snapshot, startTestNode, stringArb, validRequestArb, type TestNode } from "./fuzz-support.ts";
+import { expectStillServing, fuzzParams, interleaveValid, snapshot, startTestNode, stringArb, validRequestArb, type TestNode } from "./fuzz-support.ts";
 
 let node: TestNode;
 
@@ -41,6 +41,7 @@ async function check(body: string): Promise<number> {
     expect(typeof answer.data === "string" && answer.data.length > 0, `a refusal says why: ${text.slice(0, 300)}`).toBe(true);
     expect(await snapshot(node), `refused (${status}) yet wrote: ${body.slice(0, 200)}`).toBe(before);
   }
+  await interleaveValid(node);
   return status;
 }
 

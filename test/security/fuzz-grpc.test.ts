@@ -13,6 +13,7 @@ import {
   frame,
   fuzzParams,
   h2Session,
+  interleaveValid,
   mutatedRequestArb,
   NODE_FAILURES,
   randomMessageArb,
@@ -53,6 +54,7 @@ async function check(path: string, body: Uint8Array): Promise<RawAnswer> {
     expect(answer.grpcMessage, `${path}: a refusal says why`).not.toBe("");
     expect(await snapshot(node), `${path} refused (${answer.grpcStatus} ${answer.grpcMessage}) yet wrote`).toBe(before);
   }
+  await interleaveValid(node);
   return answer;
 }
 

@@ -18,6 +18,7 @@ import {
   frame,
   fuzzParams,
   h2Session,
+  interleaveValid,
   mutatedRequestArb,
   NODE_FAILURES,
   randomMessageArb,
@@ -82,6 +83,7 @@ async function checkStream(path: string, body: Uint8Array): Promise<void> {
     expect(answer.grpcMessage, `${path}: a refusal says why`).not.toBe("");
     expect(await snapshot(node), `${path} refused (${answer.grpcStatus} ${answer.grpcMessage}) yet wrote`).toBe(before);
   }
+  await interleaveValid(node);
 }
 
 describe("fuzzing the Poll stream", () => {

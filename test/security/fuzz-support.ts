@@ -51,6 +51,13 @@ export async function expectStillServing(node: TestNode): Promise<void> {
   expect(read.body.data.promise.id).toBe(id);
 }
 
+let cases = 0;
+
+/** Every 50th fuzz case, a valid create and read in between: fuzzed traffic does not break valid traffic. */
+export async function interleaveValid(node: TestNode): Promise<void> {
+  if (++cases % 50 === 0) await expectStillServing(node);
+}
+
 /** Records in the store, to compare before and after a refused request. */
 export async function snapshot(node: TestNode): Promise<string> {
   return JSON.stringify(await node.dump());
