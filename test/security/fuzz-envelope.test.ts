@@ -118,7 +118,7 @@ describe("fuzzing the JSON envelope", () => {
       fc.asyncProperty(mutatedEnvelopeArb, async (body) => {
         await check(body);
       }),
-      fuzzParams(1_500),
+      fuzzParams(1_000),
     );
     await expectStillServing(node);
   }, 120_000);
@@ -135,7 +135,7 @@ describe("fuzzing the JSON envelope", () => {
       fc.asyncProperty(textArb, async (body) => {
         await check(body);
       }),
-      fuzzParams(800),
+      fuzzParams(500),
     );
     await expectStillServing(node);
   }, 120_000);

@@ -75,7 +75,7 @@ async function expectPollDelivers(): Promise<void> {
 /** Send one stream request; check what every answer must keep. */
 async function checkStream(path: string, body: Uint8Array): Promise<void> {
   const before = await snapshot(node);
-  const answer = await rawCall(session, path, body);
+  const answer = await rawCall(session, path, body, { stream: true });
   expect(NODE_FAILURES.has(answer.grpcStatus ?? 0), `${path} answered ${answer.grpcStatus}: ${answer.grpcMessage}`).toBe(false);
   expect(answer.httpStatus, `${path}: HTTP status`).toBe(200);
   if (answer.grpcStatus !== undefined && answer.grpcStatus !== 0) {

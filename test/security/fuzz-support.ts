@@ -245,10 +245,15 @@ export interface RawAnswer {
 
 /**
  * One call over a raw HTTP/2 session: `body` goes out as is (give it framed
- * or not), the answer is read for at most `waitMs` after the headers, and the
- * stream is cancelled if still open.
+ * or not). A unary call is read to its end; a server stream (`stream`) for
+ * `waitMs` after its headers, then cancelled if still open.
  */
-export async function rawCall(session: http2.ClientHttp2Session, path: string, body: Uint8Array, options: { waitMs?: number; headers?: http2.OutgoingHttpHeaders } = {}): Promise<RawAnswer> {
+export async function rawCall(
+  session: http2.ClientHttp2Session,
+  path: string,
+  body: Uint8Array,
+  options: { waitMs?: number; headers?: http2.OutgoingHttpHeaders; stream?: boolean } = {},
+): Promise<RawAnswer> {
   return await new Promise((resolve, reject) => {
     const stream = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers", ...options.headers });
     const answer: RawAnswer = { open: false, messages: 0 };
@@ -261,7 +266,7 @@ export async function rawCall(session: http2.ClientHttp2Session, path: string, b
       answer.open = true;
       stream.close(http2.constants.NGHTTP2_CANCEL);
       done();
-    }, 10_000);
+    }, 30_000);
     const read = (headers: http2.IncomingHttpHeaders) => {
       if (headers[":status"] !== undefined) answer.httpStatus = Number(headers[":status"]);
       if (headers["grpc-status"] !== undefined) {
@@ -271,7 +276,8 @@ export async function rawCall(session: http2.ClientHttp2Session, path: string, b
     };
     stream.on("response", (headers) => {
       read(headers);
-      if (answer.grpcStatus === undefined) {
+      // A unary answer's status comes in its trailers, whenever they come; only a server stream is hung up on.
+      if (answer.grpcStatus === undefined && options.stream === true) {
         // A server stream that stays open: it was accepted; look a little longer, then hang up.
         timer = setTimeout(() => {
           clearTimeout(hardStop);

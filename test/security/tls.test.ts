@@ -203,3 +203,17 @@ describe("certificate reload", () => {
     }
   }, 60_000);
 });
+
+describe("resonate dev with bad TLS flags", () => {
+  it("refuses --tls-cert without --tls-key with one sentence", async () => {
+    const result = await cli(["dev", "--port", "0", "--tls-cert", serverCert.certFile]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe("error: --tls-cert and --tls-key go together: the certificate the node presents and its private key");
+  }, 60_000);
+
+  it("refuses a key that does not belong to the certificate, naming both files", async () => {
+    const result = await cli(["dev", "--port", "0", "--tls-cert", serverCert.certFile, "--tls-key", clientCert.keyFile]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe(`error: --tls-key ${clientCert.keyFile} is not the private key of --tls-cert ${serverCert.certFile}`);
+  }, 60_000);
+});
