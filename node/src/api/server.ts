@@ -3,7 +3,10 @@
 // (`PRI * HTTP/2.0`) is gRPC and goes to grpc-js; anything else is HTTP/1.1
 // (the JSON envelope protocol, SSE, probes, metrics). Clients need no second
 // port and no TLS-ALPN; gRPC clients connect with prior knowledge (plaintext
-// h2), as grpcurl -plaintext and grpc-js do.
+// h2), as grpcurl -plaintext and grpc-js do. With `tls` the port serves TLS
+// only: a connection that opens with a TLS record is handed to api/tls.ts,
+// which routes by ALPN once the handshake is done; any other is refused with
+// a sentence.
 
 import http from "node:http";
 import net from "node:net";
