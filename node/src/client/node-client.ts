@@ -92,7 +92,10 @@ export function endpointOf(url: string, defaultPort = "8001"): { address: string
  * The PEM files a TLS client names (CLI flags, environment) read into
  * ClientTlsOptions; throws a sentence naming the option and the file.
  */
-export function readClientTls(files: { caFile?: string; certFile?: string; keyFile?: string }, names = { ca: "--ca-file", cert: "--cert-file", key: "--key-file" }): ClientTlsOptions {
+export function readClientTls(
+  files: { caFile?: string; certFile?: string; keyFile?: string },
+  names = { ca: "--ca-file", cert: "--cert-file", key: "--key-file" },
+): ClientTlsOptions {
   if ((files.certFile === undefined) !== (files.keyFile === undefined)) {
     throw new Error(`${names.cert} and ${names.key} go together: a client certificate needs its private key`);
   }
