@@ -10,14 +10,17 @@ package resonate
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strings"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
@@ -38,19 +41,62 @@ type Client struct {
 	Tasks    meshv1.TaskServiceClient
 }
 
-// Dial connects to a node at "host:port" (an http:// prefix is accepted).
-// The connection is made lazily and re-made after failures.
-func Dial(address string) (*Client, error) {
-	conn, err := grpc.NewClient(Target(address), grpc.WithTransportCredentials(insecure.NewCredentials()))
+// DialOption configures Dial.
+type DialOption func(*dialConfig)
+
+type dialConfig struct {
+	caFile string
+}
+
+// WithCAFile trusts the CA in this PEM file for an https:// node instead of
+// the system roots (RESONATE_CA_FILE when not given).
+func WithCAFile(path string) DialOption {
+	return func(c *dialConfig) { c.caFile = path }
+}
+
+// Dial connects to a node at "host:port" (an http:// prefix is accepted;
+// https:// or grpcs:// connects with TLS). The connection is made lazily and
+// re-made after failures.
+func Dial(address string, opts ...DialOption) (*Client, error) {
+	config := dialConfig{caFile: os.Getenv("RESONATE_CA_FILE")}
+	for _, opt := range opts {
+		opt(&config)
+	}
+	creds := insecure.NewCredentials()
+	if IsSecure(address) {
+		var err error
+		if creds, err = tlsCredentials(config.caFile); err != nil {
+			return nil, err
+		}
+	} else if config.caFile != "" && len(opts) > 0 {
+		return nil, fmt.Errorf("a CA file (%s) needs an https:// address, not %q", config.caFile, address)
+	}
+	conn, err := grpc.NewClient(Target(address), grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return nil, err
 	}
 	return &Client{conn: conn, Promises: meshv1.NewPromiseServiceClient(conn), Tasks: meshv1.NewTaskServiceClient(conn)}, nil
 }
 
+func tlsCredentials(caFile string) (credentials.TransportCredentials, error) {
+	if caFile == "" {
+		return credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12}), nil
+	}
+	creds, err := credentials.NewClientTLSFromFile(caFile, "")
+	if err != nil {
+		return nil, fmt.Errorf("the CA file %s cannot be used: %w", caFile, err)
+	}
+	return creds, nil
+}
+
+// IsSecure reports whether the address asks for TLS (https:// or grpcs://).
+func IsSecure(address string) bool {
+	return strings.HasPrefix(address, "https://") || strings.HasPrefix(address, "grpcs://")
+}
+
 // Target is the gRPC target of a node address: host:port without a scheme.
 func Target(address string) string {
-	for _, scheme := range []string{"http://", "grpc://"} {
+	for _, scheme := range []string{"http://", "grpc://", "https://", "grpcs://"} {
 		address = strings.TrimPrefix(address, scheme)
 	}
 	return strings.TrimSuffix(address, "/")

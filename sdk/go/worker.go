@@ -62,9 +62,9 @@ type running struct {
 	abandoned bool
 }
 
-// NewWorker is a worker of `group` on the node at `address`.
-func NewWorker(address, group, pid string) (*Worker, error) {
-	client, err := Dial(address)
+// NewWorker is a worker of `group` on the node at `address` (Dial's options, e.g. WithCAFile, apply).
+func NewWorker(address, group, pid string, opts ...DialOption) (*Worker, error) {
+	client, err := Dial(address, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 // Client configuration: explicit options win, then the environment, then
 // defaults. No URL at all means local mode.
 
+import { readClientTls } from "@resonate-mesh/node/client";
 import { invalidArgument } from "./errors.ts";
 import { randomPid } from "./ids.ts";
 
@@ -17,6 +18,13 @@ export interface ConnectionConfig {
   token?: string;
   /** Prepended to every promise id this client names. */
   prefix?: string;
+  /**
+   * TLS to an https:// node, PEM contents: `ca` that signed the node's
+   * certificate (default: the system roots), `cert` + `key` for a node that
+   * requires client certificates. Env: RESONATE_CA_FILE, RESONATE_CERT_FILE,
+   * RESONATE_KEY_FILE (file names).
+   */
+  tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer };
 }
 
 export interface ResolvedConfig {
@@ -26,6 +34,7 @@ export interface ResolvedConfig {
   ttl: number;
   token: string | undefined;
   prefix: string;
+  tls: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer };
 }
 
 export function resolveConfig(config: ConnectionConfig, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
@@ -50,7 +59,19 @@ export function resolveConfig(config: ConnectionConfig, env: NodeJS.ProcessEnv =
     ttl,
     token: config.token ?? nonEmpty(env.RESONATE_TOKEN),
     prefix: config.prefix ?? env.RESONATE_PREFIX ?? "",
+    tls: config.tls ?? tlsFromEnv(env),
   };
+}
+
+function tlsFromEnv(env: NodeJS.ProcessEnv): ResolvedConfig["tls"] {
+  try {
+    return readClientTls(
+      { caFile: nonEmpty(env.RESONATE_CA_FILE), certFile: nonEmpty(env.RESONATE_CERT_FILE), keyFile: nonEmpty(env.RESONATE_KEY_FILE) },
+      { ca: "RESONATE_CA_FILE", cert: "RESONATE_CERT_FILE", key: "RESONATE_KEY_FILE" },
+    );
+  } catch (err) {
+    throw invalidArgument(`${(err as Error).message}.`);
+  }
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

@@ -106,7 +106,7 @@ export class Resonate {
       this.transport = options.transport;
       this.ownsTransport = internal.ownsTransport ?? false;
     } else if (this.config.url !== undefined) {
-      this.transport = new GrpcTransport({ url: this.config.url, token: this.config.token, logger: this.logger });
+      this.transport = new GrpcTransport({ url: this.config.url, token: this.config.token, tls: this.config.tls, logger: this.logger });
       this.ownsTransport = true;
     } else {
       this.transport = new LocalTransport({ clock: options.clock, protocol: options.protocol });

@@ -31,6 +31,8 @@ export interface NatsOptions {
   cluster?: { name: string; serverName: string; port: number; routes: string[] };
   /** Serve the HTTP monitoring endpoints (/jsz, ...) on this port. */
   monitorPort?: number;
+  /** More nats-server flags (TLS, ...). */
+  args?: string[];
 }
 
 /** Start `nats-server -js` on 127.0.0.1; resolves once it accepts clients. */
@@ -43,6 +45,7 @@ export async function startNats(options: NatsOptions = {}): Promise<NatsServer> 
     const c = options.cluster;
     args.push("--server_name", c.serverName, "--cluster_name", c.name, "--cluster", `nats://127.0.0.1:${c.port}`, "--routes", c.routes.join(","));
   }
+  args.push(...(options.args ?? []));
   const proc = spawnProcess(options.cluster?.serverName ?? "nats-server", NATS_SERVER, args);
   const match = await proc.waitForOutput(/Listening for client connections on [^\s]*:(\d+)/, 30_000);
   await proc.waitForOutput(/Server is ready/, 30_000);

@@ -3,3 +3,4 @@
 // `resonate serve` does.
 
 export { DEFAULT_HOST, DEFAULT_PORT, startServer, type RunningServer, type ServerOptions } from "./server.ts";
+export { TlsConfigError, type TlsOptions } from "./tls.ts";

@@ -3,7 +3,10 @@
 // (`PRI * HTTP/2.0`) is gRPC and goes to grpc-js; anything else is HTTP/1.1
 // (the JSON envelope protocol, SSE, probes, metrics). Clients need no second
 // port and no TLS-ALPN; gRPC clients connect with prior knowledge (plaintext
-// h2), as grpcurl -plaintext and grpc-js do.
+// h2), as grpcurl -plaintext and grpc-js do. With `tls` the port serves TLS
+// only: a connection that opens with a TLS record is handed to api/tls.ts,
+// which routes by ALPN once the handshake is done; any other is refused with
+// a sentence.
 
 import http from "node:http";
 import net from "node:net";
@@ -17,6 +20,7 @@ import { createRouter } from "./http/router.ts";
 import type { SseOptions } from "./http/sse.ts";
 import { resolveServerLimits, type ServerLimits } from "./limits.ts";
 import { createMetrics, type EngineWithStats, type RefusalReason } from "./metrics.ts";
+import { createTlsTerminator, isTlsRecordStart, PLAINTEXT_HTTP_REFUSAL, refusePlaintextGrpc, type TlsOptions, type TlsTerminator } from "./tls.ts";
 
 export { DEFAULT_HOST, DEFAULT_PORT };
 
@@ -39,6 +43,8 @@ export interface ServerOptions {
   auth?: Authenticator;
   /** What the server holds and accepts from its clients (api/limits.ts; defaults there). */
   limits?: Partial<ServerLimits>;
+  /** Serve TLS only (api/tls.ts): ALPN h2 is gRPC, anything else HTTP/1.1; cleartext clients are refused with a sentence. */
+  tls?: TlsOptions;
 }
 
 export interface RunningServer {
@@ -47,6 +53,8 @@ export interface RunningServer {
   readonly host: string;
   /** `host:port`, as gRPC clients dial it. */
   readonly address: string;
+  /** Whether clients must connect with TLS (https://). */
+  readonly secure: boolean;
   /** Stop accepting, end streams, drain calls (up to the grace period), then close. */
   close(): Promise<void>;
 }
@@ -164,6 +172,31 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   metrics.gauge("resonate_server_grpc_streams", "gRPC Poll and Watch streams open now.", () => grpcServer.openStreams);
 
   const sockets = new Set<net.Socket>();
+
+  // ---- TLS: the handshake first, then the protocol ALPN chose; cleartext is refused with a sentence.
+  const tls: TlsTerminator | undefined =
+    options.tls === undefined
+      ? undefined
+      : createTlsTerminator(
+          options.tls,
+          (secure, protocol) => {
+            if (protocol === "grpc") grpcServer.injectConnection(secure);
+            else httpServer.emit("connection", secure);
+          },
+          logger,
+        );
+  const routeWithTls = (socket: net.Socket, first: Buffer, isHttp2: boolean) => {
+    if (isTlsRecordStart(first[0] as number)) {
+      tls?.accept(socket);
+    } else if (isHttp2) {
+      refusePlaintextGrpc(socket);
+    } else {
+      socket.on("error", () => socket.destroy());
+      socket.end(httpAnswer(400, PLAINTEXT_HTTP_REFUSAL), () => socket.destroy());
+      setTimeout(() => socket.destroy(), 1_000).unref();
+    }
+  };
+  // ----
   // noDelay: RPCs are small writes that must not wait for Nagle's algorithm (tens of ms per call).
   let lastCapWarning = 0;
   const listener = net.createServer({ noDelay: true }, (socket) => {
@@ -190,7 +223,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const onError = () => socket.destroy();
     const onData = (chunk: Buffer) => {
       seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
-      const isHttp2 = classifyFirstBytes(seen);
+      // A TLS handshake is told by its first byte; only a cleartext one needs the HTTP/2 preface compared.
+      const isHttp2 = tls !== undefined && isTlsRecordStart(seen[0] as number) ? false : classifyFirstBytes(seen);
       if (isHttp2 === undefined) return;
       clearTimeout(timer);
       socket.off("data", onData);
@@ -198,7 +232,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       socket.pause();
       // Put the bytes back: the protocol server reads the connection from its first byte.
       socket.unshift(seen);
-      if (isHttp2) {
+      if (tls !== undefined) {
+        routeWithTls(socket, seen, isHttp2);
+      } else if (isHttp2) {
         grpcServer.injectConnection(socket);
       } else {
         httpServer.emit("connection", socket);
@@ -220,6 +256,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   } catch (err) {
     // Nothing was served: release what was set up so the caller can exit or retry.
     httpServer.close();
+    tls?.close();
     await grpcServer.shutdown(0);
     throw err;
   }
@@ -244,9 +281,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       cut.unref();
       await Promise.all([grpcServer.shutdown(graceMs), listenerClosed]);
       clearTimeout(cut);
+      tls?.close();
     })();
     return closed;
   };
 
-  return { port, host, address, close };
+  return { port, host, address, secure: tls !== undefined, close };
 }

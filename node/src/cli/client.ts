@@ -14,7 +14,7 @@ import type {
   TaskRecord,
   TaskState,
 } from "../protocol/types.ts";
-import { GrpcStatus, NodeClient, type GrpcCallError } from "../client/index.ts";
+import { GrpcStatus, NodeClient, readClientTls, type GrpcCallError } from "../client/index.ts";
 import { RefusedError, UsageError } from "./errors.ts";
 
 type ScheduleCreateData = RequestOf<"schedule.create">["data"];
@@ -77,7 +77,7 @@ export function describeGrpcError(err: unknown, server: string, noun: Noun, id?:
     case GrpcStatus.NOT_FOUND:
       return new RefusedError(id !== undefined ? `${noun} "${id}" not found` : details || `${noun} not found`);
     case GrpcStatus.UNAVAILABLE: {
-      const { reason, hint } = unreachable(details);
+      const { reason, hint } = unreachable(details, server.startsWith("https:"));
       return new RefusedError(`cannot reach the node at ${server} (${reason}); ${hint}`);
     }
     case GrpcStatus.DEADLINE_EXCEEDED:
@@ -85,6 +85,7 @@ export function describeGrpcError(err: unknown, server: string, noun: Noun, id?:
     case GrpcStatus.INVALID_ARGUMENT:
       return new UsageError(details || "the node refused the request as invalid");
     case GrpcStatus.UNAUTHENTICATED:
+      if (/TLS/.test(details)) return new RefusedError(`the node at ${server} requires TLS: use an https:// --server (${details})`);
       return new RefusedError(`the node at ${server} refused the credentials (${details || "unauthenticated"}); check --token or RESONATE_TOKEN`);
     case GrpcStatus.PERMISSION_DENIED:
       return new RefusedError(`the token is not allowed to do this (${details || "permission denied"})`);
@@ -95,13 +96,19 @@ export function describeGrpcError(err: unknown, server: string, noun: Noun, id?:
   }
 }
 
-function unreachable(details: string): { reason: string; hint: string } {
+function unreachable(details: string, overTls = false): { reason: string; hint: string } {
   const running = "is it running?";
   if (/ECONNREFUSED/.test(details)) return { reason: "connection refused", hint: running };
   if (/ENOTFOUND|EAI_AGAIN|Name resolution failed/i.test(details)) {
     return { reason: "host not found", hint: "check --server or RESONATE_SERVER" };
   }
   if (/ETIMEDOUT|timed out/i.test(details)) return { reason: "connection timed out", hint: running };
+  const tlsFailure = tlsFailureOf(details);
+  if (tlsFailure !== undefined) return tlsFailure;
+  if (overTls && /ECONNRESET|Connection dropped/i.test(details)) {
+    // A TLS node drops a client whose certificate it does not accept, without a TLS alert.
+    return { reason: "the connection was dropped", hint: "if the node requires client certificates, is --cert-file signed by its --tls-client-ca?" };
+  }
   if (/ECONNRESET|Connection dropped|protocol error|Received HTTP status/i.test(details)) {
     return { reason: "the connection was dropped", hint: "is that address a resonate node (gRPC)?" };
   }
@@ -109,9 +116,31 @@ function unreachable(details: string): { reason: string; hint: string } {
   return { reason, hint: running };
 }
 
+/** A failed TLS handshake, said with what to pass. */
+function tlsFailureOf(details: string): { reason: string; hint: string } | undefined {
+  const reason = details.replace(/^No connection(?: established)?[.:]\s*(?:Last error:\s*)?/i, "").split("\n")[0] ?? details;
+  if (/certificate required|alert number 116|peer did not return a certificate/i.test(details)) {
+    return { reason: `TLS: ${reason}`, hint: "the node requires a client certificate: pass --cert-file and --key-file" };
+  }
+  if (/certificate|self[- ]signed|issuer|CERT_|hostname\/IP does not match|altnames/i.test(details)) {
+    return { reason: `TLS: ${reason}`, hint: "pass --ca-file (or RESONATE_CA_FILE) with the CA that signed the node's certificate" };
+  }
+  if (/wrong version number|SSL|EPROTO|packet length too long/i.test(details)) {
+    return { reason: `TLS: ${reason}`, hint: "does that node serve TLS? use http:// for a cleartext node" };
+  }
+  return undefined;
+}
+
 /** A client for the node at `server`; `token` goes out as `authorization: Bearer`. */
-export function connect(server: string, token?: string): CliClient {
-  return new GrpcCliClient(server, token);
+export function connect(server: string, token?: string, tlsFiles: TlsFiles = {}): CliClient {
+  return new GrpcCliClient(server, token, tlsFiles);
+}
+
+/** The PEM files of `--ca-file`, `--cert-file` and `--key-file`. */
+export interface TlsFiles {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
 }
 
 class GrpcCliClient implements CliClient {
@@ -120,12 +149,24 @@ class GrpcCliClient implements CliClient {
   constructor(
     readonly server: string,
     token?: string,
+    tlsFiles: TlsFiles = {},
   ) {
     const endpoint = parseServer(server);
+    const given = Object.values(tlsFiles).some((f) => f !== undefined);
+    if (given && !endpoint.tls) {
+      throw new UsageError(`--ca-file, --cert-file and --key-file need an https:// --server, not "${server}"`);
+    }
+    let tls;
+    try {
+      tls = readClientTls(tlsFiles);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
     // One connection serves the calls of a command: the CLI makes a handful, one after another.
     this.client = new NodeClient({
       address: endpoint.address,
       secure: endpoint.tls,
+      tls,
       token,
       requestTimeoutMs: CALL_TIMEOUT_MS,
       userAgent: "resonate-cli",

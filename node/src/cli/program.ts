@@ -18,6 +18,9 @@ export function buildProgram(): Command {
     // subcommand declares them too, with the env vars and defaults.
     .option("-S, --server <url>", "the node to talk to (default http://localhost:8001; env RESONATE_SERVER)")
     .option("-T, --token <token>", "bearer token sent as authorization metadata (env RESONATE_TOKEN)")
+    .option("--ca-file <file>", "PEM CA that signed the node's TLS certificate (env RESONATE_CA_FILE)")
+    .option("--cert-file <file>", "PEM client certificate for mTLS (env RESONATE_CERT_FILE)")
+    .option("--key-file <file>", "PEM private key of --cert-file (env RESONATE_KEY_FILE)")
     .addHelpText(
       "after",
       examples(

@@ -14,9 +14,10 @@ export {
   grpcCodeOf,
 } from "../api/grpc/status.ts";
 export { methodPath } from "../api/grpc/service.ts";
-export { UnaryChannel, type UnaryCallError, type UnaryCallOptions, type UnaryChannelOptions } from "../api/grpc/unary-channel.ts";
+export { UnaryChannel, type ClientTlsOptions, type UnaryCallError, type UnaryCallOptions, type UnaryChannelOptions } from "../api/grpc/unary-channel.ts";
 export {
   endpointOf,
+  readClientTls,
   NoAnswerError,
   NodeClient,
   type GrpcCallError,

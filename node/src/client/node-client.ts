@@ -35,7 +35,8 @@ import {
 } from "../api/grpc/convert.ts";
 import { createClient, methodPath, type ServiceClient } from "../api/grpc/service.ts";
 import { CODE_METADATA, fromServiceError, INNER_KIND_METADATA } from "../api/grpc/status.ts";
-import { UnaryChannel, type UnaryCallError } from "../api/grpc/unary-channel.ts";
+import { UnaryChannel, type ClientTlsOptions, type UnaryCallError } from "../api/grpc/unary-channel.ts";
+import { readFileSync } from "node:fs";
 import { PromiseService, type PromiseServiceWatchResponse } from "../gen/resonate/mesh/v1/promise_service_pb.ts";
 import { TaskService, type TaskServicePollResponse } from "../gen/resonate/mesh/v1/task_service_pb.ts";
 
@@ -44,6 +45,8 @@ export interface NodeClientOptions {
   address: string;
   /** TLS (https://) instead of plaintext. */
   secure?: boolean;
+  /** With `secure`: the CA to trust (instead of the default roots) and a client certificate for mTLS, PEM contents. */
+  tls?: ClientTlsOptions;
   /** Sent as `authorization: Bearer <token>` on every call and stream. */
   token?: string;
   /** Deadline of each unary call (default 30 s). */
@@ -85,6 +88,36 @@ export function endpointOf(url: string, defaultPort = "8001"): { address: string
   return { address: `${parsed.hostname}:${parsed.port === "" ? defaultPort : parsed.port}`, secure };
 }
 
+/**
+ * The PEM files a TLS client names (CLI flags, environment) read into
+ * ClientTlsOptions; throws a sentence naming the option and the file.
+ */
+export function readClientTls(
+  files: { caFile?: string; certFile?: string; keyFile?: string },
+  names = { ca: "--ca-file", cert: "--cert-file", key: "--key-file" },
+): ClientTlsOptions {
+  if ((files.certFile === undefined) !== (files.keyFile === undefined)) {
+    throw new Error(`${names.cert} and ${names.key} go together: a client certificate needs its private key`);
+  }
+  const read = (file: string | undefined, name: string) => {
+    if (file === undefined) return undefined;
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message;
+      throw new Error(`${name} ${file} cannot be read: ${reason}`);
+    }
+  };
+  const tls: ClientTlsOptions = {};
+  const ca = read(files.caFile, names.ca);
+  const cert = read(files.certFile, names.cert);
+  const key = read(files.keyFile, names.key);
+  if (ca !== undefined) tls.ca = ca;
+  if (cert !== undefined) tls.cert = cert;
+  if (key !== undefined) tls.key = key;
+  return tls;
+}
+
 // Statuses that mean "no answer", as opposed to a refusal the node sent.
 const NO_ANSWER = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.CANCELLED]);
 
@@ -114,6 +147,7 @@ export interface OpenStream {
 export class NodeClient {
   readonly address: string;
   readonly secure: boolean;
+  private readonly tls: ClientTlsOptions;
   private readonly maxReconnectDelayMs: number;
   private readonly unary: UnaryChannel;
   private readonly headers: Record<string, string> | undefined;
@@ -124,11 +158,13 @@ export class NodeClient {
   constructor(options: NodeClientOptions) {
     this.address = options.address;
     this.secure = options.secure ?? false;
+    this.tls = options.tls ?? {};
     this.maxReconnectDelayMs = options.maxReconnectDelayMs ?? 5_000;
     // Several connections, opened as load needs them: one busy HTTP/2 connection makes client and
     // node take turns (each waits while the other works through a batch); with several, they overlap.
     this.unary = new UnaryChannel(options.address, {
       secure: this.secure,
+      tls: this.tls,
       userAgent: options.userAgent,
       maxConnections: options.maxConnections ?? 4,
       callsPerConnection: options.callsPerConnection ?? 16,
@@ -275,7 +311,9 @@ export class NodeClient {
 
   private streams() {
     if (this.streamClients === undefined) {
-      const credentials = this.secure ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
+      const { ca, cert, key } = this.tls;
+      const pem = (value: string | Buffer | undefined) => (value === undefined ? null : Buffer.from(value));
+      const credentials = this.secure ? grpc.credentials.createSsl(pem(ca), pem(key), pem(cert)) : grpc.credentials.createInsecure();
       const channelOptions = {
         "grpc.initial_reconnect_backoff_ms": 100,
         "grpc.max_reconnect_backoff_ms": this.maxReconnectDelayMs,

@@ -11,6 +11,7 @@
 
 import type { Logger } from "pino";
 import { startServer, type RunningServer, type ServerOptions } from "../api/server.ts";
+import type { TlsOptions } from "../api/tls.ts";
 import type { ProtocolConfig } from "../protocol/config.ts";
 import type { Kind, Request, RequestOf, Response } from "../protocol/types.ts";
 import { StoreUnavailableError } from "../store/errors.ts";
@@ -42,6 +43,8 @@ export interface NodeConfig {
   timerPollMs?: number;
   /** What the node holds and accepts (mesh/limits.ts; the server's are in `server.limits`). */
   limits?: Partial<NodeLimits>;
+  /** Serve TLS only on the port (PEM files, reloaded on change; a client CA makes client certificates required). */
+  tls?: TlsOptions;
   /** The rest of the API server's options. */
   server?: Omit<ServerOptions, "engine" | "port" | "host" | "logger" | "ready">;
   /** The mesh (jetstream store only): this node's id, and how fast a node that stopped is noticed. */
@@ -54,7 +57,7 @@ export interface RunningNode {
   readonly server: RunningServer;
   /** `host:port` as clients dial it. */
   readonly address: string;
-  /** http://<address> */
+  /** http://<address>, https://<address> with `tls` */
   readonly url: string;
   /** Resolves once the store is open and the node serves; rejects with a StoreRefusedError. */
   readonly ready: Promise<void>;
@@ -87,7 +90,15 @@ export async function startNode(config: NodeConfig = {}): Promise<RunningNode> {
   // Traces when the OTEL_* variables ask for them (telemetry/tracing.ts).
   const tracing = await startTracing("resonate-node");
   const isReady = () => node !== undefined && (store?.ready ?? true) && !closing;
-  const server = await startServer({ ...config.server, engine, port: config.port, host: config.host, logger, ready: isReady });
+  const server = await startServer({
+    ...config.server,
+    ...(config.tls !== undefined ? { tls: config.tls } : {}),
+    engine,
+    port: config.port,
+    host: config.host,
+    logger,
+    ready: isReady,
+  });
 
   const open = async (): Promise<void> => {
     const opened =
@@ -135,7 +146,7 @@ export async function startNode(config: NodeConfig = {}): Promise<RunningNode> {
   return {
     server,
     address: server.address,
-    url: `http://${server.address}`,
+    url: `${server.secure ? "https" : "http"}://${server.address}`,
     ready,
     isReady,
     get node() {

@@ -78,6 +78,12 @@ export interface JetStreamStoreOptions {
   servers: string | string[];
   /** A NATS credentials file (user JWT + nkey seed). */
   credsFile?: string;
+  /**
+   * TLS to NATS, PEM files: the CA of the servers' certificates and a client
+   * certificate + key when the servers verify clients. Given (or with
+   * `tls://` URLs), the connection must be TLS.
+   */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
   /** Partitions of a new cluster (default 8); must match an existing cluster's. */
   partitions?: number;
   /** Stream replicas: 1, or 3 for a production cluster. */
@@ -96,6 +102,13 @@ export interface JetStreamStoreStats {
   conflicts: number;
   /** Cross-partition commits of which an earlier batch landed and a later one conflicted. */
   partialCommits: number;
+}
+
+/** The client's TLS options: none for cleartext URLs without files, else TLS required. */
+function natsTls(files: JetStreamStoreOptions["tls"], servers: string[]): { tls?: { caFile?: string; certFile?: string; keyFile?: string } } {
+  const given = Object.entries(files ?? {}).filter(([, file]) => file !== undefined);
+  if (given.length === 0 && !servers.some((s) => s.startsWith("tls://"))) return {};
+  return { tls: Object.fromEntries(given) };
 }
 
 /** What `<NS>_META` records about the cluster. */
@@ -177,6 +190,7 @@ export class JetStreamStore implements Store {
         servers,
         name: options.name ?? "resonate-node",
         authenticator,
+        ...natsTls(options.tls, servers),
         timeout: timeoutMs,
         // Once connected, ride out NATS restarts: the client reconnects for as long as it takes.
         maxReconnectAttempts: -1,

@@ -5,7 +5,7 @@
 // listeners again and no `unblock` is missed.
 
 import type { Logger } from "pino";
-import { endpointOf, GrpcStatus, NoAnswerError, NodeClient, type OpenStream } from "@resonate-mesh/node/client";
+import { endpointOf, GrpcStatus, NoAnswerError, NodeClient, type ClientTlsOptions, type OpenStream } from "@resonate-mesh/node/client";
 import type { Kind, Message, RequestOf, Response } from "@resonate-mesh/node/protocol";
 import { TransportError, type Transport } from "./types.ts";
 
@@ -13,6 +13,8 @@ export interface GrpcTransportOptions {
   /** http://host:port (plaintext) or https://host:port (TLS). */
   url: string;
   token?: string;
+  /** With an https:// url: the CA to trust and a client certificate (PEM contents). */
+  tls?: ClientTlsOptions;
   logger: Logger;
   /** Deadline of each unary call (default 30 s); a call past it is UNAVAILABLE and retried by the client. */
   requestTimeoutMs?: number;
@@ -50,6 +52,7 @@ export class GrpcTransport implements Transport {
     this.client = new NodeClient({
       address,
       secure,
+      tls: options.tls,
       token: options.token,
       requestTimeoutMs: options.requestTimeoutMs,
       userAgent: "resonate-mesh-sdk",

@@ -84,13 +84,48 @@ export function serviceDefinition(service: DescService): grpc.ServiceDefinition 
   return definition as grpc.ServiceDefinition;
 }
 
-/** Register typed handlers for a service on a grpc-js server. */
+/** A request whose bytes are not a message of the method's type (kept so the handler can refuse it). */
+class UndecodableRequest {
+  constructor(readonly reason: string) {}
+}
+
+/**
+ * Register typed handlers for a service on a grpc-js server. grpc-js answers
+ * a request that fails to decode with INTERNAL; here decoding never throws and
+ * such a request is refused INVALID_ARGUMENT, naming the message type, before
+ * it reaches the handler.
+ */
 export function addService<S extends GenServiceMethods>(
   server: grpc.Server,
   service: GenService<S>,
   implementation: ServiceImplementation<S>,
 ): void {
-  server.addService(serviceDefinition(service as unknown as DescService), implementation as grpc.UntypedServiceImplementation);
+  const desc = service as unknown as DescService;
+  const definition = serviceDefinition(desc) as Record<string, grpc.MethodDefinition<unknown, unknown>>;
+  const handlers: Record<string, unknown> = {};
+  for (const method of desc.methods) {
+    const handler = (implementation as unknown as Record<string, (call: unknown, callback?: unknown) => void>)[method.localName];
+    if (handler === undefined) continue;
+    const refusal = (request: UndecodableRequest): grpc.StatusObject => ({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: `the request is not a valid ${method.input.typeName} message: ${request.reason}`,
+      metadata: new grpc.Metadata(),
+    });
+    definition[method.localName]!.requestDeserialize = (bytes: Buffer) => {
+      try {
+        return fromBinary(method.input, bytes);
+      } catch (err) {
+        return new UndecodableRequest(err instanceof Error ? err.message : String(err));
+      }
+    };
+    handlers[method.localName] =
+      method.methodKind === "unary"
+        ? (call: { request: unknown }, callback: grpc.sendUnaryData<unknown>) =>
+            call.request instanceof UndecodableRequest ? callback(refusal(call.request)) : handler(call, callback)
+        : (call: { request: unknown } & NodeJS.EventEmitter) =>
+            call.request instanceof UndecodableRequest ? void call.emit("error", refusal(call.request)) : handler(call);
+  }
+  server.addService(definition as grpc.ServiceDefinition, handlers as grpc.UntypedServiceImplementation);
 }
 
 /** The grpc-js client class of a service (`new Ctor(address, credentials, options)`). */

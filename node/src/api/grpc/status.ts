@@ -53,6 +53,15 @@ export function grpcCodeOf(error: Pick<ProtocolError, "status" | "code">): grpc.
   }
 }
 
+/**
+ * A field path fit for an ASCII metadata value: a map key the client chose may
+ * hold any character, and grpc-js throws on non-printable ones. They are
+ * written as \uXXXX (the rich status details keep the path exactly).
+ */
+function asciiMetadata(value: string): string {
+  return value.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 /** The error a server handler passes to its callback (or `call.destroy`/`emit("error")`). */
 export function toServiceError(
   error: ProtocolError,
@@ -60,7 +69,7 @@ export function toServiceError(
 ): Partial<grpc.StatusObject> & { code: grpc.status } {
   const metadata = new grpc.Metadata();
   metadata.set(CODE_METADATA, error.code);
-  if (error.field !== undefined) metadata.set(FIELD_METADATA, error.field);
+  if (error.field !== undefined) metadata.set(FIELD_METADATA, asciiMetadata(error.field));
   if (innerKind !== undefined) metadata.set(INNER_KIND_METADATA, innerKind);
   const code = grpcCodeOf(error);
   metadata.set(STATUS_DETAILS_METADATA, Buffer.from(richStatus(code, error, innerKind)));

@@ -31,10 +31,22 @@ export interface UnaryChannelOptions {
   callsPerConnection?: number;
   /** TLS, trusting the roots grpc-js would (GRPC_DEFAULT_SSL_ROOTS_FILE_PATH, else Node's defaults). */
   secure?: boolean;
+  /** With `secure`: the CA to trust instead of the default roots, and a client certificate (mTLS), all PEM. */
+  tls?: ClientTlsOptions;
   /** Largest response accepted, in bytes (default 64 MiB, as `defaultChannelOptions`). */
   maxReceiveMessageBytes?: number;
   /** Sent as `user-agent`. */
   userAgent?: string;
+}
+
+/** PEM contents (not file names) a TLS client uses. */
+export interface ClientTlsOptions {
+  /** CA certificates that signed the node's certificate (replaces the default roots). */
+  ca?: string | Buffer;
+  /** Client certificate chain, for a node that requires one (--tls-client-ca). */
+  cert?: string | Buffer;
+  /** Its private key. */
+  key?: string | Buffer;
 }
 
 export interface UnaryCallOptions {
@@ -86,6 +98,7 @@ export class UnaryChannel {
   private readonly host: string;
   private readonly port: number;
   private readonly secure: boolean;
+  private readonly tls: ClientTlsOptions;
   private readonly maxReceive: number;
   /** The request headers every call shares. */
   private readonly headers: http2.OutgoingHttpHeaders;
@@ -101,6 +114,7 @@ export class UnaryChannel {
     this.host = url.hostname.replace(/^\[(.*)\]$/, "$1");
     this.port = Number(url.port || 80);
     this.secure = options.secure ?? false;
+    this.tls = options.tls ?? {};
     this.maxReceive = options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE;
     this.maxConnections = Math.max(1, options.maxConnections ?? 4);
     this.callsPerConnection = Math.max(1, options.callsPerConnection ?? 16);
@@ -192,7 +206,9 @@ export class UnaryChannel {
       port: this.port,
       servername: net.isIP(this.host) === 0 ? this.host : undefined,
       ALPNProtocols: ["h2"],
-      ca: extraRoots(),
+      ca: this.tls.ca ?? extraRoots(),
+      cert: this.tls.cert,
+      key: this.tls.key,
     });
     socket.setNoDelay(true);
     return socket;
@@ -377,6 +393,9 @@ function noAnswer(
     case NGHTTP2_REFUSED_STREAM:
       return callError(grpc.status.UNAVAILABLE, "Stream refused by server");
     case NGHTTP2_CANCEL:
+      // A connection that went away cancels its streams (a TLS server that refused the client certificate just closes).
+      if (connectionFailure) return callError(grpc.status.UNAVAILABLE, `No connection: ${connectionFailure.message}`);
+      if (connectionFailure === null) return callError(grpc.status.UNAVAILABLE, "Connection dropped");
       return callError(grpc.status.CANCELLED, "Call cancelled");
     case NGHTTP2_ENHANCE_YOUR_CALM:
       return callError(grpc.status.RESOURCE_EXHAUSTED, "Bandwidth exhausted or memory limit exceeded");

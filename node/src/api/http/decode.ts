@@ -72,7 +72,8 @@ export function decodeEnvelope(body: unknown): DecodedEnvelope | DecodedDebug {
     throw new EnvelopeError(400, `head.corrId must be a string, got ${describe(head.corrId)}`);
   }
   if (typeof head.version !== "string" || !SUPPORTED_VERSIONS.includes(head.version)) {
-    const got = head.version === undefined ? "none" : JSON.stringify(head.version);
+    // Not JSON.stringify of any value: a deeply nested one overflows the stack (and a long one floods the answer).
+    const got = head.version === undefined ? "none" : typeof head.version === "string" ? JSON.stringify(head.version) : describe(head.version);
     throw new EnvelopeError(
       400,
       `unsupported protocol version ${got} in head.version; this node supports ${SUPPORTED_VERSIONS.map((v) => `"${v}"`).join(", ")}`,

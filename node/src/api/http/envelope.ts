@@ -44,8 +44,13 @@ export function createEnvelopeHandler(engine: Engine, options: EnvelopeOptions =
 
   return (req: IncomingMessage, res: ServerResponse): void => {
     void serve(req, res).catch((error: unknown) => {
-      // Only a failed read or write lands here: the client went away mid-request.
+      // A failed read or write lands here (the client went away mid-request), or a bug: then the
+      // client still gets an answer instead of waiting for its own timeout.
       logger?.warn({ err: error }, "envelope request ended before it was answered");
+      if (!res.headersSent && res.writable) {
+        const reason = error instanceof Error ? error.message : String(error);
+        send(res, errorEnvelope("", "", 500, `the node failed to process the request: ${reason}`));
+      }
     });
   };
 

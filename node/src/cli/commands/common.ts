@@ -39,6 +39,9 @@ export function clientOptions(cmd: Command): Command {
       new Option("-S, --server <url>", "the node to talk to").env("RESONATE_SERVER").default(DEFAULT_SERVER),
     )
     .addOption(new Option("-T, --token <token>", "bearer token sent as authorization metadata").env("RESONATE_TOKEN"))
+    .addOption(new Option("--ca-file <file>", "PEM CA that signed the node's TLS certificate (https:// servers)").env("RESONATE_CA_FILE"))
+    .addOption(new Option("--cert-file <file>", "PEM client certificate, for a node that requires one (mTLS)").env("RESONATE_CERT_FILE"))
+    .addOption(new Option("--key-file <file>", "PEM private key of --cert-file").env("RESONATE_KEY_FILE"))
     .option("--json", "print JSON instead of text for people");
 }
 
@@ -83,7 +86,15 @@ export function clientAction<A extends unknown[]>(
       const token = optionValue(cmd, "token") as string | undefined;
       // Loaded on use: `resonate dev`, `--help` and usage errors need no gRPC client.
       const { connect } = await import("../client.ts");
-      client = connect(server, token === "" ? undefined : token);
+      const file = (key: string) => {
+        const value = optionValue(cmd, key) as string | undefined;
+        return value === undefined || value === "" ? undefined : value;
+      };
+      client = connect(server, token === "" ? undefined : token, {
+        caFile: file("caFile"),
+        certFile: file("certFile"),
+        keyFile: file("keyFile"),
+      });
       await body({ client, json: optionValue(cmd, "json") === true, io: stdio, now: Date.now }, ...args);
     } catch (err) {
       process.stderr.write(`${errorLine(err)}\n`);

@@ -9,6 +9,7 @@ import type { Authenticator } from "../../api/auth.ts";
 import { parseRateLimit, type RateLimits } from "../../api/rate.ts";
 import type { RunningNode, StoreConfig } from "../../mesh/start.ts";
 import { StoreRefusedError } from "../../store/errors.ts";
+import { TlsConfigError, type TlsOptions } from "../../api/tls.ts";
 import { UsageError, errorLine, exitCodeOf } from "../errors.ts";
 import { LOG_LEVELS, createLogger, type LogLevel } from "../logger.ts";
 import { examples } from "./common.ts";
@@ -35,6 +36,12 @@ export interface NodeOptions {
   /** The jetstream store's options (serve only). */
   nats?: string;
   natsCreds?: string;
+  natsCa?: string;
+  natsCert?: string;
+  natsKey?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsClientCa?: string;
   replicas?: 1 | 3;
   partitions?: number;
   natsNamespace?: string;
@@ -81,7 +88,29 @@ function nodeOptions(cmd: Command, defaults: { host: string }): Command {
         .env("RESONATE_DEBUG")
         .default(false),
     );
-  return authOptions(cmd);
+  return tlsOptions(authOptions(cmd));
+}
+
+// ---------------------------------------------------------------- TLS
+
+function tlsOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option("--tls-cert <file>", "serve TLS only, with this PEM certificate chain (reloaded on change)").env("RESONATE_TLS_CERT"))
+    .addOption(new Option("--tls-key <file>", "PEM private key of --tls-cert (reloaded on change)").env("RESONATE_TLS_KEY"))
+    .addOption(
+      new Option("--tls-client-ca <file>", "require client certificates signed by this PEM CA (mTLS; reloaded on change)").env("RESONATE_TLS_CLIENT_CA"),
+    );
+}
+
+function tlsConfig(options: NodeOptions): TlsOptions | undefined {
+  if (options.tlsCert === undefined && options.tlsKey === undefined) {
+    if (options.tlsClientCa !== undefined) throw new UsageError("--tls-client-ca needs --tls-cert and --tls-key (client certificates are checked over TLS)");
+    return undefined;
+  }
+  if (options.tlsCert === undefined || options.tlsKey === undefined) {
+    throw new UsageError("--tls-cert and --tls-key go together: the certificate the node presents and its private key");
+  }
+  return { certFile: options.tlsCert, keyFile: options.tlsKey, ...(options.tlsClientCa !== undefined ? { clientCaFile: options.tlsClientCa } : {}) };
 }
 
 // ---------------------------------------------------------------- authentication
@@ -171,6 +200,9 @@ function storeConfig(options: NodeOptions): StoreConfig {
     kind: "jetstream",
     servers: options.nats ?? DEFAULT_NATS,
     credsFile: options.natsCreds,
+    ...(options.natsCa !== undefined || options.natsCert !== undefined || options.natsKey !== undefined
+      ? { tls: { caFile: options.natsCa, certFile: options.natsCert, keyFile: options.natsKey } }
+      : {}),
     replicas: options.replicas,
     partitions: options.partitions,
     namespace: options.natsNamespace,
@@ -183,9 +215,14 @@ export async function runNode(command: "serve" | "dev", options: NodeOptions, lo
   const { startNode } = await import("../../mesh/start.ts");
   const auth = await openAuth(options, logger);
   const limits = limitsFrom(options as unknown as Record<string, unknown>);
+  const tls = tlsConfig(options);
+  if ((options.natsCert === undefined) !== (options.natsKey === undefined)) {
+    throw new UsageError("--nats-cert and --nats-key go together: the client certificate for NATS and its private key");
+  }
   let running: RunningNode;
   try {
     running = await startNode({
+      ...(tls !== undefined ? { tls } : {}),
       store: storeConfig(options),
       port: options.port,
       host: options.host,
@@ -195,6 +232,7 @@ export async function runNode(command: "serve" | "dev", options: NodeOptions, lo
     });
   } catch (err) {
     auth?.close();
+    if (err instanceof TlsConfigError) throw new UsageError(err.message);
     if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") {
       throw new StartError(`port ${options.port} is already in use on ${options.host}; stop the other process or pass --port`);
     }
@@ -206,7 +244,7 @@ export async function runNode(command: "serve" | "dev", options: NodeOptions, lo
   const server = running.server;
   logger.info(
     { command, address: server.address, store: options.store },
-    `resonate ${command} serving gRPC and HTTP on ${server.address} with ${storeDescription(options)}`,
+    `resonate ${command} serving gRPC and HTTP${server.secure ? " over TLS" : ""} on ${server.address} with ${storeDescription(options)}`,
   );
   // A store that will never work with this node (NATS too old, another partition count) ends it.
   const refused = running.ready.then(
@@ -277,6 +315,9 @@ export function registerServe(program: Command): Command {
     )
     .addOption(new Option("--nats <urls>", `NATS servers of one cluster, comma-separated (jetstream store; default ${DEFAULT_NATS})`).env("RESONATE_NATS"))
     .addOption(new Option("--nats-creds <file>", "NATS credentials file (jetstream store)").env("RESONATE_NATS_CREDS"))
+    .addOption(new Option("--nats-ca <file>", "PEM CA of the NATS servers' certificates; connect with TLS (jetstream store)").env("RESONATE_NATS_CA"))
+    .addOption(new Option("--nats-cert <file>", "PEM client certificate for NATS servers that verify clients (jetstream store)").env("RESONATE_NATS_CERT"))
+    .addOption(new Option("--nats-key <file>", "PEM private key of --nats-cert (jetstream store)").env("RESONATE_NATS_KEY"))
     .addOption(
       new Option("--replicas <n>", "stream replicas of a new cluster: 1, or 3 for production (jetstream store)")
         .env("RESONATE_REPLICAS")
@@ -299,6 +340,7 @@ export function registerServe(program: Command): Command {
         "resonate serve --port 8001",
         "RESONATE_PORT=9000 resonate serve --host 127.0.0.1",
         "resonate serve --store jetstream --nats nats://h1:4222,nats://h2:4222 --replicas 3",
+        "resonate serve --tls-cert node.pem --tls-key node-key.pem",
       ),
     )
     .action(action("serve"));

@@ -47,6 +47,17 @@ def grpc_target(url: str) -> Tuple[str, bool]:
     return f"{host}:{parsed.port or 8001}", secure
 
 
+def tls_credentials(ca_file: Optional[str]) -> grpc.ChannelCredentials:
+    """TLS trusting the CA in `ca_file` (PEM), or the system roots without one."""
+    if ca_file is None:
+        return grpc.ssl_channel_credentials()
+    try:
+        with open(ca_file, "rb") as f:
+            return grpc.ssl_channel_credentials(root_certificates=f.read())
+    except OSError as err:
+        raise ValueError(f"ca_file {ca_file} cannot be read: {err.strerror}") from err
+
+
 def trailer(err: grpc.RpcError, key: str) -> Optional[str]:
     try:
         for k, v in err.trailing_metadata() or ():
@@ -65,10 +76,12 @@ def server_error(method: str, err: grpc.RpcError, promise_id: Optional[str] = No
 
 class Transport:
     def __init__(self, url: str, token: Optional[str] = None, request_timeout_s: float = 30.0,
-                 unavailable_retry_s: float = 30.0):
+                 unavailable_retry_s: float = 30.0, ca_file: Optional[str] = None):
         self.target, secure = grpc_target(url)
         options = [("grpc.primary_user_agent", "resonate-mesh-python")]
-        self.channel = (grpc.secure_channel(self.target, grpc.ssl_channel_credentials(), options)
+        if ca_file is not None and not secure:
+            raise ValueError(f"ca_file {ca_file} needs an https:// url, not {url}")
+        self.channel = (grpc.secure_channel(self.target, tls_credentials(ca_file), options)
                         if secure else grpc.insecure_channel(self.target, options))
         self.metadata: List[Tuple[str, str]] = [] if token is None else [("authorization", f"Bearer {token}")]
         self.promises = promise_service_pb2_grpc.PromiseServiceStub(self.channel)
