@@ -31,10 +31,15 @@
 // intent record in the first batch, applied idempotently by the target's
 // owner) replaces this once the mesh owns partitions.
 //
-// Reads. `get` is a direct get of the subject's last message. `list` and
-// `watch` are served from a local view fed by one ordered consumer per
-// partition, caught up before `open` resolves; `list` first waits until the
-// view includes every commit this store has made (read-your-writes).
+// Reads. `get` is a direct get of the subject's last message; `getMany`
+// asks for the last messages of several subjects of a partition in one
+// batched direct get (`multi_last`). `list` and `watch` are served from a
+// local view fed by one ordered consumer per partition, caught up before
+// `open` resolves; `list` first waits until the view includes every commit
+// this store has made in the partitions it lists (read-your-writes).
+// `getMany(keys, { cached: true })` answers from that view too, after the
+// same wait: no round trip, but possibly behind other nodes' commits, which
+// is what a read for a compare-and-set may be (the commit catches it).
 
 import {
   connect,
@@ -54,9 +59,9 @@ import {
 } from "@nats-io/jetstream";
 import { readFile } from "node:fs/promises";
 import type { Logger } from "pino";
-import { KEY_PREFIX, decodeToken, encodeToken, parseKey, partitionOf, type RecordKind } from "../protocol/keys.ts";
+import { KEY_PREFIX, decodeToken, encodeToken, parseKey, partitionOf, treeRootOf, type RecordKind } from "../protocol/keys.ts";
 import { StoreRefusedError, StoreUnavailableError } from "./errors.ts";
-import { ConflictError, type Change, type CommitOp, type Entry, type ListOptions, type Store } from "./types.ts";
+import { ConflictError, type Change, type CommitOp, type Entry, type ListOptions, type ReadOptions, type Store } from "./types.ts";
 import { LocalView } from "./view.ts";
 
 export const MIN_NATS_VERSION = "2.12.0";
@@ -90,6 +95,10 @@ export interface JetStreamStoreStats {
   conflicts: number;
   /** Cross-partition commits of which an earlier batch landed and a later one conflicted. */
   partialCommits: number;
+  /** Read requests sent to JetStream (direct gets, single or batched). */
+  reads: number;
+  /** Reads answered from the local view without a round trip. */
+  cachedReads: number;
 }
 
 /** What `<NS>_META` records about the cluster. */
@@ -117,7 +126,7 @@ export class JetStreamStore implements Store {
   /** The last tombstone seen per deleted key (its sequence is what "must not exist" expects). */
   private readonly tombstones = new Map<string, number>();
   private readonly consumers: ConsumerMessages[] = [];
-  private readonly counters: JetStreamStoreStats = { commits: 0, conflicts: 0, partialCommits: 0 };
+  private readonly counters: JetStreamStoreStats = { commits: 0, conflicts: 0, partialCommits: 0, reads: 0, cachedReads: 0 };
   private batchSeq = 0;
   private readonly batchPrefix = `${process.pid.toString(36)}${Math.random().toString(36).slice(2, 8)}`;
   private closed = false;
@@ -247,6 +256,34 @@ export class JetStreamStore implements Store {
     return { key, value: JSON.parse(last.json), revision: last.seq };
   }
 
+  async getMany(keys: readonly string[], options: ReadOptions = {}): Promise<(Entry | undefined)[]> {
+    this.assertOpen();
+    const located = keys.map((key) => ({ key, ...this.locate(key) }));
+    const partitions = new Set(located.map((l) => l.partition));
+    if (options.cached === true) {
+      await Promise.all(Array.from(partitions, (p) => this.view.waitFor(p, this.committed[p]!)));
+      this.counters.cachedReads += keys.length;
+      return keys.map((key) => this.view.get(key));
+    }
+    const found = new Map<string, { seq: number; json: string | null }>();
+    await Promise.all(
+      Array.from(partitions, async (p) => {
+        const subjects = located.filter((l) => l.partition === p).map((l) => l.subject);
+        const stream = streamName(this.namespace, p);
+        if (subjects.length === 1) {
+          const last = await this.last(stream, subjects[0]!);
+          if (last !== undefined) found.set(subjects[0]!, last);
+          return;
+        }
+        for (const [subject, last] of await this.lastOfMany(stream, subjects)) found.set(subject, last);
+      }),
+    );
+    return located.map(({ key, subject }) => {
+      const last = found.get(subject);
+      return last === undefined || last.json === null ? undefined : { key, value: JSON.parse(last.json), revision: last.seq };
+    });
+  }
+
   async create(key: string, value: unknown): Promise<number> {
     return (await this.commitPartition(this.targets([{ key, value, expectedRevision: 0 }])))!;
   }
@@ -293,7 +330,9 @@ export class JetStreamStore implements Store {
 
   async list(options: ListOptions): Promise<Entry[]> {
     this.assertOpen();
-    await this.sync();
+    const partition = this.partitionOfPrefix(options.prefix);
+    if (partition === undefined) await this.sync();
+    else await this.view.waitFor(partition, this.committed[partition]!);
     return this.view.list(options);
   }
 
@@ -316,6 +355,13 @@ export class JetStreamStore implements Store {
   }
 
   // ------------------------------------------------------------ internals
+
+  /** The one partition every key under `prefix` lives in, when the prefix names a tree root (its id part holds a '.' or ':'). */
+  private partitionOfPrefix(prefix: string): number | undefined {
+    const parsed = parseKey(prefix);
+    if (parsed === undefined || treeRootOf(parsed.id) === parsed.id) return undefined;
+    return partitionOf(prefix, this.partitions);
+  }
 
   private targets(ops: CommitOp[]): Target[] {
     return ops.map((op) => ({ op, subject: this.locate(op.key).subject }));
@@ -418,6 +464,7 @@ export class JetStreamStore implements Store {
 
   /** The last message of a subject: its sequence and JSON text (null for a tombstone). */
   private async last(stream: string, subject: string): Promise<{ seq: number; json: string | null } | undefined> {
+    this.counters.reads++;
     let m;
     try {
       m = await this.jsm.direct.getMessage(stream, { last_by_subj: subject });
@@ -430,6 +477,24 @@ export class JetStreamStore implements Store {
       return { seq: m.seq, json: null };
     }
     return { seq: m.seq, json: m.string() };
+  }
+
+  /** The last messages of several subjects of one stream in one batched direct get; a subject without one is left out. */
+  private async lastOfMany(stream: string, subjects: string[]): Promise<Map<string, { seq: number; json: string | null }>> {
+    this.counters.reads++;
+    const out = new Map<string, { seq: number; json: string | null }>();
+    try {
+      const batch = await this.jsm.direct.getLastMessagesFor(stream, { multi_last: subjects });
+      for await (const m of batch) {
+        if (m.data.length === 0) {
+          this.tombstones.set(keyOfSubject(m.subject), m.seq);
+          out.set(m.subject, { seq: m.seq, json: null });
+        } else out.set(m.subject, { seq: m.seq, json: m.string() });
+      }
+    } catch (err) {
+      throw new StoreUnavailableError(`cannot read ${subjects.length} records from ${stream}: ${messageOf(err)}`, { cause: err });
+    }
+    return out;
   }
 
   /** Start one ordered consumer per partition and wait until the view holds what each stream held at the start. */
