@@ -37,9 +37,12 @@
 // local view fed by one ordered consumer per partition, caught up before
 // `open` resolves; `list` first waits until the view includes every commit
 // this store has made in the partitions it lists (read-your-writes).
-// `getMany(keys, { cached: true })` answers from that view too, after the
-// same wait: no round trip, but possibly behind other nodes' commits, which
-// is what a read for a compare-and-set may be (the commit catches it).
+// `getMany(keys, { cached: true })` answers from that view without waiting:
+// no round trip, possibly behind other nodes' commits, which is what a read
+// for a compare-and-set may be (the commit catches it). So that it is never
+// behind this store's own commits, the records this store committed and the
+// view has not applied yet are kept aside (`unapplied`) and win over the
+// view's older version.
 
 import {
   connect,
@@ -123,6 +126,8 @@ export class JetStreamStore implements Store {
   private readonly view: LocalView;
   /** Per partition, the greatest sequence this store committed: what `list` waits for. */
   private readonly committed: number[];
+  /** This store's acknowledged writes the view has not applied yet: per key, the sequence and payload (empty: deleted). */
+  private readonly unapplied = new Map<string, { seq: number; payload: Uint8Array }>();
   /** The last tombstone seen per deleted key (its sequence is what "must not exist" expects). */
   private readonly tombstones = new Map<string, number>();
   private readonly consumers: ConsumerMessages[] = [];
@@ -261,13 +266,12 @@ export class JetStreamStore implements Store {
 
   async getMany(keys: readonly string[], options: ReadOptions = {}): Promise<(Entry | undefined)[]> {
     this.assertOpen();
+    if (options.cached === true) {
+      this.counters.cachedReads += keys.length;
+      return keys.map((key) => this.cachedRead(key));
+    }
     const located = keys.map((key) => ({ key, ...this.locate(key) }));
     const partitions = new Set(located.map((l) => l.partition));
-    if (options.cached === true) {
-      await Promise.all(Array.from(partitions, (p) => this.view.waitFor(p, this.committed[p]!)));
-      this.counters.cachedReads += keys.length;
-      return keys.map((key) => this.view.get(key));
-    }
     const found = new Map<string, { seq: number; json: string | null }>();
     await Promise.all(
       Array.from(partitions, async (p) => {
@@ -359,6 +363,25 @@ export class JetStreamStore implements Store {
 
   // ------------------------------------------------------------ internals
 
+  /** The view's record of `key`, or this store's own later write of it that the view has not applied yet. */
+  private cachedRead(key: string): Entry | undefined {
+    const own = this.unapplied.get(key);
+    const seen = this.view.get(key);
+    if (own === undefined || (seen !== undefined && seen.revision >= own.seq)) return seen;
+    return own.payload.length === 0 ? undefined : { key, value: JSON.parse(textDecoder.decode(own.payload)), revision: own.seq };
+  }
+
+  /** Remember an acknowledged batch (consecutive sequences ending at `lastSeq`) until the view applies it. */
+  private keepUntilApplied(targets: Target[], payloads: Uint8Array[], lastSeq: number): void {
+    targets.forEach((t, i) => {
+      const seq = lastSeq - targets.length + 1 + i;
+      if (seq > this.view.appliedSequence(this.locate(t.op.key).partition)) {
+        const known = this.unapplied.get(t.op.key);
+        if (known === undefined || known.seq < seq) this.unapplied.set(t.op.key, { seq, payload: payloads[i]! });
+      }
+    });
+  }
+
   /** The one partition every key under `prefix` lives in, when the prefix names a tree root (its id part holds a '.' or ':'). */
   private partitionOfPrefix(prefix: string): number | undefined {
     const parsed = parseKey(prefix);
@@ -389,6 +412,7 @@ export class JetStreamStore implements Store {
           if (payloads[i]!.length === 0) this.tombstones.set(t.op.key, ack.seq - targets.length + 1 + i);
           else this.tombstones.delete(t.op.key);
         });
+        this.keepUntilApplied(targets, payloads, ack.seq);
         return ack.seq;
       }
       // Refused: find the write whose expectation failed. A "must not exist"
@@ -512,7 +536,10 @@ export class JetStreamStore implements Store {
       this.consumers.push(messages);
       void (async () => {
         for await (const m of messages) {
-          this.view.apply(p, m.seq, keyOfSubject(m.subject), m.data.length === 0 ? null : m.string());
+          const key = keyOfSubject(m.subject);
+          this.view.apply(p, m.seq, key, m.data.length === 0 ? null : m.string());
+          const own = this.unapplied.get(key);
+          if (own !== undefined && own.seq <= m.seq) this.unapplied.delete(key);
         }
       })().catch((err: unknown) => {
         if (!this.closed) this.logger?.error({ err, stream }, "stopped following a partition stream");
@@ -546,6 +573,8 @@ function keyOfSubject(subject: string): string {
   if (parts.length !== 4 || kind === undefined) throw new Error(`not a record subject: ${subject}`);
   return KEY_PREFIX[kind] + decodeToken(parts[3]!);
 }
+
+const textDecoder = new TextDecoder();
 
 function encodeValue(op: CommitOp): Uint8Array {
   if (op.value === null || op.value === undefined) return new Uint8Array(0);

@@ -45,9 +45,9 @@ export interface ListOptions {
 /** How `getMany` may answer. */
 export interface ReadOptions {
   /**
-   * Answer from the engine's local copy when it has one: never older than
-   * this store's own acknowledged commits, but possibly behind other
-   * writers'. Right for a read that a compare-and-set will check (a stale
+   * Answer from the engine's local copy when it has one: no record older
+   * than this store's own acknowledged write of it, but possibly behind
+   * other writers'. Right for a read that a compare-and-set will check (a stale
    * read then costs a conflict and a fresh retry); wrong for an answer given
    * to a client as it is.
    */
