@@ -373,9 +373,11 @@ export class JetStreamStore implements Store {
 
   /** Remember an acknowledged batch (consecutive sequences ending at `lastSeq`) until the view applies it. */
   private keepUntilApplied(targets: Target[], payloads: Uint8Array[], lastSeq: number): void {
+    // A batch is of one partition.
+    const applied = this.view.appliedSequence(partitionOf(targets[0]!.op.key, this.partitions));
     targets.forEach((t, i) => {
       const seq = lastSeq - targets.length + 1 + i;
-      if (seq > this.view.appliedSequence(this.locate(t.op.key).partition)) {
+      if (seq > applied) {
         const known = this.unapplied.get(t.op.key);
         if (known === undefined || known.seq < seq) this.unapplied.set(t.op.key, { seq, payload: payloads[i]! });
       }
