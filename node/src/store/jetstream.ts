@@ -136,6 +136,8 @@ export class JetStreamStore implements Store {
   private readonly batchPrefix = `${process.pid.toString(36)}${Math.random().toString(36).slice(2, 8)}`;
   private closed = false;
   private connected = true;
+  /** The end of the current event-loop turn, while something waits for it (see nextTurn). */
+  private turn: Promise<void> | undefined;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -446,6 +448,7 @@ export class JetStreamStore implements Store {
 
   /** One publish with the expected last sequence, or an atomic batch of several. */
   private async publish(targets: Target[], payloads: Uint8Array[], expected: number[]): Promise<Ack> {
+    await this.nextTurn();
     const last = targets.length - 1;
     const batchId = last === 0 ? undefined : `${this.batchPrefix}-${++this.batchSeq}`;
     for (let i = 0; i <= last; i++) {
@@ -472,6 +475,23 @@ export class JetStreamStore implements Store {
       return parseAck(reply.string(), targets.length);
     }
     throw new Error("unreachable: a commit has at least one write");
+  }
+
+  /**
+   * Resolves at the end of this turn of the event loop, for every caller of
+   * the turn at once. The NATS client writes to its socket once per
+   * microtask checkpoint; commits started by different requests (each its
+   * own socket event) would each cost a write. Held to the end of the turn,
+   * they go out together in one.
+   */
+  private nextTurn(): Promise<void> {
+    this.turn ??= new Promise<void>((resolve) =>
+      setImmediate(() => {
+        this.turn = undefined;
+        resolve();
+      }),
+    );
+    return this.turn;
   }
 
   /** Check every expected revision before a commit that spans partitions, so a stale one writes nothing. */
