@@ -46,9 +46,11 @@
 
 import {
   connect,
+  createInbox,
   credsAuthenticator,
   headers as natsHeaders,
   type NatsConnection,
+  type Msg,
   type MsgHdrs,
 } from "@nats-io/transport-node";
 import {
@@ -118,6 +120,12 @@ interface Target {
 
 type Ack = { seq: number } | { conflict: true; description: string };
 
+interface PendingBatchRead {
+  stream: string;
+  found: Map<string, { seq: number; json: string | null }>;
+  settle(err: Error | undefined, found: Map<string, { seq: number; json: string | null }>): void;
+}
+
 const KIND_LETTER: Readonly<Record<RecordKind, string>> = { promise: "p", task: "t", schedule: "s" };
 const KIND_OF_LETTER: Readonly<Record<string, RecordKind>> = { p: "promise", t: "task", s: "schedule" };
 
@@ -136,6 +144,10 @@ export class JetStreamStore implements Store {
   private readonly batchPrefix = `${process.pid.toString(36)}${Math.random().toString(36).slice(2, 8)}`;
   private closed = false;
   private connected = true;
+  /** Batched direct gets awaiting their answers, by the last token of their reply subject. */
+  private readonly pendingBatchReads = new Map<string, PendingBatchRead>();
+  private readonly batchInbox = createInbox();
+  private batchReads = 0;
   /** The end of the current event-loop turn, while something waits for it (see nextTurn). */
   private turn: Promise<void> | undefined;
 
@@ -528,26 +540,55 @@ export class JetStreamStore implements Store {
     return { seq: m.seq, json: m.string() };
   }
 
-  /** The last messages of several subjects of one stream in one batched direct get; a subject without one is left out. */
-  private async lastOfMany(stream: string, subjects: string[]): Promise<Map<string, { seq: number; json: string | null }>> {
+  /**
+   * The last messages of several subjects of one stream in one batched
+   * direct get (`multi_last`); a subject without one is left out. The
+   * answers come to the store's one batch inbox (see onBatchReply), not to a
+   * subscription made per read.
+   */
+  private lastOfMany(stream: string, subjects: string[]): Promise<Map<string, { seq: number; json: string | null }>> {
     this.counters.reads++;
-    const out = new Map<string, { seq: number; json: string | null }>();
-    try {
-      const batch = await this.jsm.direct.getLastMessagesFor(stream, { multi_last: subjects });
-      for await (const m of batch) {
-        if (m.data.length === 0) {
-          this.tombstones.set(keyOfSubject(m.subject), m.seq);
-          out.set(m.subject, { seq: m.seq, json: null });
-        } else out.set(m.subject, { seq: m.seq, json: m.string() });
-      }
-    } catch (err) {
-      throw new StoreUnavailableError(`cannot read ${subjects.length} records from ${stream}: ${messageOf(err)}`, { cause: err });
+    const id = String(++this.batchReads);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pendingBatchReads.delete(id);
+        reject(new StoreUnavailableError(`cannot read ${subjects.length} records from ${stream}: no answer from JetStream within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      this.pendingBatchReads.set(id, {
+        stream,
+        found: new Map(),
+        settle: (err, found) => {
+          clearTimeout(timer);
+          this.pendingBatchReads.delete(id);
+          if (err === undefined) resolve(found);
+          else reject(err);
+        },
+      });
+      const payload = JSON.stringify({ multi_last: subjects, batch: subjects.length });
+      this.nc.publish(`$JS.API.DIRECT.GET.${stream}`, payload, { reply: `${this.batchInbox}.${id}` });
+    });
+  }
+
+  /** One message of a batched direct get: a record's last message, or the status that ends the batch. */
+  private onBatchReply(m: Msg): void {
+    const read = this.pendingBatchReads.get(m.subject.slice(this.batchInbox.length + 1));
+    if (read === undefined) return; // timed out already
+    const code = m.headers?.code ?? 0;
+    if (code === 204 || code === 404) return read.settle(undefined, read.found); // end of batch; no results
+    if (code !== 0) {
+      return read.settle(new StoreUnavailableError(`JetStream refused a batched read of ${read.stream}: ${code} ${m.headers?.description ?? ""}`), read.found);
     }
-    return out;
+    const subject = m.headers?.last("Nats-Subject") ?? "";
+    const seq = Number(m.headers?.last("Nats-Sequence"));
+    if (m.data.length === 0) {
+      this.tombstones.set(keyOfSubject(subject), seq);
+      read.found.set(subject, { seq, json: null });
+    } else read.found.set(subject, { seq, json: m.string() });
   }
 
   /** Start one ordered consumer per partition and wait until the view holds what each stream held at the start. */
   private async follow(): Promise<void> {
+    this.nc.subscribe(`${this.batchInbox}.*`, { callback: (err, m) => (err === null ? this.onBatchReply(m) : undefined) });
     const heads: number[] = [];
     for (let p = 0; p < this.partitions; p++) {
       const stream = streamName(this.namespace, p);
