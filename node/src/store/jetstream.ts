@@ -372,6 +372,8 @@ export class JetStreamStore implements Store {
     this.closed = true;
     for (const c of this.consumers) await c.close().catch(() => undefined);
     this.view.close();
+    for (const read of [...this.pendingBatchReads.values()]) read.settle(new StoreUnavailableError("the jetstream store was closed during a read"), read.found);
+    this.unapplied.clear();
     await this.nc.close().catch(() => undefined);
   }
 
