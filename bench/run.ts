@@ -7,8 +7,11 @@
 //   npm run bench -- --duration 10000    measure each row for 10 s (default 3 s)
 //   npm run bench -- --only create       workloads whose name contains "create"
 //   npm run bench -- --warmup 500        unmeasured run-in per row (default 2 s)
-//   npm run bench -- --store jetstream   the node on JetStream R1 (a nats-server started here,
-//                                        nats-server 2.12+ on PATH), plus the raw ceiling row
+//   npm run bench -- --store jetstream   only the node on JetStream R1; --store takes a comma-separated
+//                                        list of memory, jetstream (R1, one nats-server started here),
+//                                        jetstream-r3 (three nats-servers clustered on loopback, started
+//                                        here), default all; nats-server 2.12+ on PATH. Each JetStream
+//                                        store gets the raw ceiling rows too.
 //   npm run bench -- --held 0            skip the bytes-per-promise rows (default 100000 promises each)
 //
 // The warm-up gives V8 time to optimise the hot code of both processes, as
@@ -29,8 +32,8 @@ import { parseArgs } from "node:util";
 import { percentile } from "./lib/measure.ts";
 import { startNodeProcess } from "./lib/node-process.ts";
 import { cpuUs, residentMiB } from "./lib/proc.ts";
-import type { Workload } from "./lib/types.ts";
-import { startNats } from "../test/support/nats.ts";
+import type { RunResult, Workload } from "./lib/types.ts";
+import { parseStores, startStore } from "./lib/stores.ts";
 import { HELD_KINDS } from "./memory/kinds.ts";
 import { workload as createSettle } from "./workloads/create-settle.ts";
 import { workload as jetstreamRaw } from "./workloads/jetstream-raw.ts";
@@ -47,7 +50,7 @@ const { values } = parseArgs({
     duration: { type: "string", default: process.env.BENCH_DURATION_MS ?? "3000" },
     warmup: { type: "string", default: "2000" },
     only: { type: "string" },
-    store: { type: "string", default: "memory" },
+    store: { type: "string", default: "all" },
     held: { type: "string", default: "100000" },
   },
 });
@@ -55,59 +58,85 @@ const { values } = parseArgs({
 const durationMs = Number(values.duration);
 const warmupMs = Number(values.warmup);
 const heldCount = Number(values.held);
-const onJetStream = values.store === "jetstream";
-if (onJetStream) workloads.unshift(jetstreamRaw);
-const selected = workloads.filter((w) => values.only === undefined || w.name.includes(values.only));
+const stores = parseStores(values.store!);
+const matches = (w: Workload) => values.only === undefined || w.name.includes(values.only);
 
 const perOp = (us: number | undefined, ops: number) =>
   us === undefined || ops === 0 ? "-" : Math.round(us / ops).toLocaleString("en-US");
 
-const nats = onJetStream ? await startNats() : undefined;
-const node = await startNodeProcess({ natsUrl: nats?.url });
 const rows: string[][] = [];
-let memory: { rss: number; peak: number };
-try {
-  for (const w of selected) {
-    for (const concurrency of w.concurrency) {
-      const result = await w.run({
-        address: node.address,
-        concurrency,
-        durationMs,
-        warmupMs,
-        prefix: `bench-${w.name.replace(/\W+/g, "-")}-${concurrency}-${Date.now()}`,
-        natsUrl: nats?.url,
-        nodeCpuUs: () => cpuUs(node.pid),
-      });
-      const sorted = result.latenciesMs.sort((a, b) => a - b);
-      const total =
-        result.clientCpuUs === undefined || result.nodeCpuUs === undefined ? undefined : result.clientCpuUs + result.nodeCpuUs;
-      rows.push([
-        w.name,
-        String(concurrency),
-        Math.round((result.ops * 1000) / result.elapsedMs).toLocaleString("en-US"),
-        percentile(sorted, 50).toFixed(2),
-        percentile(sorted, 99).toFixed(2),
-        String(result.errors),
-        perOp(result.nodeCpuUs, result.ops),
-        perOp(result.clientCpuUs, result.ops),
-        perOp(total, result.ops),
-      ]);
+const legends: string[] = [];
+const memories: string[] = [];
+/** ops/s per store, workload and concurrency, for the share of the raw ceiling. */
+const rates = new Map<string, number>();
+const selectedNames = new Set<string>();
+for (const storeName of stores) {
+  const target = await startStore(storeName);
+  const selected = (target.natsUrl === undefined ? workloads : [jetstreamRaw, ...workloads]).filter(matches);
+  for (const w of selected) selectedNames.add(w.name);
+  try {
+    const node = await startNodeProcess({ natsUrl: target.natsUrl, replicas: target.replicas });
+    try {
+      for (const w of selected) {
+        for (const concurrency of w.concurrency) {
+          const result = await w.run({
+            address: node.address,
+            concurrency,
+            durationMs,
+            warmupMs,
+            prefix: `bench-${storeName}-${w.name.replace(/\W+/g, "-")}-${concurrency}-${Date.now()}`,
+            natsUrl: target.natsUrl,
+            replicas: target.replicas,
+            nodeCpuUs: () => cpuUs(node.pid),
+          });
+          rates.set(`${storeName}/${w.name}/${concurrency}`, (result.ops * 1000) / result.elapsedMs);
+          rows.push([storeName, ...formatRow(w, concurrency, result)]);
+        }
+      }
+      const memory = residentMiB(node.pid);
+      memories.push(`node memory after the ${storeName} rows: RSS ${memory.rss.toFixed(0)} MiB, peak RSS ${memory.peak.toFixed(0)} MiB`);
+    } finally {
+      await node.stop();
     }
+    legends.push(`${storeName}: ${target.describe}`);
+  } finally {
+    await target.stop();
   }
-  memory = residentMiB(node.pid);
-} finally {
-  await node.stop();
-  await nats?.stop();
 }
 
-const header = ["workload", "concurrency", "ops/s", "p50 ms", "p99 ms", "errors", "node CPU µs/op", "client CPU µs/op", "node+client µs/op"];
+function formatRow(w: Workload, concurrency: number, result: RunResult): string[] {
+  const sorted = result.latenciesMs.sort((a, b) => a - b);
+  const total = result.clientCpuUs === undefined || result.nodeCpuUs === undefined ? undefined : result.clientCpuUs + result.nodeCpuUs;
+  return [
+    w.name,
+    String(concurrency),
+    Math.round((result.ops * 1000) / result.elapsedMs).toLocaleString("en-US"),
+    percentile(sorted, 50).toFixed(2),
+    percentile(sorted, 99).toFixed(2),
+    String(result.errors),
+    perOp(result.nodeCpuUs, result.ops),
+    perOp(result.clientCpuUs, result.ops),
+    perOp(total, result.ops),
+  ];
+}
+
+const header = ["store", "workload", "concurrency", "ops/s", "p50 ms", "p99 ms", "errors", "node CPU µs/op", "client CPU µs/op", "node+client µs/op"];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-const line = (cells: string[]) => cells.map((c, i) => (i < 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
 console.log(line(header));
 console.log(widths.map((w) => "-".repeat(w)).join("  "));
 for (const r of rows) console.log(line(r));
 
-console.log(`\nnode memory after the rows: RSS ${memory.rss.toFixed(0)} MiB, peak RSS ${memory.peak.toFixed(0)} MiB`);
+for (const storeName of stores) {
+  for (const concurrency of jetstreamRaw.concurrency) {
+    const node = rates.get(`${storeName}/${createSettle.name}/${concurrency}`);
+    const raw = rates.get(`${storeName}/${jetstreamRaw.name}/${concurrency}`);
+    if (node === undefined || raw === undefined || raw === 0) continue;
+    console.log(`${storeName}: ${createSettle.name} with ${concurrency} client(s) at ${((100 * node) / raw).toFixed(0)}% of the raw ceiling`);
+  }
+}
+console.log();
+for (const m of memories) console.log(m);
 if (heldCount > 0) {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), "memory/held.ts");
   for (const kind of HELD_KINDS) {
@@ -118,9 +147,7 @@ if (heldCount > 0) {
   }
 }
 
-const nodeLine = onJetStream
-  ? "`resonate serve --store jetstream` (R1, 8 partitions, one local nats-server)"
-  : "`resonate dev` (memory store)";
-console.log(`\n${durationMs} ms per row after ${warmupMs} ms warm-up; node: ${nodeLine} in its own process.`);
+console.log(`\n${durationMs} ms per row after ${warmupMs} ms warm-up; the node in its own process:`);
+for (const l of legends) console.log(`  ${l}`);
 console.log("CPU µs/op: CPU time (user + system) of the node process (/proc) and of this client process during the window, per op.");
-for (const w of selected) console.log(`${w.name}: one op = ${w.operation}`);
+for (const w of [jetstreamRaw, ...workloads]) if (selectedNames.has(w.name)) console.log(`${w.name}: one op = ${w.operation}`);

@@ -27,12 +27,15 @@ export interface NodeProcess {
 }
 
 /** `resonate dev` (memory store), or `resonate serve --store jetstream` on `natsUrl`. */
-export async function startNodeProcess(options: { natsUrl?: string; partitions?: number } = {}): Promise<NodeProcess> {
+export async function startNodeProcess(options: { natsUrl?: string; partitions?: number; replicas?: 1 | 3 } = {}): Promise<NodeProcess> {
   const port = await freePort();
   const store =
     options.natsUrl === undefined
       ? ["dev"]
-      : ["serve", "--host", "127.0.0.1", "--store", "jetstream", "--nats", options.natsUrl, "--partitions", String(options.partitions ?? 8)];
+      : [
+          ...["serve", "--host", "127.0.0.1", "--store", "jetstream", "--nats", options.natsUrl],
+          ...["--partitions", String(options.partitions ?? 8), "--replicas", String(options.replicas ?? 1)],
+        ];
   const child: ChildProcess = spawn(
     process.execPath,
     // BENCH_NODE_ARGS: extra Node.js flags for the node process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".

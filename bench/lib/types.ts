@@ -12,8 +12,10 @@ export interface RunContext {
   warmupMs: number;
   /** A prefix unique to this row, for ids. */
   prefix: string;
-  /** With --store jetstream: the nats-server the node keeps its records on. */
+  /** With a JetStream store: the nats-server(s) the node keeps its records on (comma-separated URLs). */
   natsUrl?: string;
+  /** With a JetStream store: the stream replicas (1 or 3). */
+  replicas?: 1 | 3;
   /** CPU time the node process has used so far, in µs (from /proc), to charge the node per op. */
   nodeCpuUs?: () => number;
 }

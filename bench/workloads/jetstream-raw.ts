@@ -1,8 +1,10 @@
 // The raw ceiling of the JetStream engine: the same writes create+settle
 // makes (one promise record created, then replaced by its settled version),
 // published straight to a stream with the same compare-and-set header the
-// node sets, over one shared connection (as a node has one). The node's
-// create+settle rows on JetStream compare against this.
+// node sets, over one shared connection (as a node has one), to a stream of
+// the node's replica count. A commit of one record is one such publish (the
+// store sends an atomic batch only for several); the node's create+settle
+// rows on JetStream compare against this.
 
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
@@ -43,11 +45,18 @@ export const workload: Workload = {
   operation: "two compare-and-set publishes of a promise record (created, then settled) straight to a stream, one connection",
   concurrency: [1, 64],
   async run(ctx: RunContext) {
-    if (ctx.natsUrl === undefined) throw new Error("the raw JetStream row needs --store jetstream");
-    const nc = await connect({ servers: ctx.natsUrl });
+    if (ctx.natsUrl === undefined) throw new Error("the raw JetStream row needs a JetStream store");
+    const nc = await connect({ servers: ctx.natsUrl.split(","), noAsyncTraces: true });
     const jsm = await jetstreamManager(nc);
     const stream = `RAW_${ctx.concurrency}_${Date.now()}`;
-    await jsm.streams.add({ name: stream, subjects: [`raw${ctx.concurrency}x${Date.now()}.>`], allow_atomic: true, allow_direct: true, max_msgs_per_subject: 1 } as never);
+    await jsm.streams.add({
+      name: stream,
+      subjects: [`raw${ctx.concurrency}x${Date.now()}.>`],
+      allow_atomic: true,
+      allow_direct: true,
+      max_msgs_per_subject: 1,
+      num_replicas: ctx.replicas ?? 1,
+    } as never);
     const info = await jsm.streams.info(stream);
     const prefix = info.config.subjects![0]!.slice(0, -1);
     try {

@@ -7,6 +7,14 @@
 // marker for a record it has not loaded yet; the driver loads it and re-runs
 // the step. Steps are pure, so re-running is safe, and a step reads only the
 // handful of records it needs instead of the driver guessing up front.
+//
+// Cached first, fresh on doubt. The first round reads from the store's local
+// copy when it has one (`getMany` with `cached`): no round trip, never older
+// than this node's own commits, possibly behind another node's. A step that
+// writes is safe with that: its commit compares the revisions it read, and a
+// conflict sends the next round to fresh reads. A step that only reads is an
+// answer given as it is, so before it is returned the records it read are
+// read fresh (one batched read) and the step runs again if any had moved.
 
 import type { ProtocolConfig } from "../protocol/config.ts";
 import { branchPrefixes, promiseKey, requestKeys, scheduleKey, taskKey, writeKey } from "../protocol/keys.ts";
@@ -49,6 +57,8 @@ export interface DriverStats {
   exhausted: number;
   /** Records and branches loaded on demand. */
   loads: number;
+  /** Read-only steps answered again from fresh reads because the cached copy was behind. */
+  staleReads: number;
 }
 
 /** Too many conflicting rounds: the caller answers 503 UNAVAILABLE. */
@@ -77,7 +87,7 @@ export class Driver {
   readonly config: ProtocolConfig;
   private readonly maxAttempts: number;
   private readonly maxBackoffMs: number;
-  private readonly counters: DriverStats = { commits: 0, conflicts: 0, exhausted: 0, loads: 0 };
+  private readonly counters: DriverStats = { commits: 0, conflicts: 0, exhausted: 0, loads: 0, staleReads: 0 };
   /** Seconds per store commit, conflicting ones included. */
   readonly commitLatency = new Histogram(LATENCY_BUCKETS);
 
@@ -100,12 +110,20 @@ export class Driver {
    */
   async apply<R extends StepResult>(step: Step<R>, prefetch: readonly string[] = []): Promise<R> {
     let lastKey = "";
+    let cached = this.store.getMany !== undefined;
     for (let attempt = 1; ; attempt++) {
-      const snapshot = new LazySnapshot();
+      const snapshot = new LazySnapshot(cached);
       await this.load(snapshot, prefetch);
       const now = this.clock.now();
       const result = await this.runLoaded(snapshot, step, now);
-      if (result.writes.length === 0) return result;
+      if (result.writes.length === 0) {
+        if (!cached || (await this.stillCurrent(snapshot))) return result;
+        // The cached copy was behind: answer from fresh reads.
+        this.counters.staleReads++;
+        cached = false;
+        attempt--;
+        continue;
+      }
       const started = performance.now();
       try {
         await this.commit(snapshot, result.writes);
@@ -117,6 +135,8 @@ export class Driver {
         this.commitLatency.observe((performance.now() - started) / 1000);
         this.counters.conflicts++;
         lastKey = err.key;
+        // A retry reads fresh: the cached copy may still be behind the winner's commit.
+        cached = false;
         if (attempt >= this.maxAttempts) {
           this.counters.exhausted++;
           throw new ContentionError(attempt, lastKey);
@@ -150,11 +170,24 @@ export class Driver {
     const wanted = keys.filter((k) => !snapshot.entries.has(k));
     if (wanted.length === 0) return;
     this.counters.loads += wanted.length;
-    const entries = await Promise.all(wanted.map((k) => this.store.get(k)));
+    const entries =
+      this.store.getMany === undefined
+        ? await Promise.all(wanted.map((k) => this.store.get(k)))
+        : await this.store.getMany(wanted, { cached: snapshot.cached });
     wanted.forEach((key, i) => {
       // First read wins: one round sees one version of each record.
-      if (!snapshot.entries.has(key)) snapshot.entries.set(key, entries[i] ?? null);
+      if (!snapshot.entries.has(key)) {
+        snapshot.entries.set(key, entries[i] ?? null);
+        snapshot.loaded.push(key);
+      }
     });
+  }
+
+  /** Whether every record the snapshot loaded by key is still at the revision read (one fresh, batched read). */
+  private async stillCurrent(snapshot: LazySnapshot): Promise<boolean> {
+    if (snapshot.loaded.length === 0) return true;
+    const fresh = await this.store.getMany!(snapshot.loaded, { cached: false });
+    return snapshot.loaded.every((key, i) => (fresh[i]?.revision ?? 0) === (snapshot.entries.get(key)?.revision ?? 0));
   }
 
   // Children carry the branch id followed by '.' (our SDK, official 0.11.4)
@@ -216,7 +249,12 @@ export class Driver {
 class LazySnapshot implements Snapshot {
   /** Loaded keys; null records a key read as absent (revision 0). */
   readonly entries = new Map<string, Entry | null>();
+  /** The keys loaded one by one (not as members of a branch), in order. */
+  readonly loaded: string[] = [];
   readonly branches = new Map<string, StoredPromise[]>();
+
+  /** @param cached whether records are read from the store's local copy. */
+  constructor(readonly cached: boolean) {}
 
   promise(id: string): StoredPromise | undefined {
     return this.read(promiseKey(id)) as StoredPromise | undefined;

@@ -31,16 +31,26 @@
 // intent record in the first batch, applied idempotently by the target's
 // owner) replaces this once the mesh owns partitions.
 //
-// Reads. `get` is a direct get of the subject's last message. `list` and
-// `watch` are served from a local view fed by one ordered consumer per
-// partition, caught up before `open` resolves; `list` first waits until the
-// view includes every commit this store has made (read-your-writes).
+// Reads. `get` is a direct get of the subject's last message; `getMany`
+// asks for the last messages of several subjects of a partition in one
+// batched direct get (`multi_last`). `list` and `watch` are served from a
+// local view fed by one ordered consumer per partition, caught up before
+// `open` resolves; `list` first waits until the view includes every commit
+// this store has made in the partitions it lists (read-your-writes).
+// `getMany(keys, { cached: true })` answers from that view without waiting:
+// no round trip, possibly behind other nodes' commits, which is what a read
+// for a compare-and-set may be (the commit catches it). So that it is never
+// behind this store's own commits, the records this store committed and the
+// view has not applied yet are kept aside (`unapplied`) and win over the
+// view's older version.
 
 import {
   connect,
+  createInbox,
   credsAuthenticator,
   headers as natsHeaders,
   type NatsConnection,
+  type Msg,
   type MsgHdrs,
 } from "@nats-io/transport-node";
 import {
@@ -54,9 +64,9 @@ import {
 } from "@nats-io/jetstream";
 import { readFile } from "node:fs/promises";
 import type { Logger } from "pino";
-import { KEY_PREFIX, decodeToken, encodeToken, parseKey, partitionOf, type RecordKind } from "../protocol/keys.ts";
+import { KEY_PREFIX, decodeToken, encodeToken, parseKey, partitionOf, treeRootOf, type RecordKind } from "../protocol/keys.ts";
 import { StoreRefusedError, StoreUnavailableError } from "./errors.ts";
-import { ConflictError, type Change, type CommitOp, type Entry, type ListOptions, type Store } from "./types.ts";
+import { ConflictError, type Change, type CommitOp, type Entry, type ListOptions, type ReadOptions, type Store } from "./types.ts";
 import { LocalView } from "./view.ts";
 
 export const MIN_NATS_VERSION = "2.12.0";
@@ -102,6 +112,10 @@ export interface JetStreamStoreStats {
   conflicts: number;
   /** Cross-partition commits of which an earlier batch landed and a later one conflicted. */
   partialCommits: number;
+  /** Read requests sent to JetStream (direct gets, single or batched). */
+  reads: number;
+  /** Reads answered from the local view without a round trip. */
+  cachedReads: number;
 }
 
 /** The client's TLS options: none for cleartext URLs without files, else TLS required. */
@@ -125,6 +139,12 @@ interface Target {
 
 type Ack = { seq: number } | { conflict: true; description: string };
 
+interface PendingBatchRead {
+  stream: string;
+  found: Map<string, { seq: number; json: string | null }>;
+  settle(err: Error | undefined, found: Map<string, { seq: number; json: string | null }>): void;
+}
+
 const KIND_LETTER: Readonly<Record<RecordKind, string>> = { promise: "p", task: "t", schedule: "s" };
 const KIND_OF_LETTER: Readonly<Record<string, RecordKind>> = { p: "promise", t: "task", s: "schedule" };
 
@@ -133,6 +153,8 @@ export class JetStreamStore implements Store {
   private readonly view: LocalView;
   /** Per partition, the greatest sequence this store committed: what `list` waits for. */
   private readonly committed: number[];
+  /** This store's acknowledged writes the view has not applied yet: per key, the sequence and payload (empty: deleted). */
+  private readonly unapplied = new Map<string, { seq: number; payload: Uint8Array }>();
   /** The last tombstone seen per deleted key (its sequence is what "must not exist" expects). */
   private readonly tombstones = new Map<string, number>();
   private readonly consumers: ConsumerMessages[] = [];
@@ -140,11 +162,17 @@ export class JetStreamStore implements Store {
   private readonly followers: ({ messages: ConsumerMessages; lastActive: number } | undefined)[] = [];
   private watchdog?: NodeJS.Timeout;
   private checking = false;
-  private readonly counters: JetStreamStoreStats = { commits: 0, conflicts: 0, partialCommits: 0 };
+  private readonly counters: JetStreamStoreStats = { commits: 0, conflicts: 0, partialCommits: 0, reads: 0, cachedReads: 0 };
   private batchSeq = 0;
   private readonly batchPrefix = `${process.pid.toString(36)}${Math.random().toString(36).slice(2, 8)}`;
   private closed = false;
   private connected = true;
+  /** Batched direct gets awaiting their answers, by the last token of their reply subject. */
+  private readonly pendingBatchReads = new Map<string, PendingBatchRead>();
+  private readonly batchInbox = createInbox();
+  private batchReads = 0;
+  /** The end of the current event-loop turn, while something waits for it (see nextTurn). */
+  private turn: Promise<void> | undefined;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -195,6 +223,9 @@ export class JetStreamStore implements Store {
         // Once connected, ride out NATS restarts: the client reconnects for as long as it takes.
         maxReconnectAttempts: -1,
         reconnectTimeWait: 500,
+        // Every request would otherwise capture two stack traces up front (a few % of the node's CPU per commit);
+        // our errors name the operation themselves.
+        noAsyncTraces: true,
       });
     } catch (err) {
       throw new StoreUnavailableError(`cannot connect to NATS at ${servers.join(", ")}: ${messageOf(err)}`, { cause: err });
@@ -271,6 +302,33 @@ export class JetStreamStore implements Store {
     return { key, value: JSON.parse(last.json), revision: last.seq };
   }
 
+  async getMany(keys: readonly string[], options: ReadOptions = {}): Promise<(Entry | undefined)[]> {
+    this.assertOpen();
+    if (options.cached === true) {
+      this.counters.cachedReads += keys.length;
+      return keys.map((key) => this.cachedRead(key));
+    }
+    const located = keys.map((key) => ({ key, ...this.locate(key) }));
+    const partitions = new Set(located.map((l) => l.partition));
+    const found = new Map<string, { seq: number; json: string | null }>();
+    await Promise.all(
+      Array.from(partitions, async (p) => {
+        const subjects = located.filter((l) => l.partition === p).map((l) => l.subject);
+        const stream = streamName(this.namespace, p);
+        if (subjects.length === 1) {
+          const last = await this.last(stream, subjects[0]!);
+          if (last !== undefined) found.set(subjects[0]!, last);
+          return;
+        }
+        for (const [subject, last] of await this.lastOfMany(stream, subjects)) found.set(subject, last);
+      }),
+    );
+    return located.map(({ key, subject }) => {
+      const last = found.get(subject);
+      return last === undefined || last.json === null ? undefined : { key, value: JSON.parse(last.json), revision: last.seq };
+    });
+  }
+
   async create(key: string, value: unknown): Promise<number> {
     return (await this.commitPartition(this.targets([{ key, value, expectedRevision: 0 }])))!;
   }
@@ -317,7 +375,9 @@ export class JetStreamStore implements Store {
 
   async list(options: ListOptions): Promise<Entry[]> {
     this.assertOpen();
-    await this.sync();
+    const partition = this.partitionOfPrefix(options.prefix);
+    if (partition === undefined) await this.sync();
+    else await this.view.waitFor(partition, this.committed[partition]!);
     return this.view.list(options);
   }
 
@@ -337,10 +397,40 @@ export class JetStreamStore implements Store {
     if (this.watchdog !== undefined) clearInterval(this.watchdog);
     for (const c of this.consumers) await c.close().catch(() => undefined);
     this.view.close();
+    for (const read of [...this.pendingBatchReads.values()]) read.settle(new StoreUnavailableError("the jetstream store was closed during a read"), read.found);
+    this.unapplied.clear();
     await this.nc.close().catch(() => undefined);
   }
 
   // ------------------------------------------------------------ internals
+
+  /** The view's record of `key`, or this store's own later write of it that the view has not applied yet. */
+  private cachedRead(key: string): Entry | undefined {
+    const own = this.unapplied.get(key);
+    const seen = this.view.get(key);
+    if (own === undefined || (seen !== undefined && seen.revision >= own.seq)) return seen;
+    return own.payload.length === 0 ? undefined : { key, value: JSON.parse(textDecoder.decode(own.payload)), revision: own.seq };
+  }
+
+  /** Remember an acknowledged batch (consecutive sequences ending at `lastSeq`) until the view applies it. */
+  private keepUntilApplied(targets: Target[], payloads: Uint8Array[], lastSeq: number): void {
+    // A batch is of one partition.
+    const applied = this.view.appliedSequence(partitionOf(targets[0]!.op.key, this.partitions));
+    targets.forEach((t, i) => {
+      const seq = lastSeq - targets.length + 1 + i;
+      if (seq > applied) {
+        const known = this.unapplied.get(t.op.key);
+        if (known === undefined || known.seq < seq) this.unapplied.set(t.op.key, { seq, payload: payloads[i]! });
+      }
+    });
+  }
+
+  /** The one partition every key under `prefix` lives in, when the prefix names a tree root (its id part holds a '.' or ':'). */
+  private partitionOfPrefix(prefix: string): number | undefined {
+    const parsed = parseKey(prefix);
+    if (parsed === undefined || treeRootOf(parsed.id) === parsed.id) return undefined;
+    return partitionOf(prefix, this.partitions);
+  }
 
   private targets(ops: CommitOp[]): Target[] {
     return ops.map((op) => ({ op, subject: this.locate(op.key).subject }));
@@ -365,6 +455,7 @@ export class JetStreamStore implements Store {
           if (payloads[i]!.length === 0) this.tombstones.set(t.op.key, ack.seq - targets.length + 1 + i);
           else this.tombstones.delete(t.op.key);
         });
+        this.keepUntilApplied(targets, payloads, ack.seq);
         return ack.seq;
       }
       // Refused: find the write whose expectation failed. A "must not exist"
@@ -396,6 +487,7 @@ export class JetStreamStore implements Store {
 
   /** One publish with the expected last sequence, or an atomic batch of several. */
   private async publish(targets: Target[], payloads: Uint8Array[], expected: number[]): Promise<Ack> {
+    await this.nextTurn();
     const last = targets.length - 1;
     const batchId = last === 0 ? undefined : `${this.batchPrefix}-${++this.batchSeq}`;
     for (let i = 0; i <= last; i++) {
@@ -424,6 +516,23 @@ export class JetStreamStore implements Store {
     throw new Error("unreachable: a commit has at least one write");
   }
 
+  /**
+   * Resolves at the end of this turn of the event loop, for every caller of
+   * the turn at once. The NATS client writes to its socket once per
+   * microtask checkpoint; commits started by different requests (each its
+   * own socket event) would each cost a write. Held to the end of the turn,
+   * they go out together in one.
+   */
+  private nextTurn(): Promise<void> {
+    this.turn ??= new Promise<void>((resolve) =>
+      setImmediate(() => {
+        this.turn = undefined;
+        resolve();
+      }),
+    );
+    return this.turn;
+  }
+
   /** Check every expected revision before a commit that spans partitions, so a stale one writes nothing. */
   private async checkRevisions(ops: CommitOp[]): Promise<void> {
     const found = await Promise.all(
@@ -443,6 +552,7 @@ export class JetStreamStore implements Store {
 
   /** The last message of a subject: its sequence and JSON text (null for a tombstone). */
   private async last(stream: string, subject: string): Promise<{ seq: number; json: string | null } | undefined> {
+    this.counters.reads++;
     let m;
     try {
       m = await this.jsm.direct.getMessage(stream, { last_by_subj: subject });
@@ -457,8 +567,55 @@ export class JetStreamStore implements Store {
     return { seq: m.seq, json: m.string() };
   }
 
+  /**
+   * The last messages of several subjects of one stream in one batched
+   * direct get (`multi_last`); a subject without one is left out. The
+   * answers come to the store's one batch inbox (see onBatchReply), not to a
+   * subscription made per read.
+   */
+  private lastOfMany(stream: string, subjects: string[]): Promise<Map<string, { seq: number; json: string | null }>> {
+    this.counters.reads++;
+    const id = String(++this.batchReads);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pendingBatchReads.delete(id);
+        reject(new StoreUnavailableError(`cannot read ${subjects.length} records from ${stream}: no answer from JetStream within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      this.pendingBatchReads.set(id, {
+        stream,
+        found: new Map(),
+        settle: (err, found) => {
+          clearTimeout(timer);
+          this.pendingBatchReads.delete(id);
+          if (err === undefined) resolve(found);
+          else reject(err);
+        },
+      });
+      const payload = JSON.stringify({ multi_last: subjects, batch: subjects.length });
+      this.nc.publish(`$JS.API.DIRECT.GET.${stream}`, payload, { reply: `${this.batchInbox}.${id}` });
+    });
+  }
+
+  /** One message of a batched direct get: a record's last message, or the status that ends the batch. */
+  private onBatchReply(m: Msg): void {
+    const read = this.pendingBatchReads.get(m.subject.slice(this.batchInbox.length + 1));
+    if (read === undefined) return; // timed out already
+    const code = m.headers?.code ?? 0;
+    if (code === 204 || code === 404) return read.settle(undefined, read.found); // end of batch; no results
+    if (code !== 0) {
+      return read.settle(new StoreUnavailableError(`JetStream refused a batched read of ${read.stream}: ${code} ${m.headers?.description ?? ""}`), read.found);
+    }
+    const subject = m.headers?.last("Nats-Subject") ?? "";
+    const seq = Number(m.headers?.last("Nats-Sequence"));
+    if (m.data.length === 0) {
+      this.tombstones.set(keyOfSubject(subject), seq);
+      read.found.set(subject, { seq, json: null });
+    } else read.found.set(subject, { seq, json: m.string() });
+  }
+
   /** Start one ordered consumer per partition and wait until the view holds what each stream held at the start. */
   private async follow(): Promise<void> {
+    this.nc.subscribe(`${this.batchInbox}.*`, { callback: (err, m) => (err === null ? this.onBatchReply(m) : undefined) });
     const heads: number[] = [];
     for (let p = 0; p < this.partitions; p++) {
       const stream = streamName(this.namespace, p);
@@ -495,7 +652,10 @@ export class JetStreamStore implements Store {
       for await (const m of messages) {
         if (this.followers[p] !== generation) break;
         generation.lastActive = Date.now();
-        this.view.apply(p, m.seq, keyOfSubject(m.subject), m.data.length === 0 ? null : m.string());
+        const key = keyOfSubject(m.subject);
+        this.view.apply(p, m.seq, key, m.data.length === 0 ? null : m.string());
+        const own = this.unapplied.get(key);
+        if (own !== undefined && own.seq <= m.seq) this.unapplied.delete(key);
       }
     })()
       .catch((err: unknown) => {
@@ -574,6 +734,8 @@ function keyOfSubject(subject: string): string {
   if (parts.length !== 4 || kind === undefined) throw new Error(`not a record subject: ${subject}`);
   return KEY_PREFIX[kind] + decodeToken(parts[3]!);
 }
+
+const textDecoder = new TextDecoder();
 
 function encodeValue(op: CommitOp): Uint8Array {
   if (op.value === null || op.value === undefined) return new Uint8Array(0);

@@ -42,9 +42,27 @@ export interface ListOptions {
   limit?: number;
 }
 
+/** How `getMany` may answer. */
+export interface ReadOptions {
+  /**
+   * Answer from the engine's local copy when it has one: no record older
+   * than this store's own acknowledged write of it, but possibly behind
+   * other writers'. Right for a read that a compare-and-set will check (a stale
+   * read then costs a conflict and a fresh retry); wrong for an answer given
+   * to a client as it is.
+   */
+  cached?: boolean;
+}
+
 export interface Store {
   readonly name: string;
   get(key: string): Promise<Entry | undefined>;
+  /**
+   * Several keys at once, in the order asked (undefined for an absent key):
+   * an engine with a round trip per read batches them. Optional: without
+   * it, callers read key by key with `get`.
+   */
+  getMany?(keys: readonly string[], options?: ReadOptions): Promise<(Entry | undefined)[]>;
   /** Create a key that must not exist; returns the new revision. */
   create(key: string, value: unknown): Promise<number>;
   /** Compare-and-set; returns the new revision or throws ConflictError. */

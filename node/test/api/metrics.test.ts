@@ -80,7 +80,7 @@ describe("the node's labelled series", () => {
       groups: [{ group: "g", workers: 2, waiting: 3 }],
       timerLag: { promise: new Histogram([1]), task: new Histogram([1]), schedule: new Histogram([1]) },
       commitLatency: new Histogram([1]),
-      commits: { commits: 7, conflicts: 2, exhausted: 0, loads: 0 },
+      commits: { commits: 7, conflicts: 2, exhausted: 0, loads: 0, staleReads: 0 },
       store,
     };
   };
