@@ -7,9 +7,17 @@
 // marker for a record it has not loaded yet; the driver loads it and re-runs
 // the step. Steps are pure, so re-running is safe, and a step reads only the
 // handful of records it needs instead of the driver guessing up front.
+//
+// Partitions. A store with several partitions commits atomically within one
+// only. A step is told its home partition (the `homeId` of `apply`); its
+// effects on other partitions come back as `effects`, which the driver
+// commits as outbox entries in the same batch (protocol/outbox.ts) and hands
+// to `applyOutbox` (mesh/outbox.ts) right after, before the caller answers.
 
 import type { ProtocolConfig } from "../protocol/config.ts";
-import { branchPrefixes, promiseKey, requestKeys, scheduleKey, taskKey, writeKey } from "../protocol/keys.ts";
+import { randomBytes } from "node:crypto";
+import { branchPrefixes, partitionOf, promiseKey, requestKeys, scheduleKey, taskKey, writeKey } from "../protocol/keys.ts";
+import { localityOf, outboxWrites, type Effect, type Locality } from "../protocol/outbox.ts";
 import type {
   Message,
   Request,
@@ -27,9 +35,14 @@ import type { Clock } from "./clock.ts";
 export interface StepResult {
   writes: Write[];
   messages: Message[];
+  /** Effects on other partitions, committed as outbox entries with the writes. */
+  effects?: Effect[];
 }
 
-export type Step<R extends StepResult> = (snapshot: Snapshot, now: number) => R;
+export type Step<R extends StepResult> = (snapshot: Snapshot, now: number, locality: Locality | undefined) => R;
+
+/** Applies outbox entries just committed; resolves with the messages their effects send. */
+export type OutboxApplier = (entryKeys: readonly string[]) => Promise<Message[]>;
 
 export interface DriverOptions {
   store: Store;
@@ -39,6 +52,8 @@ export interface DriverOptions {
   maxAttempts?: number;
   /** Upper bound of the jittered pause between rounds, in ms. */
   maxBackoffMs?: number;
+  /** The store's partitions (default: the store's own count, else 1). */
+  partitions?: number;
 }
 
 export interface DriverStats {
@@ -77,9 +92,13 @@ export class Driver {
   private readonly maxAttempts: number;
   private readonly maxBackoffMs: number;
   private readonly counters: DriverStats = { commits: 0, conflicts: 0, exhausted: 0, loads: 0 };
+  readonly partitions: number;
+  /** Set by the mesh (mesh/outbox.ts): applies the outbox entries a commit made. */
+  applyOutbox?: OutboxApplier;
 
   constructor(options: DriverOptions) {
     this.store = options.store;
+    this.partitions = options.partitions ?? options.store.partitions ?? 1;
     this.clock = options.clock;
     this.config = options.config;
     this.maxAttempts = options.maxAttempts ?? 12;
@@ -95,18 +114,20 @@ export class Driver {
    * in parallel before the first run (a hint; anything else loads lazily).
    * Throws ContentionError after too many conflicts.
    */
-  async apply<R extends StepResult>(step: Step<R>, prefetch: readonly string[] = []): Promise<R> {
+  async apply<R extends StepResult>(step: Step<R>, prefetch: readonly string[] = [], homeId = ""): Promise<R> {
     let lastKey = "";
+    const locality = localityOf(homeId, this.partitions);
     for (let attempt = 1; ; attempt++) {
       const snapshot = new LazySnapshot();
       await this.load(snapshot, prefetch);
       const now = this.clock.now();
-      const result = await this.runLoaded(snapshot, step, now);
-      if (result.writes.length === 0) return result;
+      const result = await this.runLoaded(snapshot, step, now, locality);
+      const effects = result.effects ?? [];
+      if (result.writes.length === 0 && effects.length === 0) return result;
+      const entries = effects.length === 0 ? [] : outboxWrites(effects, homeId, now, this.partitions, randomBytes(6).toString("base64url"));
       try {
-        await this.commit(snapshot, result.writes);
+        await this.commit(snapshot, [...result.writes, ...entries], locality);
         this.counters.commits++;
-        return result;
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err;
         this.counters.conflicts++;
@@ -116,7 +137,14 @@ export class Driver {
           throw new ContentionError(attempt, lastKey);
         }
         await this.backoff(attempt);
+        continue;
       }
+      if (entries.length > 0 && this.applyOutbox !== undefined) {
+        // Applied before the caller answers, so what it answers next sees the effect (as with one partition).
+        const more = await this.applyOutbox(entries.map(writeKey));
+        if (more.length > 0) return { ...result, messages: [...result.messages, ...more] };
+      }
+      return result;
     }
   }
 
@@ -127,10 +155,10 @@ export class Driver {
 
   // ------------------------------------------------------------ internals
 
-  private async runLoaded<R extends StepResult>(snapshot: LazySnapshot, step: Step<R>, now: number): Promise<R> {
+  private async runLoaded<R extends StepResult>(snapshot: LazySnapshot, step: Step<R>, now: number, locality: Locality | undefined): Promise<R> {
     for (let loads = 0; ; loads++) {
       try {
-        return step(snapshot, now);
+        return step(snapshot, now, locality);
       } catch (err) {
         if (!(err instanceof Missing)) throw err;
         if (loads >= MAX_LOADS_PER_ROUND) throw new Error(`a protocol step asked for more than ${MAX_LOADS_PER_ROUND} records`);
@@ -178,7 +206,7 @@ export class Driver {
     }
   }
 
-  private async commit(snapshot: LazySnapshot, writes: Write[]): Promise<void> {
+  private async commit(snapshot: LazySnapshot, writes: Write[], locality: Locality | undefined): Promise<void> {
     const byKey = new Map<string, unknown>();
     for (const w of writes) byKey.set(writeKey(w), valueOf(w));
     // A key written without being read (the step did not look at it, so its
@@ -192,6 +220,9 @@ export class Driver {
       const expectedRevision = snapshot.entries.get(key)?.revision ?? 0;
       // Deleting what is already absent needs no write.
       if (value === null && expectedRevision === 0) continue;
+      if (locality !== undefined && partitionOf(key, locality.partitions) !== locality.home) {
+        throw new Error(`a step of partition ${locality.home} tried to commit ${key} of partition ${partitionOf(key, locality.partitions)}; effects across partitions go through the outbox`);
+      }
       ops.push({ key, value, expectedRevision });
     }
     if (ops.length > 0) await this.store.commit(ops);
@@ -230,6 +261,10 @@ class LazySnapshot implements Snapshot {
     return members;
   }
 
+  record(key: string): unknown {
+    return this.read(key);
+  }
+
   private read(key: string): unknown {
     const entry = this.entries.get(key);
     if (entry === undefined) throw new Missing(key);
@@ -238,5 +273,6 @@ class LazySnapshot implements Snapshot {
 }
 
 function valueOf(write: Write): unknown {
+  if (write.type === "outbox") return write.value;
   return write.type === "schedule.delete" ? null : write.record;
 }

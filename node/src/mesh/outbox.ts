@@ -1,0 +1,224 @@
+// Applies outbox entries (protocol/outbox.ts): the effects one partition's
+// commit left for another. Two paths, one rule:
+// - right after a commit, the node that made it applies its entries before
+//   answering (the driver calls `applyNow`), so a client sees the effect as
+//   it would with one partition;
+// - the owner of the target partition applies whatever is left: entries it
+//   sees appear in the change feed (after a grace period, leaving the first
+//   path its chance) and everything found by a scan at start-up and every
+//   `scanMs` (which is how a new owner picks up a dead node's entries).
+// Applying is a compare-and-set transition of the target partition that
+// writes a receipt which must not exist yet, so racing appliers apply once.
+// Then the entry is deleted, then the receipt; a receipt whose entry is gone
+// (an applier died in between) is deleted by the target's owner's scan.
+
+import type { Logger } from "pino";
+import type { ProtocolConfig } from "../protocol/config.ts";
+import { OUTBOX_PREFIX, RECEIPT_PREFIX, entryKeyOfReceipt, parseOutboxKey, receiptKey } from "../protocol/keys.ts";
+import { applyOutboxEntry, effectTarget, type OutboxEntry } from "../protocol/outbox.ts";
+import type { Message } from "../protocol/types.ts";
+import { ConflictError, type Entry, type Store } from "../store/types.ts";
+import type { Driver } from "./driver.ts";
+
+export interface OutboxRelayOptions {
+  store: Store;
+  driver: Driver;
+  config: ProtocolConfig;
+  /** Where the messages of entries applied from the feed or a scan go (applyNow returns its own). */
+  send: (messages: readonly Message[]) => void;
+  /** Does this node own the partition of `key`? Asked of receipt keys, which live in the target partition. Default: all. */
+  owns?: (key: string) => boolean;
+  logger?: Logger;
+  /** How often the owner looks for entries left over (ms). */
+  scanMs?: number;
+  /** How long an entry seen in the feed is left to the node that made it (ms). */
+  graceMs?: number;
+}
+
+export interface OutboxStats {
+  /** Entries whose effect this node applied. */
+  applied: number;
+  /** Entries this node found applied already (its receipt was there). */
+  duplicates: number;
+  /** Attempts that failed and were left for a later one. */
+  failed: number;
+}
+
+export class OutboxRelay {
+  private readonly store: Store;
+  private readonly driver: Driver;
+  private readonly options: OutboxRelayOptions;
+  private readonly inflight = new Map<string, Promise<Message[]>>();
+  private readonly waiting = new Map<string, NodeJS.Timeout>();
+  private readonly counters: OutboxStats = { applied: 0, duplicates: 0, failed: 0 };
+  private unwatch?: () => void;
+  private scanner?: NodeJS.Timeout;
+  private scanning?: Promise<void>;
+  private stopped = false;
+
+  constructor(options: OutboxRelayOptions) {
+    this.store = options.store;
+    this.driver = options.driver;
+    this.options = options;
+  }
+
+  stats(): OutboxStats {
+    return { ...this.counters };
+  }
+
+  /** Follow the feed and scan now and every `scanMs`. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.unwatch = this.store.watch(OUTBOX_PREFIX, (change) => {
+      if (change.value !== null && this.owned(change.key)) this.later(change.key);
+    });
+    await this.scan();
+    const every = this.options.scanMs ?? 1_000;
+    this.scanner = setInterval(() => void this.scan(), every);
+    this.scanner.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unwatch?.();
+    if (this.scanner !== undefined) clearInterval(this.scanner);
+    for (const t of this.waiting.values()) clearTimeout(t);
+    this.waiting.clear();
+    await this.scanning;
+    await Promise.allSettled([...this.inflight.values()]);
+  }
+
+  /**
+   * Apply these entries now (the ones a commit of this node just made).
+   * Resolves with the messages their effects send; an entry that fails is
+   * logged and left to the target's owner.
+   */
+  async applyNow(keys: readonly string[]): Promise<Message[]> {
+    const out: Message[] = [];
+    for (const key of keys) {
+      try {
+        out.push(...(await this.apply(key)));
+      } catch (err) {
+        this.counters.failed++;
+        this.options.logger?.warn({ err, key }, "could not apply an outbox entry; the target partition's owner will");
+      }
+    }
+    return out;
+  }
+
+  /** Apply every entry of an owned partition, and drop receipts whose entry is gone. Resolves when done. */
+  scan(): Promise<void> {
+    this.scanning ??= this.scanOnce().finally(() => (this.scanning = undefined));
+    return this.scanning;
+  }
+
+  // ------------------------------------------------------------ internals
+
+  private async scanOnce(): Promise<void> {
+    try {
+      await this.store.sync();
+      for (const entry of await this.listAll(OUTBOX_PREFIX)) {
+        if (this.stopped) return;
+        if (this.owned(entry.key)) await this.settleQuietly(entry.key);
+      }
+      for (const receipt of await this.listAll(RECEIPT_PREFIX)) {
+        if (this.stopped) return;
+        if (!this.owns(receipt.key)) continue;
+        const entryKey = entryKeyOfReceipt(receipt.key);
+        // The entry still there: it is being applied (or will be, above); only an orphan goes.
+        if ((await this.store.get(entryKey)) === undefined) await this.remove(receipt.key, receipt.revision);
+      }
+    } catch (err) {
+      if (!this.stopped) this.options.logger?.warn({ err }, "outbox scan failed; the next one retries");
+    }
+  }
+
+  private later(key: string): void {
+    if (this.waiting.has(key) || this.stopped) return;
+    const timer = setTimeout(() => {
+      this.waiting.delete(key);
+      void this.settleQuietly(key);
+    }, this.options.graceMs ?? 250);
+    timer.unref();
+    this.waiting.set(key, timer);
+  }
+
+  private async settleQuietly(key: string): Promise<void> {
+    try {
+      const messages = await this.apply(key);
+      if (messages.length > 0) this.options.send(messages);
+    } catch (err) {
+      this.counters.failed++;
+      if (!this.stopped) this.options.logger?.warn({ err, key }, "could not apply an outbox entry; the next scan retries");
+    }
+  }
+
+  /** One entry, once per process at a time. */
+  private apply(key: string): Promise<Message[]> {
+    let running = this.inflight.get(key);
+    if (running === undefined) {
+      running = this.applyEntry(key).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, running);
+    }
+    return running;
+  }
+
+  private async applyEntry(key: string): Promise<Message[]> {
+    const parsed = parseOutboxKey(key);
+    if (parsed?.kind !== "entry") throw new Error(`not an outbox entry key: ${key}`);
+    const stored = await this.store.get(key);
+    const receipt = receiptKey(key);
+    if (stored === undefined) {
+      // Applied and deleted by someone else; a receipt they left behind goes too.
+      const left = await this.store.get(receipt);
+      if (left !== undefined) await this.remove(receipt, left.revision);
+      return [];
+    }
+    const entry = stored.value as OutboxEntry;
+    let applied = false;
+    const result = await this.driver.apply(
+      (snapshot) => {
+        const r = applyOutboxEntry(snapshot, key, entry, this.driver.partitions, this.options.config);
+        applied = r.applied;
+        return r;
+      },
+      [receipt],
+      effectTarget(entry.effect),
+    );
+    if (applied) this.counters.applied++;
+    else this.counters.duplicates++;
+    await this.remove(key, stored.revision);
+    const left = await this.store.get(receipt);
+    if (left !== undefined) await this.remove(receipt, left.revision);
+    return result.messages;
+  }
+
+  /** Delete `key` if it is still at `revision` (someone else may have deleted it first). */
+  private async remove(key: string, revision: number): Promise<void> {
+    try {
+      await this.store.commit([{ key, value: null, expectedRevision: revision }]);
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+    }
+  }
+
+  /** Is an entry (or receipt) key's target partition this node's? */
+  private owned(entryKey: string): boolean {
+    return this.owns(receiptKey(entryKey));
+  }
+
+  private owns(receipt: string): boolean {
+    return this.options.owns === undefined || this.options.owns(receipt);
+  }
+
+  private async listAll(prefix: string): Promise<Entry[]> {
+    const out: Entry[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.store.list({ prefix, after, limit: 1000 });
+      out.push(...page);
+      if (page.length < 1000) return out;
+      after = page[page.length - 1]!.key;
+    }
+  }
+}
