@@ -97,6 +97,7 @@ export class MeshNode implements Engine {
         send: (messages) => this.send(messages),
         owns: options.mesh?.owns,
         logger: this.logger,
+        clock: this.clock,
       });
       this.driver.applyOutbox = (keys) => relay.applyNow(keys);
       this.outbox = relay;

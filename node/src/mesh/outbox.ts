@@ -9,15 +9,18 @@
 //   `scanMs` (which is how a new owner picks up a dead node's entries).
 // Applying is a compare-and-set transition of the target partition that
 // writes a receipt which must not exist yet, so racing appliers apply once.
-// Then the entry is deleted, then the receipt; a receipt whose entry is gone
-// (an applier died in between) is deleted by the target's owner's scan.
+// Then the entry is deleted. The receipt stays until the target's owner's
+// scan finds its entry gone and the receipt older than `receiptTtlMs`: an
+// applier that read the entry just before it was deleted still finds the
+// receipt (a deleted receipt would let it apply the effect a second time).
 
 import type { Logger } from "pino";
 import type { ProtocolConfig } from "../protocol/config.ts";
 import { OUTBOX_PREFIX, RECEIPT_PREFIX, entryKeyOfReceipt, parseOutboxKey, receiptKey } from "../protocol/keys.ts";
-import { applyOutboxEntry, effectTarget, type OutboxEntry } from "../protocol/outbox.ts";
+import { applyOutboxEntry, effectTarget, type OutboxEntry, type OutboxReceipt } from "../protocol/outbox.ts";
 import type { Message } from "../protocol/types.ts";
 import { ConflictError, type Entry, type Store } from "../store/types.ts";
+import type { Clock } from "./clock.ts";
 import type { Driver } from "./driver.ts";
 
 export interface OutboxRelayOptions {
@@ -33,6 +36,9 @@ export interface OutboxRelayOptions {
   scanMs?: number;
   /** How long an entry seen in the feed is left to the node that made it (ms). */
   graceMs?: number;
+  /** How long a receipt outlives its entry (ms, by `clock`). */
+  receiptTtlMs?: number;
+  clock: Clock;
 }
 
 export interface OutboxStats {
@@ -121,12 +127,14 @@ export class OutboxRelay {
         if (this.stopped) return;
         if (this.owned(entry.key)) await this.settleQuietly(entry.key);
       }
+      const ttl = this.options.receiptTtlMs ?? 300_000;
       for (const receipt of await this.listAll(RECEIPT_PREFIX)) {
         if (this.stopped) return;
         if (!this.owns(receipt.key)) continue;
-        const entryKey = entryKeyOfReceipt(receipt.key);
-        // The entry still there: it is being applied (or will be, above); only an orphan goes.
-        if ((await this.store.get(entryKey)) === undefined) await this.remove(receipt.key, receipt.revision);
+        const { appliedAt } = receipt.value as OutboxReceipt;
+        if (this.options.clock.now() - appliedAt < ttl) continue;
+        // Its entry still there (an applier died before deleting it): the entry goes first, above, next time.
+        if ((await this.store.get(entryKeyOfReceipt(receipt.key))) === undefined) await this.remove(receipt.key, receipt.revision);
       }
     } catch (err) {
       if (!this.stopped) this.options.logger?.warn({ err }, "outbox scan failed; the next one retries");
@@ -168,17 +176,13 @@ export class OutboxRelay {
     if (parsed?.kind !== "entry") throw new Error(`not an outbox entry key: ${key}`);
     const stored = await this.store.get(key);
     const receipt = receiptKey(key);
-    if (stored === undefined) {
-      // Applied and deleted by someone else; a receipt they left behind goes too.
-      const left = await this.store.get(receipt);
-      if (left !== undefined) await this.remove(receipt, left.revision);
-      return [];
-    }
+    // Applied and deleted by someone else.
+    if (stored === undefined) return [];
     const entry = stored.value as OutboxEntry;
     let applied = false;
     const result = await this.driver.apply(
-      (snapshot) => {
-        const r = applyOutboxEntry(snapshot, key, entry, this.driver.partitions, this.options.config);
+      (snapshot, now) => {
+        const r = applyOutboxEntry(snapshot, key, entry, now, this.driver.partitions, this.options.config);
         applied = r.applied;
         return r;
       },
@@ -188,8 +192,6 @@ export class OutboxRelay {
     if (applied) this.counters.applied++;
     else this.counters.duplicates++;
     await this.remove(key, stored.revision);
-    const left = await this.store.get(receipt);
-    if (left !== undefined) await this.remove(receipt, left.revision);
     return result.messages;
   }
 

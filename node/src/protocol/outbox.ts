@@ -16,7 +16,8 @@
 // batch, that must not exist yet. So two nodes racing to apply one entry (the
 // cause's node right after the commit, the target's owner from its scan)
 // apply it once: the loser's receipt write conflicts and its retry finds the
-// receipt. The entry is then deleted, then the receipt.
+// receipt. The entry is then deleted; the receipt stays a while longer
+// (OutboxReceipt).
 
 import type { ProtocolConfig } from "./config.ts";
 import { resolveConfig } from "./config.ts";
@@ -55,7 +56,11 @@ export interface OutboxEntry {
   cause: string;
 }
 
-/** What a receipt records. */
+/**
+ * What a receipt records. It outlives its entry (the target's owner removes
+ * it some minutes later): an applier that read the entry before it was
+ * deleted must still find the receipt, or it would apply the effect again.
+ */
 export interface OutboxReceipt {
   appliedAt: number;
 }
@@ -128,15 +133,16 @@ export interface AppliedOutboxEntry {
 }
 
 /**
- * Apply the entry at `entryKey` in its target partition: unless its receipt
- * exists, re-derive the effect from the target's current records as of the
- * cause's time, and write the receipt. The snapshot must read the receipt
- * through `record`.
+ * Apply the entry at `entryKey` in its target partition at `now`: unless its
+ * receipt exists, re-derive the effect from the target's current records as
+ * of the cause's time, and write the receipt. The snapshot must read the
+ * receipt through `record`.
  */
 export function applyOutboxEntry(
   snapshot: Snapshot,
   entryKey: string,
   entry: OutboxEntry,
+  now: number,
   partitions: number,
   config?: Partial<ProtocolConfig>,
 ): AppliedOutboxEntry {
@@ -147,7 +153,7 @@ export function applyOutboxEntry(
   if (snapshot.record(receipt) !== undefined) return { writes: [], messages: [], effects: [], applied: false };
   const tx = new Tx(snapshot, entry.at, resolveConfig(config), { partitions, home: parsed.target });
   applyEffect(tx, entry.effect);
-  const done: OutboxReceipt = { appliedAt: entry.at };
+  const done: OutboxReceipt = { appliedAt: now };
   tx.putOutbox(receipt, done);
   return { writes: tx.writes, messages: tx.messages, effects: tx.effects, applied: true };
 }
