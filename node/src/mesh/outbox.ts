@@ -23,6 +23,13 @@ import { ConflictError, type Entry, type Store } from "../store/types.ts";
 import type { Clock } from "./clock.ts";
 import type { Driver } from "./driver.ts";
 
+/**
+ * Fault injection for the crash tests (test/mesh/outbox-crash.test.ts): the
+ * process SIGKILLs itself after a commit that left outbox entries, before
+ * applying them, which is the window the outbox exists for.
+ */
+const KILL_BEFORE_APPLY = process.env.RESONATE_TEST_KILL_BEFORE_OUTBOX_APPLY === "1";
+
 export interface OutboxRelayOptions {
   store: Store;
   driver: Driver;
@@ -100,6 +107,7 @@ export class OutboxRelay {
    * logged and left to the target's owner.
    */
   async applyNow(keys: readonly string[]): Promise<Message[]> {
+    if (KILL_BEFORE_APPLY && keys.length > 0) process.kill(process.pid, "SIGKILL");
     const out: Message[] = [];
     for (const key of keys) {
       try {
