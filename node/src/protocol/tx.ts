@@ -100,7 +100,8 @@ export class Tx {
     const promise = this.promise(id);
     const task = this.storedTask(id);
     if (task === undefined || promise === undefined) return task;
-    if (this.local(id)) return repairTask(this, task, promise);
+    if (this.local(id) || promise.state === "pending" || task.state === "fulfilled") return repairTask(this, task, promise);
+    // Another partition's task left unfulfilled behind its settled promise: its owner repairs it.
     return this.abroad({ kind: "touch", id }, () => repairTask(this, task, promise));
   }
 
