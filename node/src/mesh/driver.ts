@@ -42,7 +42,7 @@ export interface StepResult {
 export type Step<R extends StepResult> = (snapshot: Snapshot, now: number, locality: Locality | undefined) => R;
 
 /** Applies outbox entries just committed; resolves with the messages their effects send. */
-export type OutboxApplier = (entryKeys: readonly string[]) => Promise<Message[]>;
+export type OutboxApplier = (entries: readonly { key: string; value: unknown }[]) => Promise<Message[]>;
 
 export interface DriverOptions {
   store: Store;
@@ -141,7 +141,7 @@ export class Driver {
       }
       if (entries.length > 0 && this.applyOutbox !== undefined) {
         // Applied before the caller answers, so what it answers next sees the effect (as with one partition).
-        const more = await this.applyOutbox(entries.map(writeKey));
+        const more = await this.applyOutbox(entries.map((w) => ({ key: writeKey(w), value: valueOf(w) })));
         if (more.length > 0) return { ...result, messages: [...result.messages, ...more] };
       }
       return result;

@@ -99,7 +99,7 @@ export class MeshNode implements Engine {
         logger: this.logger,
         clock: this.clock,
       });
-      this.driver.applyOutbox = (keys) => relay.applyNow(keys);
+      this.driver.applyOutbox = (entries) => relay.applyNow(entries);
       this.outbox = relay;
     }
     this.delivery = options.mesh?.delivery;

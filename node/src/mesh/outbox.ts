@@ -16,7 +16,7 @@
 
 import type { Logger } from "pino";
 import type { ProtocolConfig } from "../protocol/config.ts";
-import { OUTBOX_PREFIX, RECEIPT_PREFIX, entryKeyOfReceipt, parseOutboxKey, receiptKey } from "../protocol/keys.ts";
+import { OUTBOX_PREFIX, RECEIPT_PREFIX, entryKeyOfReceipt, parseOutboxKey, promiseKey, receiptKey, taskKey } from "../protocol/keys.ts";
 import { applyOutboxEntry, effectTarget, type OutboxEntry, type OutboxReceipt } from "../protocol/outbox.ts";
 import type { Message } from "../protocol/types.ts";
 import { ConflictError, type Entry, type Store } from "../store/types.ts";
@@ -48,6 +48,12 @@ export interface OutboxRelayOptions {
   clock: Clock;
 }
 
+/** What is known of an entry without reading it: its value, and its revision when it came from a listing or the feed. */
+interface Known {
+  value: OutboxEntry;
+  revision?: number;
+}
+
 export interface OutboxStats {
   /** Entries whose effect this node applied. */
   applied: number;
@@ -62,6 +68,8 @@ export class OutboxRelay {
   private readonly driver: Driver;
   private readonly options: OutboxRelayOptions;
   private readonly inflight = new Map<string, Promise<Message[]>>();
+  /** Deletions of applied entries not awaited by their caller. */
+  private readonly background = new Set<Promise<unknown>>();
   private readonly waiting = new Map<string, NodeJS.Timeout>();
   private readonly counters: OutboxStats = { applied: 0, duplicates: 0, failed: 0 };
   private unwatch?: () => void;
@@ -83,7 +91,7 @@ export class OutboxRelay {
   async start(): Promise<void> {
     this.stopped = false;
     this.unwatch = this.store.watch(OUTBOX_PREFIX, (change) => {
-      if (change.value !== null && this.owned(change.key)) this.later(change.key);
+      if (change.value !== null && this.owned(change.key)) this.later(change.key, { value: change.value as OutboxEntry, revision: change.revision });
     });
     await this.scan();
     const every = this.options.scanMs ?? 1_000;
@@ -99,6 +107,7 @@ export class OutboxRelay {
     this.waiting.clear();
     await this.scanning;
     await Promise.allSettled([...this.inflight.values()]);
+    await Promise.allSettled([...this.background]);
   }
 
   /**
@@ -106,12 +115,13 @@ export class OutboxRelay {
    * Resolves with the messages their effects send; an entry that fails is
    * logged and left to the target's owner.
    */
-  async applyNow(keys: readonly string[]): Promise<Message[]> {
-    if (KILL_BEFORE_APPLY && keys.length > 0) process.kill(process.pid, "SIGKILL");
+  async applyNow(entries: readonly { key: string; value: unknown }[]): Promise<Message[]> {
+    if (KILL_BEFORE_APPLY && entries.length > 0) process.kill(process.pid, "SIGKILL");
     const out: Message[] = [];
-    for (const key of keys) {
+    for (const { key, value } of entries) {
       try {
-        out.push(...(await this.apply(key)));
+        // The caller answers once the effect is applied; deleting the entry need not hold it up.
+        out.push(...(await this.apply(key, { value: value as OutboxEntry }, false)));
       } catch (err) {
         this.counters.failed++;
         this.options.logger?.warn({ err, key }, "could not apply an outbox entry; the target partition's owner will");
@@ -133,7 +143,7 @@ export class OutboxRelay {
       await this.store.sync();
       for (const entry of await this.listAll(OUTBOX_PREFIX)) {
         if (this.stopped) return;
-        if (this.owned(entry.key)) await this.settleQuietly(entry.key);
+        if (this.owned(entry.key)) await this.settleQuietly(entry.key, { value: entry.value as OutboxEntry, revision: entry.revision });
       }
       const ttl = this.options.receiptTtlMs ?? 300_000;
       for (const receipt of await this.listAll(RECEIPT_PREFIX)) {
@@ -149,19 +159,23 @@ export class OutboxRelay {
     }
   }
 
-  private later(key: string): void {
+  private later(key: string, known: Known): void {
     if (this.waiting.has(key) || this.stopped) return;
     const timer = setTimeout(() => {
       this.waiting.delete(key);
-      void this.settleQuietly(key);
+      // Most often the node that made it has applied and deleted it by now: one read tells.
+      void this.store
+        .get(key)
+        .then((now) => (now === undefined ? undefined : this.settleQuietly(key, known)))
+        .catch(() => undefined);
     }, this.options.graceMs ?? 250);
     timer.unref();
     this.waiting.set(key, timer);
   }
 
-  private async settleQuietly(key: string): Promise<void> {
+  private async settleQuietly(key: string, known: Known): Promise<void> {
     try {
-      const messages = await this.apply(key);
+      const messages = await this.apply(key, known, true);
       if (messages.length > 0) this.options.send(messages);
     } catch (err) {
       this.counters.failed++;
@@ -170,23 +184,22 @@ export class OutboxRelay {
   }
 
   /** One entry, once per process at a time. */
-  private apply(key: string): Promise<Message[]> {
+  private apply(key: string, known: Known, awaitDelete: boolean): Promise<Message[]> {
     let running = this.inflight.get(key);
     if (running === undefined) {
-      running = this.applyEntry(key).finally(() => this.inflight.delete(key));
+      running = this.applyEntry(key, known, awaitDelete).finally(() => this.inflight.delete(key));
       this.inflight.set(key, running);
     }
     return running;
   }
 
-  private async applyEntry(key: string): Promise<Message[]> {
+  // No read of the entry first: if it was applied already, by anyone, its
+  // receipt is there (receipts outlive entries), and the transition finds it.
+  private async applyEntry(key: string, known: Known, awaitDelete: boolean): Promise<Message[]> {
     const parsed = parseOutboxKey(key);
     if (parsed?.kind !== "entry") throw new Error(`not an outbox entry key: ${key}`);
-    const stored = await this.store.get(key);
-    const receipt = receiptKey(key);
-    // Applied and deleted by someone else.
-    if (stored === undefined) return [];
-    const entry = stored.value as OutboxEntry;
+    const entry = known.value;
+    const target = effectTarget(entry.effect);
     let applied = false;
     const result = await this.driver.apply(
       (snapshot, now) => {
@@ -194,13 +207,30 @@ export class OutboxRelay {
         applied = r.applied;
         return r;
       },
-      [receipt],
-      effectTarget(entry.effect),
+      // The receipt and the target's records, read in parallel.
+      [receiptKey(key), promiseKey(target), taskKey(target)],
+      target,
     );
     if (applied) this.counters.applied++;
     else this.counters.duplicates++;
-    await this.remove(key, stored.revision);
+    const deleting = this.deleteEntry(key, known.revision);
+    if (awaitDelete) await deleting;
+    else this.track(deleting.catch((err: unknown) => this.options.logger?.warn({ err, key }, "could not delete an applied outbox entry; the owner's scan will")));
     return result.messages;
+  }
+
+  private async deleteEntry(key: string, revision: number | undefined): Promise<void> {
+    if (revision === undefined) {
+      const current = await this.store.get(key);
+      if (current === undefined) return;
+      revision = current.revision;
+    }
+    await this.remove(key, revision);
+  }
+
+  private track(work: Promise<unknown>): void {
+    this.background.add(work);
+    void work.finally(() => this.background.delete(work));
   }
 
   /** Delete `key` if it is still at `revision` (someone else may have deleted it first). */

@@ -106,6 +106,8 @@ describe("outbox on JetStream (4 partitions)", () => {
     const settled = await ok(n, { kind: "promise.settle", data: { id: x, state: "resolved" } });
     expect(settled.status).toBe(200);
     expect(await task(store, w)).toMatchObject({ state: "pending", resumes: [x] });
+    // The entry is deleted after the answer; stopping waits for that.
+    await n.stop();
     await store.sync();
     expect(await store.list({ prefix: OUTBOX_PREFIX })).toEqual([]);
   });
