@@ -125,6 +125,8 @@ export class Driver {
       const effects = result.effects ?? [];
       if (result.writes.length === 0 && effects.length === 0) return result;
       const entries = effects.length === 0 ? [] : outboxWrites(effects, homeId, now, this.partitions, randomBytes(6).toString("base64url"));
+      // Entry keys are new (a random token each): they must not exist, and need no read to say so.
+      for (const e of entries) snapshot.entries.set(writeKey(e), null);
       try {
         await this.commit(snapshot, [...result.writes, ...entries], locality);
         this.counters.commits++;
