@@ -77,14 +77,29 @@ function effectHome(_key: string, entry: OutboxEntry): string {
   return e.kind === "resume" ? e.awaiter : e.kind === "callback" ? e.awaited : e.kind === "create" ? e.data.id : e.id;
 }
 
-/** `w` targeted and acquired (v1) in one world, suspended on `x` of another tree. */
-function suspendedOn(s: Split, w: string, x: string): void {
-  s.runAt(req.create(x, { timeoutAt: s.now + HOUR }));
+/** `x` (pending, timing out after `xTimeoutMs`) and `w` targeted and acquired at v1, of two trees. */
+function acquiredBeside(s: Split, w: string, x: string, xTimeoutMs = HOUR): void {
+  s.runAt(req.create(x, { timeoutAt: s.now + xTimeoutMs }));
   s.runAt(req.create(w, { timeoutAt: s.now + HOUR, tags: { [Tag.target]: TARGET } }));
   s.runAt(req.acquire(w, 0));
+}
+
+/** `w` targeted and acquired (v1) in one world, suspended on `x` of another tree. */
+function suspendedOn(s: Split, w: string, x: string): void {
+  acquiredBeside(s, w, x);
   expect(s.runAt(req.suspend(w, 1, [x])).response.status).toBe(200);
   s.drain();
   expect(s.promises.get(x)!.callbacks).toEqual([w]);
+}
+
+/** Two targeted tasks of two partitions, both acquired by p1 with a 10 s lease. */
+function heldByOnePid(s: Split): [string, string] {
+  const ids: [string, string] = ["wf", elsewhere("wf")];
+  for (const id of ids) {
+    s.runAt(req.create(id, { timeoutAt: s.now + HOUR, tags: { [Tag.target]: TARGET } }));
+    s.runAt(req.acquire(id, 0, "p1", 10_000));
+  }
+  return ids;
 }
 
 describe("home partition of a request", () => {
@@ -120,9 +135,7 @@ describe("a transition writes only its home partition", () => {
     const s = new Split();
     const w = "wf";
     const x = elsewhere(w);
-    s.runAt(req.create(x, { timeoutAt: s.now + HOUR }));
-    s.runAt(req.create(w, { timeoutAt: s.now + HOUR, tags: { [Tag.target]: TARGET } }));
-    s.runAt(req.acquire(w, 0));
+    acquiredBeside(s, w, x);
     const t = s.runAt(req.suspend(w, 1, [x]));
     expect(t.response.status).toBe(200);
     expect(t.writes.map(keyOf)).toEqual([`t/${w}`]);
@@ -133,9 +146,7 @@ describe("a transition writes only its home partition", () => {
     const s = new Split();
     const w = "wf";
     const x = elsewhere(w);
-    s.runAt(req.create(x, { timeoutAt: s.now + 1_000 }));
-    s.runAt(req.create(w, { timeoutAt: s.now + HOUR, tags: { [Tag.target]: TARGET } }));
-    s.runAt(req.acquire(w, 0));
+    acquiredBeside(s, w, x, 1_000);
     s.advance(2_000);
     const t = s.runAt(req.suspend(w, 1, [x]));
     expect(t.response.status).toBe(300);
@@ -185,12 +196,7 @@ describe("a transition writes only its home partition", () => {
 
   test("a heartbeat naming tasks of several partitions extends its own and leaves the others' as effects", () => {
     const s = new Split();
-    const a = "wf";
-    const b = elsewhere(a);
-    for (const id of [a, b]) {
-      s.runAt(req.create(id, { timeoutAt: s.now + HOUR, tags: { [Tag.target]: TARGET } }));
-      s.runAt(req.acquire(id, 0, "p1", 10_000));
-    }
+    const [a, b] = heldByOnePid(s);
     s.advance(5_000);
     const t = s.runAt(req.heartbeat("p1", [{ id: a, version: 1 }, { id: b, version: 1 }]));
     expect(t.writes.map(keyOf)).toEqual([`t/${a}`]);
@@ -248,9 +254,7 @@ describe("applying an entry", () => {
     const s = new Split();
     const w = "wf";
     const x = elsewhere(w);
-    s.runAt(req.create(x, { timeoutAt: s.now + HOUR }));
-    s.runAt(req.create(w, { timeoutAt: s.now + HOUR, tags: { [Tag.target]: TARGET } }));
-    s.runAt(req.acquire(w, 0));
+    acquiredBeside(s, w, x);
     s.runAt(req.suspend(w, 1, [x]));
     // x settles before the callback entry is applied: it has no callback to wake.
     expect(s.runAt(req.settle(x)).effects).toEqual([]);
@@ -264,12 +268,7 @@ describe("applying an entry", () => {
 
   test("an extend for a task acquired again at another version meanwhile does nothing but its receipt", () => {
     const s = new Split();
-    const a = "wf";
-    const b = elsewhere(a);
-    for (const id of [a, b]) {
-      s.runAt(req.create(id, { timeoutAt: s.now + HOUR, tags: { [Tag.target]: TARGET } }));
-      s.runAt(req.acquire(id, 0, "p1", 10_000));
-    }
+    const [a, b] = heldByOnePid(s);
     s.runAt(req.heartbeat("p1", [{ id: a, version: 1 }, { id: b, version: 1 }]));
     s.runAt(req.release(b, 1));
     s.runAt(req.acquire(b, 1, "p2", 10_000));
