@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startNode, type RunningNode } from "@resonate-mesh/node";
 import { createClient, ownerOf } from "@resonate-mesh/node/internal-for-tests";
 import { PromiseService, TaskService } from "@resonate-mesh/node/proto";
-import { partitionOf, promiseKey } from "@resonate-mesh/node/protocol";
+import { OUTBOX_PREFIX, partitionOf, promiseKey } from "@resonate-mesh/node/protocol";
 import { Inbox, SettleState } from "../conformance/harness.ts";
 import { startNats, type NatsServer } from "../support/nats.ts";
 import { freePort, resonateBin } from "../support/node.ts";
@@ -84,7 +84,7 @@ describe("a node killed between a settle's commit and the wake-up of an awaiter 
 
       // Once the survivor owns the awaiter's partition, its scan applies the entry.
       expect(await inbox.nextExecute(30_000)).toEqual({ id: awaiter, version: 1n });
-      await waitFor("the outbox entry to be deleted", async () => (await survivor.store.list({ prefix: "o/" })).length === 0, 30_000);
+      await waitFor("the outbox entry to be deleted", async () => (await survivor.store.list({ prefix: OUTBOX_PREFIX })).length === 0, 30_000);
       // Exactly once: no second execute through the survivor's later scans (every second).
       await inbox.expectNothing(3_000);
       const task = (await tasks.get({ id: awaiter })).task!;
