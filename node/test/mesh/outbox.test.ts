@@ -4,7 +4,7 @@
 // by whoever gets there, even when the node that committed it never does.
 
 import fc from "fast-check";
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { ManualClock } from "../../src/mesh/clock.ts";
 import { MeshNode } from "../../src/mesh/node.ts";
 import { OUTBOX_PREFIX, RECEIPT_PREFIX, partitionOfId, promiseKey, taskKey } from "../../src/protocol/keys.ts";
@@ -203,5 +203,23 @@ describe("an effect committed but not applied by its node", () => {
     expect(t.pid).toBe("p2");
     expect(t.resumes).toEqual([x]);
     expect(sent.filter((m) => m.kind === "execute")).toEqual([]);
+  });
+
+  test("a receipt stays while an applier may still hold its entry, and goes once the entry is gone and five minutes have passed", async () => {
+    const [w, x] = twoTrees();
+    const store = new MemoryStore({ partitions: P });
+    const clock = new ManualClock(T0);
+    const n = new MeshNode({ store, clock });
+    await suspendedAwaiter(n, clock, w, x);
+    await ok(n, { kind: "promise.settle", data: { id: x, state: "resolved" } });
+    // Entries are deleted right after the answer.
+    await vi.waitFor(async () => expect(await store.list({ prefix: OUTBOX_PREFIX })).toEqual([]));
+    expect(await store.list({ prefix: RECEIPT_PREFIX })).toHaveLength(2);
+    clock.advance(299_000);
+    await n.tick();
+    expect(await store.list({ prefix: RECEIPT_PREFIX })).toHaveLength(2);
+    clock.advance(1_000);
+    await n.tick();
+    expect(await store.list({ prefix: RECEIPT_PREFIX })).toEqual([]);
   });
 });
