@@ -15,9 +15,17 @@
 // conflict sends the next round to fresh reads. A step that only reads is an
 // answer given as it is, so before it is returned the records it read are
 // read fresh (one batched read) and the step runs again if any had moved.
+//
+// Partitions. A store with several partitions commits atomically within one
+// only. A step is told its home partition (the `homeId` of `apply`); its
+// effects on other partitions come back as `effects`, which the driver
+// commits as outbox entries in the same batch (protocol/outbox.ts) and hands
+// to `applyOutbox` (mesh/outbox.ts) right after, before the caller answers.
 
 import type { ProtocolConfig } from "../protocol/config.ts";
-import { branchPrefixes, promiseKey, requestKeys, scheduleKey, taskKey, writeKey } from "../protocol/keys.ts";
+import { randomBytes } from "node:crypto";
+import { branchPrefixes, partitionOf, promiseKey, requestKeys, scheduleKey, taskKey, writeKey } from "../protocol/keys.ts";
+import { localityOf, outboxWrites, type Effect, type Locality } from "../protocol/outbox.ts";
 import type {
   Message,
   Request,
@@ -36,9 +44,14 @@ import { Histogram, LATENCY_BUCKETS } from "./histogram.ts";
 export interface StepResult {
   writes: Write[];
   messages: Message[];
+  /** Effects on other partitions, committed as outbox entries with the writes. */
+  effects?: Effect[];
 }
 
-export type Step<R extends StepResult> = (snapshot: Snapshot, now: number) => R;
+export type Step<R extends StepResult> = (snapshot: Snapshot, now: number, locality: Locality | undefined) => R;
+
+/** Applies outbox entries just committed; resolves with the messages their effects send. */
+export type OutboxApplier = (entries: readonly { key: string; value: unknown }[]) => Promise<Message[]>;
 
 export interface DriverOptions {
   store: Store;
@@ -48,6 +61,8 @@ export interface DriverOptions {
   maxAttempts?: number;
   /** Upper bound of the jittered pause between rounds, in ms. */
   maxBackoffMs?: number;
+  /** The store's partitions (default: the store's own count, else 1). */
+  partitions?: number;
 }
 
 export interface DriverStats {
@@ -90,9 +105,13 @@ export class Driver {
   private readonly counters: DriverStats = { commits: 0, conflicts: 0, exhausted: 0, loads: 0, staleReads: 0 };
   /** Seconds per store commit, conflicting ones included. */
   readonly commitLatency = new Histogram(LATENCY_BUCKETS);
+  readonly partitions: number;
+  /** Set by the mesh (mesh/outbox.ts): applies the outbox entries a commit made. */
+  applyOutbox?: OutboxApplier;
 
   constructor(options: DriverOptions) {
     this.store = options.store;
+    this.partitions = options.partitions ?? options.store.partitions ?? 1;
     this.clock = options.clock;
     this.config = options.config;
     this.maxAttempts = options.maxAttempts ?? 12;
@@ -108,15 +127,17 @@ export class Driver {
    * in parallel before the first run (a hint; anything else loads lazily).
    * Throws ContentionError after too many conflicts.
    */
-  async apply<R extends StepResult>(step: Step<R>, prefetch: readonly string[] = []): Promise<R> {
+  async apply<R extends StepResult>(step: Step<R>, prefetch: readonly string[] = [], homeId = ""): Promise<R> {
     let lastKey = "";
     let cached = this.store.getMany !== undefined;
+    const locality = localityOf(homeId, this.partitions);
     for (let attempt = 1; ; attempt++) {
       const snapshot = new LazySnapshot(cached);
       await this.load(snapshot, prefetch);
       const now = this.clock.now();
-      const result = await this.runLoaded(snapshot, step, now);
-      if (result.writes.length === 0) {
+      const result = await this.runLoaded(snapshot, step, now, locality);
+      const effects = result.effects ?? [];
+      if (result.writes.length === 0 && effects.length === 0) {
         if (!cached || (await this.stillCurrent(snapshot))) return result;
         // The cached copy was behind: answer from fresh reads.
         this.counters.staleReads++;
@@ -124,12 +145,14 @@ export class Driver {
         attempt--;
         continue;
       }
+      const entries = effects.length === 0 ? [] : outboxWrites(effects, homeId, now, this.partitions, randomBytes(6).toString("base64url"));
+      // Entry keys are new (a random token each): they must not exist, and need no read to say so.
+      for (const e of entries) snapshot.entries.set(writeKey(e), null);
       const started = performance.now();
       try {
-        await this.commit(snapshot, result.writes);
+        await this.commit(snapshot, [...result.writes, ...entries], locality);
         this.commitLatency.observe((performance.now() - started) / 1000);
         this.counters.commits++;
-        return result;
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err;
         this.commitLatency.observe((performance.now() - started) / 1000);
@@ -142,7 +165,14 @@ export class Driver {
           throw new ContentionError(attempt, lastKey);
         }
         await this.backoff(attempt);
+        continue;
       }
+      if (entries.length > 0 && this.applyOutbox !== undefined) {
+        // Applied before the caller answers, so what it answers next sees the effect (as with one partition).
+        const more = await this.applyOutbox(entries.map((w) => ({ key: writeKey(w), value: valueOf(w) })));
+        if (more.length > 0) return { ...result, messages: [...result.messages, ...more] };
+      }
+      return result;
     }
   }
 
@@ -153,10 +183,10 @@ export class Driver {
 
   // ------------------------------------------------------------ internals
 
-  private async runLoaded<R extends StepResult>(snapshot: LazySnapshot, step: Step<R>, now: number): Promise<R> {
+  private async runLoaded<R extends StepResult>(snapshot: LazySnapshot, step: Step<R>, now: number, locality: Locality | undefined): Promise<R> {
     for (let loads = 0; ; loads++) {
       try {
-        return step(snapshot, now);
+        return step(snapshot, now, locality);
       } catch (err) {
         if (!(err instanceof Missing)) throw err;
         if (loads >= MAX_LOADS_PER_ROUND) throw new Error(`a protocol step asked for more than ${MAX_LOADS_PER_ROUND} records`);
@@ -217,7 +247,7 @@ export class Driver {
     }
   }
 
-  private async commit(snapshot: LazySnapshot, writes: Write[]): Promise<void> {
+  private async commit(snapshot: LazySnapshot, writes: Write[], locality: Locality | undefined): Promise<void> {
     const byKey = new Map<string, unknown>();
     for (const w of writes) byKey.set(writeKey(w), valueOf(w));
     // A key written without being read (the step did not look at it, so its
@@ -231,6 +261,9 @@ export class Driver {
       const expectedRevision = snapshot.entries.get(key)?.revision ?? 0;
       // Deleting what is already absent needs no write.
       if (value === null && expectedRevision === 0) continue;
+      if (locality !== undefined && partitionOf(key, locality.partitions) !== locality.home) {
+        throw new Error(`a step of partition ${locality.home} tried to commit ${key} of partition ${partitionOf(key, locality.partitions)}; effects across partitions go through the outbox`);
+      }
       ops.push({ key, value, expectedRevision });
     }
     if (ops.length > 0) await this.store.commit(ops);
@@ -274,6 +307,10 @@ class LazySnapshot implements Snapshot {
     return members;
   }
 
+  record(key: string): unknown {
+    return this.read(key);
+  }
+
   private read(key: string): unknown {
     const entry = this.entries.get(key);
     if (entry === undefined) throw new Missing(key);
@@ -282,5 +319,6 @@ class LazySnapshot implements Snapshot {
 }
 
 function valueOf(write: Write): unknown {
+  if (write.type === "outbox") return write.value;
   return write.type === "schedule.delete" ? null : write.record;
 }

@@ -5,6 +5,7 @@
 
 import type { Logger } from "pino";
 import { resolveConfig, type ProtocolConfig } from "../protocol/config.ts";
+import { homeIdOf } from "../protocol/outbox.ts";
 import { transition } from "../protocol/transition.ts";
 import type { Kind, Message, ProtocolError, Request, RequestOf, Response } from "../protocol/types.ts";
 import { KINDS, validateRequest } from "../protocol/validate.ts";
@@ -17,6 +18,7 @@ import { ContentionError, Driver, type DriverStats } from "./driver.ts";
 import type { Engine, Subscription, WorkerSink } from "./engine.ts";
 import { resolveNodeLimits, type NodeLimits } from "./limits.ts";
 import { MemoryBudget, type MemoryStats } from "./memory.ts";
+import { OutboxRelay, type OutboxStats } from "./outbox.ts";
 import { Retention } from "./retention.ts";
 import { isSearch, search } from "./search.ts";
 import { SearchView } from "./search-view.ts";
@@ -48,6 +50,8 @@ export interface MeshNodeStats {
   timers: TimerStats;
   memory: MemoryStats;
   retention: { removed: number };
+  /** Effects across partitions (a store with several). */
+  outbox?: OutboxStats;
 }
 
 /** Labelled series for /metrics (api/metrics.ts renders them). */
@@ -96,6 +100,7 @@ export class MeshNode implements Engine {
   private readonly memory: MemoryBudget;
   private readonly view: SearchView;
   private readonly retention: Retention | undefined;
+  private readonly outbox: OutboxRelay | undefined;
 
   constructor(options: MeshNodeOptions) {
     this.store = options.store;
@@ -116,6 +121,19 @@ export class MeshNode implements Engine {
       maxOutstanding: this.limits.maxOutstandingPerWorker,
       stallMs: this.limits.workerStallMs,
     });
+    if (this.driver.partitions > 1) {
+      const relay = new OutboxRelay({
+        store: this.store,
+        driver: this.driver,
+        config: this.config,
+        send: (messages) => this.send(messages),
+        owns: options.mesh?.owns,
+        logger: this.logger,
+        clock: this.clock,
+      });
+      this.driver.applyOutbox = (entries) => relay.applyNow(entries);
+      this.outbox = relay;
+    }
     this.delivery = options.mesh?.delivery;
     this.delivery?.bind(this.dispatcher);
     this.timers = new TimerLoop({
@@ -154,6 +172,7 @@ export class MeshNode implements Engine {
     this.sweeper = setInterval(() => this.dispatcher.sweep(), 1_000);
     this.sweeper.unref();
     this.retention?.start();
+    await this.outbox?.start();
     // Search is served from these indexes once they are loaded (a store scan until then).
     await this.view.start();
   }
@@ -167,6 +186,7 @@ export class MeshNode implements Engine {
   async tick(): Promise<number> {
     this.dispatcher.sweep();
     await this.retention?.sweep();
+    await this.outbox?.scan();
     return this.timers.tick();
   }
 
@@ -175,6 +195,7 @@ export class MeshNode implements Engine {
     if (this.sweeper !== undefined) clearInterval(this.sweeper);
     this.retention?.stop();
     this.view.stop();
+    await this.outbox?.stop();
     await this.timers.stop();
   }
 
@@ -188,6 +209,7 @@ export class MeshNode implements Engine {
       timers: this.timers.stats(),
       memory: this.memory.stats(),
       retention: { removed: this.retention?.removed ?? 0 },
+      ...(this.outbox === undefined ? {} : { outbox: this.outbox.stats() }),
     };
   }
 
@@ -218,8 +240,9 @@ export class MeshNode implements Engine {
       // The execute reached this worker (whatever the answer): it keeps up.
       if (request.kind === "task.acquire") this.dispatcher.acknowledge(request.data.pid, request.data.id);
       const result = await this.driver.apply(
-        (snapshot, now) => transition(snapshot, request, now, this.config),
+        (snapshot, now, locality) => transition(snapshot, request, now, this.config, locality),
         Driver.prefetchKeys(request),
+        homeIdOf(request),
       );
       this.send(result.messages);
       return result.response;

@@ -7,6 +7,7 @@
 import type { Logger } from "pino";
 import { dueAt, expireLease, fireSchedule, retryTask, timeoutPromise } from "../protocol/timers.ts";
 import type { ProtocolConfig } from "../protocol/config.ts";
+import type { Locality } from "../protocol/outbox.ts";
 import { KEY_PREFIX, parseKey, promiseKey, taskKey } from "../protocol/keys.ts";
 import type { ScheduleRecord, Snapshot, StoredPromise, StoredTask } from "../protocol/types.ts";
 import type { Entry, Store } from "../store/types.ts";
@@ -299,7 +300,7 @@ export class TimerLoop {
     const { kind, id } = parseKey(key)!;
     try {
       const prefetch = kind === "schedule" ? [key] : [promiseKey(id), taskKey(id)];
-      const result = await this.driver.apply((s, now) => this.step(kind, s, id, now), prefetch);
+      const result = await this.driver.apply((s, now, locality) => this.step(kind, s, id, now, locality), prefetch, id);
       this.dispatcher.sendAll(result.messages);
       this.counters.fired++;
       if (wasDueAt !== undefined) this.lag[kind].observe(Math.max(0, this.clock.now() - wasDueAt) / 1000);
@@ -311,16 +312,16 @@ export class TimerLoop {
     }
   }
 
-  private step(kind: TimerKind, s: Snapshot, id: string, now: number): StepResult {
+  private step(kind: TimerKind, s: Snapshot, id: string, now: number, locality?: Locality): StepResult {
     switch (kind) {
       case "promise":
-        return timeoutPromise(s, id, now, this.config);
+        return timeoutPromise(s, id, now, this.config, locality);
       case "task":
         return s.task(id)?.state === "acquired"
-          ? expireLease(s, id, now, this.config)
-          : retryTask(s, id, now, this.config);
+          ? expireLease(s, id, now, this.config, locality)
+          : retryTask(s, id, now, this.config, locality);
       case "schedule":
-        return fireSchedule(s, id, now, this.config);
+        return fireSchedule(s, id, now, this.config, locality);
     }
   }
 }

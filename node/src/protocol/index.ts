@@ -10,5 +10,6 @@ export { formatAddress, parseAddress, type Address } from "./address.ts";
 export { KINDS, validateRequest } from "./validate.ts";
 export { transition, type SearchKind, type TransitionKind } from "./transition.ts";
 export { scopeRequest, touchedIds, TOUCHING_KINDS, type TouchedId, type TouchMode } from "./touches.ts";
-export { partitionOf, promiseKey, scheduleKey, taskKey, treeRootOf } from "./keys.ts";
+export { OUTBOX_PREFIX, RECEIPT_PREFIX, partitionOf, partitionOfId, promiseKey, scheduleKey, taskKey, treeRootOf } from "./keys.ts";
+export { applyOutboxEntry, homeIdOf, type Effect, type Locality, type OutboxEntry } from "./outbox.ts";
 export { MAX_FENCE_BATCH } from "./fence-batch.ts";

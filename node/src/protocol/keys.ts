@@ -3,6 +3,8 @@
 // `<kind prefix><id>`; `p/` promises, `t/` tasks, `s/` schedules. Which keys a
 // request reads first and which partition a key lives in are functions of
 // the request and the key alone, so every node of a mesh agrees on them.
+// Two bookkeeping kinds of the outbox (protocol/outbox.ts) sit beside the
+// records: `o/` entries and `r/` receipts; no listing of records sees them.
 
 import type { Request, Write } from "./types.ts";
 
@@ -47,6 +49,8 @@ export function writeKey(write: Write): string {
       return scheduleKey(write.record.id);
     case "schedule.delete":
       return scheduleKey(write.id);
+    case "outbox":
+      return write.key;
   }
 }
 
@@ -112,8 +116,60 @@ export function treeRootOf(id: string): string {
 /** The partition (0 .. partitions-1) a key lives in: a hash of its tree root. */
 export function partitionOf(key: string, partitions: number): number {
   if (partitions <= 1) return 0;
+  const outbox = parseOutboxKey(key);
+  if (outbox !== undefined) {
+    // An entry lives with its cause (same batch), a receipt with its effect.
+    return outbox.kind === "entry" ? fnv1a(treeRootOf(outbox.id)) % partitions : outbox.target % partitions;
+  }
   const parsed = parseKey(key);
   return fnv1a(treeRootOf(parsed === undefined ? key : parsed.id)) % partitions;
+}
+
+/** The partition of the call tree an id belongs to. */
+export function partitionOfId(id: string, partitions: number): number {
+  return partitions <= 1 ? 0 : fnv1a(treeRootOf(id)) % partitions;
+}
+
+// ------------------------------------------------------------ outbox keys
+
+/** Outbox entries (`o/<target partition>/<entry id>`), kept in their cause's partition. */
+export const OUTBOX_PREFIX = "o/";
+/** Receipts (`r/<target partition>/<entry id>`): an entry's effect was applied; kept in the target partition. */
+export const RECEIPT_PREFIX = "r/";
+
+/**
+ * The key of an outbox entry for `target` made by a step of the call tree
+ * rooted at `causeRoot`; `unique` tells apart entries of one tree. The entry
+ * id starts with the cause's root, so the entry lands in the cause's partition.
+ */
+export function outboxKey(target: number, causeRoot: string, unique: string): string {
+  return `${OUTBOX_PREFIX}${target}/${causeRoot}.${unique}`;
+}
+
+/** The outbox entries (of every cause) whose effect belongs in `target`. */
+export function outboxPrefix(target: number): string {
+  return `${OUTBOX_PREFIX}${target}/`;
+}
+
+/** The receipt that says the entry at `entryKey` was applied. */
+export function receiptKey(entryKey: string): string {
+  return RECEIPT_PREFIX + entryKey.slice(OUTBOX_PREFIX.length);
+}
+
+/** The entry a receipt answers for. */
+export function entryKeyOfReceipt(key: string): string {
+  return OUTBOX_PREFIX + key.slice(RECEIPT_PREFIX.length);
+}
+
+/** An outbox entry or receipt key: its kind, target partition and entry id; undefined for any other key. */
+export function parseOutboxKey(key: string): { kind: "entry" | "receipt"; target: number; id: string } | undefined {
+  const kind = key.startsWith(OUTBOX_PREFIX) ? "entry" : key.startsWith(RECEIPT_PREFIX) ? "receipt" : undefined;
+  if (kind === undefined) return undefined;
+  const slash = key.indexOf("/", 2);
+  if (slash < 0) return undefined;
+  const target = Number(key.slice(2, slash));
+  if (!Number.isInteger(target) || target < 0 || key.slice(2, slash) !== String(target)) return undefined;
+  return { kind, target, id: key.slice(slash + 1) };
 }
 
 /** FNV-1a over the UTF-16 code units: stable across nodes and versions, cheap, well spread. */

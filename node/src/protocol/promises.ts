@@ -3,7 +3,7 @@
 
 import { emptyValue, isTimer, normalizeValue, projectPromise, targetOf, timeoutState } from "./records.ts";
 import { errors, fail, ok } from "./responses.ts";
-import { addResume, dispatch, settle } from "./settle.ts";
+import { addCallback, addResume, dispatch, settle } from "./settle.ts";
 import type { Tx } from "./tx.ts";
 import {
   Tag,
@@ -42,7 +42,15 @@ export function createPromise(
 ): { promise: StoredPromise; created: boolean } {
   const existing = tx.promise(data.id);
   if (existing !== undefined) return { promise: existing, created: false };
+  if (!tx.local(data.id)) {
+    // Another call tree's partition (a schedule's tick, a fenced create of a foreign id): its owner creates it.
+    const effect = { kind: "create" as const, data, ...(options.createdAt === undefined ? {} : { createdAt: options.createdAt }) };
+    return tx.abroad(effect, () => createNew(tx, data, options));
+  }
+  return createNew(tx, data, options);
+}
 
+function createNew(tx: Tx, data: PromiseCreateData, options: CreateOptions): { promise: StoredPromise; created: boolean } {
   const now = tx.now;
   const createdAt = options.createdAt ?? now;
   const tags = { ...(data.tags ?? {}) };
@@ -107,7 +115,10 @@ export function promiseSettle(tx: Tx, data: PromiseSettleData): Response<"promis
   const promise = tx.promise(data.id);
   if (promise === undefined) return fail("promise.settle", errors.promiseNotFound(data.id));
   if (promise.state !== "pending") return ok("promise.settle", { promise: projectPromise(promise, tx.now) });
-  const settled = settle(tx, promise, data.state, normalizeValue(data.value), tx.now);
+  const value = normalizeValue(data.value);
+  const run = () => settle(tx, promise, data.state, value, tx.now);
+  // A fenced settle of another call tree's promise: its owner settles it.
+  const settled = tx.local(data.id) ? run() : tx.abroad({ kind: "settle", id: data.id, state: data.state, value }, run);
   return ok("promise.settle", { promise: projectPromise(settled, tx.now) });
 }
 
@@ -122,9 +133,7 @@ export function registerCallback(tx: Tx, data: PromiseRegisterCallbackData): Res
 
   if (awaiter.state === "pending") {
     if (awaited.state === "pending") {
-      if (!awaited.callbacks.includes(awaiter.id)) {
-        tx.putPromise({ ...awaited, callbacks: [...awaited.callbacks, awaiter.id] });
-      }
+      addCallback(tx, awaited, awaiter.id);
     } else if (task.state === "suspended") {
       dispatch(tx, task, awaiter, { resumes: [awaited.id] });
     } else if (task.state === "pending" || task.state === "acquired") {

@@ -13,7 +13,7 @@ export function settle(tx: Tx, promise: StoredPromise, state: PromiseState, valu
   // Written before the triggers run, so an awaiter chain that leads back here sees it settled.
   const task = tx.storedTask(settled.id);
   if (task !== undefined) fulfil(tx, task);
-  for (const awaiter of promise.callbacks) resume(tx, awaiter, settled.id);
+  for (const awaiter of promise.callbacks) wake(tx, awaiter, settled.id);
   const view = projectPromise(settled, tx.now);
   for (const address of promise.listeners) tx.send({ kind: "unblock", address, promise: view });
   return settled;
@@ -64,8 +64,22 @@ export function dispatch(tx: Tx, task: StoredTask, promise: PromiseRecord, chang
   return next;
 }
 
+/** Resume the awaiter here, or through the outbox when its call tree lives in another partition. */
+export function wake(tx: Tx, awaiterId: string, awaited: string): void {
+  if (tx.local(awaiterId)) resume(tx, awaiterId, awaited);
+  else tx.defer({ kind: "resume", awaiter: awaiterId, awaited });
+}
+
+/** Register `awaiterId` as a callback of the pending `awaited` (through the outbox when it lives elsewhere). */
+export function addCallback(tx: Tx, awaited: StoredPromise, awaiterId: string): void {
+  if (awaited.callbacks.includes(awaiterId)) return;
+  const put = () => tx.putPromise({ ...awaited, callbacks: [...awaited.callbacks, awaiterId] });
+  if (tx.local(awaited.id)) put();
+  else tx.abroad({ kind: "callback", awaited: awaited.id, awaiter: awaiterId }, put);
+}
+
 /** Record that `awaited` settled on the task of `awaiterId`, waking it if it is suspended. */
-function resume(tx: Tx, awaiterId: string, awaited: string): void {
+export function resume(tx: Tx, awaiterId: string, awaited: string): void {
   const awaiter = tx.promise(awaiterId);
   if (awaiter === undefined || awaiter.state !== "pending") return;
   const task = tx.task(awaiterId);

@@ -4,7 +4,7 @@
 import { createPromise, promiseCreate, promiseSettle } from "./promises.ts";
 import { normalizeValue, patch, projectPromise, publicTask } from "./records.ts";
 import { errors, fail, ok } from "./responses.ts";
-import { dispatch, fulfil, settle } from "./settle.ts";
+import { addCallback, dispatch, fulfil, settle } from "./settle.ts";
 import type { Tx } from "./tx.ts";
 import type { Kind, ProtocolError, RequestOf, Response, StoredPromise, StoredTask } from "./types.ts";
 
@@ -110,10 +110,7 @@ export function taskSuspend(tx: Tx, data: DataOf<"task.suspend">): Response<"tas
     if (current.resumes.length > 0) tx.putTask({ ...current, resumes: [] });
     return ok(kind, { preload: tx.preload(promise) }, 300);
   }
-  for (const { id } of awaited) {
-    const p = tx.storedPromise(id)!;
-    if (!p.callbacks.includes(task.id)) tx.putPromise({ ...p, callbacks: [...p.callbacks, task.id] });
-  }
+  for (const { id } of awaited) addCallback(tx, tx.storedPromise(id)!, task.id);
   tx.putTask(
     patch(current, { state: "suspended", pid: undefined, ttl: undefined, leaseExpiresAt: undefined, retryAt: undefined }),
   );
@@ -153,7 +150,10 @@ export function taskHeartbeat(tx: Tx, data: DataOf<"task.heartbeat">): Response<
   for (const ref of data.tasks) {
     const task = tx.task(ref.id);
     if (task === undefined || task.state !== "acquired" || task.version !== ref.version || task.pid !== data.pid) continue;
-    tx.putTask({ ...task, leaseExpiresAt: tx.now + task.ttl! });
+    const extend = () => tx.putTask({ ...task, leaseExpiresAt: tx.now + task.ttl! });
+    // Tasks of several call trees in one call: each partition's owner extends its own.
+    if (tx.local(ref.id)) extend();
+    else tx.abroad({ kind: "extend", id: ref.id, version: ref.version, pid: data.pid }, extend);
   }
   return ok("task.heartbeat", {});
 }

@@ -5,31 +5,34 @@ import { resolveConfig, type ProtocolConfig } from "./config.ts";
 import { isTimer, targetOf } from "./records.ts";
 import { fireDueTicks } from "./schedules.ts";
 import { dispatch } from "./settle.ts";
+import type { Effect, Locality } from "./outbox.ts";
 import { Tx } from "./tx.ts";
 import type { Message, PromiseRecord, ScheduleRecord, Snapshot, StoredPromise, StoredTask, TaskRecord, Write } from "./types.ts";
 
 export interface TimerEffects {
   writes: Write[];
   messages: Message[];
+  /** Effects on other partitions (protocol/outbox.ts). */
+  effects?: Effect[];
 }
 
 const nothing = (): TimerEffects => ({ writes: [], messages: [] });
 
-function run(snapshot: Snapshot, now: number, config: Partial<ProtocolConfig> | undefined, body: (tx: Tx) => void): TimerEffects {
-  const tx = new Tx(snapshot, now, resolveConfig(config));
+function run(snapshot: Snapshot, now: number, config: Partial<ProtocolConfig> | undefined, body: (tx: Tx) => void, locality?: Locality): TimerEffects {
+  const tx = new Tx(snapshot, now, resolveConfig(config), locality);
   body(tx);
-  return { writes: tx.writes, messages: tx.messages };
+  return { writes: tx.writes, messages: tx.messages, effects: tx.effects };
 }
 
 /** A pending promise past its deadline times out (a timer resolves), with every settlement trigger. */
-export function timeoutPromise(snapshot: Snapshot, id: string, now: number, config?: Partial<ProtocolConfig>): TimerEffects {
+export function timeoutPromise(snapshot: Snapshot, id: string, now: number, config?: Partial<ProtocolConfig>, locality?: Locality): TimerEffects {
   const p = snapshot.promise(id);
   if (p === undefined || p.state !== "pending" || now < p.timeoutAt) return nothing();
-  return run(snapshot, now, config, (tx) => tx.promise(id));
+  return run(snapshot, now, config, (tx) => tx.promise(id), locality);
 }
 
 /** An acquired task whose lease ended returns to pending (same version) and is dispatched again. */
-export function expireLease(snapshot: Snapshot, id: string, now: number, config?: Partial<ProtocolConfig>): TimerEffects {
+export function expireLease(snapshot: Snapshot, id: string, now: number, config?: Partial<ProtocolConfig>, locality?: Locality): TimerEffects {
   const t = snapshot.task(id);
   if (t === undefined || t.state !== "acquired" || t.leaseExpiresAt === undefined || t.leaseExpiresAt > now) {
     return nothing();
@@ -38,25 +41,25 @@ export function expireLease(snapshot: Snapshot, id: string, now: number, config?
     const task = tx.task(id);
     const promise = tx.storedPromise(id);
     if (task?.state === "acquired" && promise !== undefined) dispatch(tx, task, promise);
-  });
+  }, locality);
 }
 
 /** A pending task not acquired by its retry time gets its `execute` again. */
-export function retryTask(snapshot: Snapshot, id: string, now: number, config?: Partial<ProtocolConfig>): TimerEffects {
+export function retryTask(snapshot: Snapshot, id: string, now: number, config?: Partial<ProtocolConfig>, locality?: Locality): TimerEffects {
   const t = snapshot.task(id);
   if (t === undefined || t.state !== "pending" || t.retryAt === undefined || t.retryAt > now) return nothing();
   return run(snapshot, now, config, (tx) => {
     const task = tx.task(id);
     const promise = tx.storedPromise(id);
     if (task?.state === "pending" && promise !== undefined) dispatch(tx, task, promise);
-  });
+  }, locality);
 }
 
 /** Create the promise of every tick of the schedule due by now (catch-up, capped per call). */
-export function fireSchedule(snapshot: Snapshot, id: string, now: number, config?: Partial<ProtocolConfig>): TimerEffects {
+export function fireSchedule(snapshot: Snapshot, id: string, now: number, config?: Partial<ProtocolConfig>, locality?: Locality): TimerEffects {
   const s = snapshot.schedule(id);
   if (s === undefined || s.nextRunAt > now) return nothing();
-  return run(snapshot, now, config, (tx) => fireDueTicks(tx, s));
+  return run(snapshot, now, config, (tx) => fireDueTicks(tx, s), locality);
 }
 
 /**

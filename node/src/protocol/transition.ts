@@ -26,6 +26,7 @@ import {
   taskRelease,
   taskSuspend,
 } from "./tasks.ts";
+import type { Locality } from "./outbox.ts";
 import { Tx } from "./tx.ts";
 import type { Kind, RequestOf, Response, Snapshot, Transition } from "./types.ts";
 import { validateRequest } from "./validate.ts";
@@ -77,6 +78,7 @@ export function transition<K extends Kind>(
   request: RequestOf<K>,
   now: number,
   config?: Partial<ProtocolConfig>,
+  locality?: Locality,
 ): Transition<K> {
   const cfg = resolved(config);
   const problem = validateRequest(request, cfg);
@@ -94,7 +96,7 @@ export function transition<K extends Kind>(
     );
     return { response: fail(kind, error), writes: [], messages: [] };
   }
-  const tx = new Tx(snapshot, now, cfg);
+  const tx = new Tx(snapshot, now, cfg, locality);
   const response = handler(tx, request.data as never) as Response<K>;
-  return { response, writes: tx.writes, messages: tx.messages };
+  return { response, writes: tx.writes, messages: tx.messages, effects: tx.effects };
 }

@@ -2,11 +2,19 @@
 // already wrote, then to the snapshot; writes are collected per key (the last
 // version wins) and messages in the order they were caused. Exceptions thrown
 // by the snapshot (an engine loading a record lazily) pass through untouched.
+//
+// Partitions. With a locality (protocol/outbox.ts) the transition may write
+// only records of its home partition. What it would do to another
+// partition's records is run inside `abroad(effect, ...)`: those writes stay
+// visible to the rest of the transition (so its answer is the one a single
+// partition would give) but are not committed; the effect is, as an outbox
+// entry, and the target's owner re-derives it there (applyOutboxEntry).
 
 import type { ProtocolConfig } from "./config.ts";
 import { branchOf, projectPromise, isPastTimeout } from "./records.ts";
 import { repairTask, timeOut } from "./settle.ts";
-import { promiseKey, scheduleKey, taskKey } from "./keys.ts";
+import { partitionOf, partitionOfId, promiseKey, scheduleKey, taskKey } from "./keys.ts";
+import type { Effect, Locality } from "./outbox.ts";
 import { Tag } from "./types.ts";
 import type {
   Message,
@@ -21,12 +29,45 @@ import type {
 export class Tx {
   private readonly written = new Map<string, Write>();
   private readonly sent: Message[] = [];
+  /** Keys written inside `abroad`: seen by later reads, never committed. */
+  private readonly overlaid = new Set<string>();
+  private readonly deferred = new Map<string, Effect>();
+  private depth = 0;
 
   constructor(
     readonly snapshot: Snapshot,
     readonly now: number,
     readonly config: ProtocolConfig,
+    readonly locality?: Locality,
   ) {}
+
+  /** Is the call tree of `id` in this transition's home partition (always, without a locality)? */
+  local(id: string): boolean {
+    const l = this.locality;
+    return l === undefined || partitionOfId(id, l.partitions) === l.home;
+  }
+
+  /** Leave `effect` to the owner of its target (an outbox entry committed with this transition). */
+  defer(effect: Effect): void {
+    // Inside `abroad` the enclosing effect re-derives everything its body caused.
+    if (this.depth > 0) return;
+    this.deferred.set(JSON.stringify(effect), effect);
+  }
+
+  /**
+   * Run `body` as if it happened here (its writes are seen by what follows,
+   * its messages and further effects dropped) and commit `effect` instead,
+   * which the target's owner applies.
+   */
+  abroad<T>(effect: Effect, body: () => T): T {
+    this.defer(effect);
+    this.depth++;
+    try {
+      return body();
+    } finally {
+      this.depth--;
+    }
+  }
 
   /** The promise as stored, without settling it if it is past its deadline. */
   storedPromise(id: string): StoredPromise | undefined {
@@ -38,7 +79,9 @@ export class Tx {
   /** The promise, settled first if it is pending past its deadline (lazy timeout). */
   promise(id: string): StoredPromise | undefined {
     const p = this.storedPromise(id);
-    if (p !== undefined && isPastTimeout(p, this.now)) return timeOut(this, p);
+    if (p !== undefined && isPastTimeout(p, this.now)) {
+      return this.local(id) ? timeOut(this, p) : this.abroad({ kind: "touch", id }, () => timeOut(this, p));
+    }
     return p;
   }
 
@@ -57,7 +100,9 @@ export class Tx {
     const promise = this.promise(id);
     const task = this.storedTask(id);
     if (task === undefined || promise === undefined) return task;
-    return repairTask(this, task, promise);
+    if (this.local(id) || promise.state === "pending" || task.state === "fulfilled") return repairTask(this, task, promise);
+    // Another partition's task left unfulfilled behind its settled promise: its owner repairs it.
+    return this.abroad({ kind: "touch", id }, () => repairTask(this, task, promise));
   }
 
   schedule(id: string): ScheduleRecord | undefined {
@@ -86,7 +131,12 @@ export class Tx {
   }
 
   send(message: Message): void {
-    this.sent.push(message);
+    if (this.depth === 0) this.sent.push(message);
+  }
+
+  /** Write an outbox entry or receipt (protocol/outbox.ts); null deletes. */
+  putOutbox(key: string, value: unknown | null): void {
+    this.set(key, { type: "outbox", key, value });
   }
 
   /**
@@ -107,14 +157,30 @@ export class Tx {
   }
 
   get writes(): Write[] {
-    return [...this.written.values()];
+    const out: Write[] = [];
+    for (const [key, write] of this.written) if (!this.overlaid.has(key)) out.push(write);
+    return out;
   }
 
   get messages(): Message[] {
     return [...this.sent];
   }
 
+  /** The effects left to other partitions' owners, in the order they arose. */
+  get effects(): Effect[] {
+    return [...this.deferred.values()];
+  }
+
   private set(key: string, write: Write): void {
+    if (this.depth > 0) this.overlaid.add(key);
+    else {
+      const l = this.locality;
+      if (l !== undefined && partitionOf(key, l.partitions) !== l.home) {
+        // A rule that crosses partitions without saying how: a bug here, never half-applied in the store.
+        throw new Error(`protocol bug: a transition of partition ${l.home} wrote ${key} of partition ${partitionOf(key, l.partitions)} outside an outbox effect`);
+      }
+      this.overlaid.delete(key);
+    }
     // Keep the first position of a key so writes stay in causal order.
     this.written.set(key, write);
   }

@@ -3,6 +3,8 @@
 // these types; the wire formats (Protobuf, JSON envelope) are mapped onto them
 // at the edges in `api/`.
 
+import type { Effect } from "./outbox.ts";
+
 export const PROTOCOL_VERSION = "2026-04-01";
 
 // ---------------------------------------------------------------- records
@@ -252,13 +254,17 @@ export interface Snapshot {
   schedule(id: string): ScheduleRecord | undefined;
   /** Every promise whose `resonate:branch` tag is `branch` (the preload). */
   branch(branch: string): StoredPromise[];
+  /** Any record by key (outbox entries and receipts, protocol/outbox.ts); engines with partitions provide it. */
+  record?(key: string): unknown;
 }
 
 export type Write =
   | { type: "promise"; record: StoredPromise }
   | { type: "task"; record: StoredTask }
   | { type: "schedule"; record: ScheduleRecord }
-  | { type: "schedule.delete"; id: string };
+  | { type: "schedule.delete"; id: string }
+  /** Outbox bookkeeping (protocol/outbox.ts): an entry or a receipt; value null deletes. */
+  | { type: "outbox"; key: string; value: unknown | null };
 
 export interface Transition<K extends Kind = Kind> {
   response: Response<K>;
@@ -266,6 +272,8 @@ export interface Transition<K extends Kind = Kind> {
   writes: Write[];
   /** Sent only after the writes commit. */
   messages: Message[];
+  /** What other partitions' owners must apply (protocol/outbox.ts); committed with the writes as outbox entries. */
+  effects?: Effect[];
 }
 
 /** Well-known tags. */

@@ -21,15 +21,13 @@
 // has not seen is found when the server refuses the write, and the write is
 // retried once against it (the key was absent, as the caller expected).
 //
-// Commits across partitions (a settle that wakes an awaiter of another call
-// tree, a schedule creating its promise) are not atomic: every expected
-// revision is checked first, then one batch per partition is committed in the
-// order the writes were made. A conflict between the check and a later batch
-// leaves the earlier batches applied; the protocol repairs such a state when
-// it next reads the records (a settled promise fulfils its task), and the
-// count is in `stats().partialCommits`. The outbox of the design brief (an
-// intent record in the first batch, applied idempotently by the target's
-// owner) replaces this once the mesh owns partitions.
+// A commit falls in one partition: a call tree lives in one, and an effect
+// on another tree's records (a settle that wakes an awaiter of another tree,
+// a schedule creating its promise) is committed as an outbox record in the
+// same batch as its cause and applied by the target's owner (protocol/
+// outbox.ts, mesh/outbox.ts). A commit that spans partitions is refused
+// before anything is sent, so nothing is ever half-applied. Outbox entries
+// (`o/`) and receipts (`r/`) are subjects like records, kind letters o and r.
 //
 // Reads. `get` is a direct get of the subject's last message; `getMany`
 // asks for the last messages of several subjects of a partition in one
@@ -64,7 +62,7 @@ import {
 } from "@nats-io/jetstream";
 import { readFile } from "node:fs/promises";
 import type { Logger } from "pino";
-import { KEY_PREFIX, decodeToken, encodeToken, parseKey, partitionOf, treeRootOf, type RecordKind } from "../protocol/keys.ts";
+import { KEY_PREFIX, OUTBOX_PREFIX, RECEIPT_PREFIX, decodeToken, encodeToken, parseKey, partitionOf, treeRootOf, type RecordKind } from "../protocol/keys.ts";
 import { StoreRefusedError, StoreUnavailableError } from "./errors.ts";
 import { ConflictError, type Change, type CommitOp, type Entry, type ListOptions, type ReadOptions, type Store } from "./types.ts";
 import { LocalView } from "./view.ts";
@@ -110,8 +108,6 @@ export interface JetStreamStoreOptions {
 export interface JetStreamStoreStats {
   commits: number;
   conflicts: number;
-  /** Cross-partition commits of which an earlier batch landed and a later one conflicted. */
-  partialCommits: number;
   /** Read requests sent to JetStream (direct gets, single or batched). */
   reads: number;
   /** Reads answered from the local view without a round trip. */
@@ -146,7 +142,8 @@ interface PendingBatchRead {
 }
 
 const KIND_LETTER: Readonly<Record<RecordKind, string>> = { promise: "p", task: "t", schedule: "s" };
-const KIND_OF_LETTER: Readonly<Record<string, RecordKind>> = { p: "promise", t: "task", s: "schedule" };
+/** The key prefix each subject kind letter stands for (records, outbox entries, receipts). */
+const PREFIX_OF_LETTER: Readonly<Record<string, string>> = { p: KEY_PREFIX.promise, t: KEY_PREFIX.task, s: KEY_PREFIX.schedule, o: OUTBOX_PREFIX, r: RECEIPT_PREFIX };
 
 export class JetStreamStore implements Store {
   readonly name = "jetstream";
@@ -162,7 +159,7 @@ export class JetStreamStore implements Store {
   private readonly followers: ({ messages: ConsumerMessages; lastActive: number } | undefined)[] = [];
   private watchdog?: NodeJS.Timeout;
   private checking = false;
-  private readonly counters: JetStreamStoreStats = { commits: 0, conflicts: 0, partialCommits: 0, reads: 0, cachedReads: 0 };
+  private readonly counters: JetStreamStoreStats = { commits: 0, conflicts: 0, reads: 0, cachedReads: 0 };
   private batchSeq = 0;
   private readonly batchPrefix = `${process.pid.toString(36)}${Math.random().toString(36).slice(2, 8)}`;
   private closed = false;
@@ -283,14 +280,16 @@ export class JetStreamStore implements Store {
   /** The stream and subject a key lives in. */
   locate(key: string): { partition: number; stream: string; subject: string } {
     const parsed = parseKey(key);
-    if (parsed === undefined) {
-      throw new Error(`the key ${JSON.stringify(key)} is outside the record layout (${Object.values(KEY_PREFIX).join(", ")})`);
+    const letter = parsed !== undefined ? KIND_LETTER[parsed.kind] : key.startsWith(OUTBOX_PREFIX) ? "o" : key.startsWith(RECEIPT_PREFIX) ? "r" : undefined;
+    if (letter === undefined) {
+      const prefixes = [...Object.values(KEY_PREFIX), OUTBOX_PREFIX, RECEIPT_PREFIX];
+      throw new Error(`the key ${JSON.stringify(key)} is outside the record layout (${prefixes.join(", ")})`);
     }
     const partition = partitionOf(key, this.partitions);
     return {
       partition,
       stream: streamName(this.namespace, partition),
-      subject: `${this.namespace}.${partition}.${KIND_LETTER[parsed.kind]}.${encodeToken(parsed.id)}`,
+      subject: `${this.namespace}.${partition}.${letter}.${encodeToken(key.slice(2))}`,
     };
   }
 
@@ -345,32 +344,16 @@ export class JetStreamStore implements Store {
       if (seen.has(op.key)) throw new Error(`commit names the key ${op.key} twice; merge the writes first`);
       seen.add(op.key);
     }
-    // Group by partition, in the order the writes were made (causes before effects).
-    const groups = new Map<number, CommitOp[]>();
-    for (const op of ops) {
-      const p = partitionOf(op.key, this.partitions);
-      let group = groups.get(p);
-      if (group === undefined) groups.set(p, (group = []));
-      group.push(op);
+    const targets = this.targets(ops);
+    const partition = partitionOf(ops[0]!.key, this.partitions);
+    const foreign = ops.find((op) => partitionOf(op.key, this.partitions) !== partition);
+    if (foreign !== undefined) {
+      throw new Error(
+        `a commit spans partitions ${partition} and ${partitionOf(foreign.key, this.partitions)} (${ops[0]!.key}, ${foreign.key}); ` +
+          "a commit is atomic within one partition, effects across partitions go through the outbox",
+      );
     }
-    if (groups.size === 1) {
-      await this.commitPartition(this.targets(ops));
-      return;
-    }
-    await this.checkRevisions(ops);
-    let landed = 0;
-    for (const group of groups.values()) {
-      try {
-        await this.commitPartition(this.targets(group));
-        landed++;
-      } catch (err) {
-        if (landed > 0 && err instanceof ConflictError) {
-          this.counters.partialCommits++;
-          this.logger?.warn({ key: err.key }, "a commit across partitions was applied in part; the protocol repairs it on the next read");
-        }
-        throw err;
-      }
-    }
+    await this.commitPartition(targets);
   }
 
   async list(options: ListOptions): Promise<Entry[]> {
@@ -531,23 +514,6 @@ export class JetStreamStore implements Store {
       }),
     );
     return this.turn;
-  }
-
-  /** Check every expected revision before a commit that spans partitions, so a stale one writes nothing. */
-  private async checkRevisions(ops: CommitOp[]): Promise<void> {
-    const found = await Promise.all(
-      ops.map(async (op) => {
-        const { stream, subject } = this.locate(op.key);
-        const last = await this.last(stream, subject);
-        return last === undefined || last.json === null ? 0 : last.seq;
-      }),
-    );
-    ops.forEach((op, i) => {
-      if (found[i] !== op.expectedRevision) {
-        this.counters.conflicts++;
-        throw new ConflictError(op.key, op.expectedRevision, found[i]!);
-      }
-    });
   }
 
   /** The last message of a subject: its sequence and JSON text (null for a tombstone). */
@@ -730,9 +696,9 @@ const FOLLOW_PULL_MS = 4_000;
 /** The key a record subject names (`<ns>.<partition>.<kind letter>.<token>`). */
 function keyOfSubject(subject: string): string {
   const parts = subject.split(".");
-  const kind = KIND_OF_LETTER[parts[2] ?? ""];
-  if (parts.length !== 4 || kind === undefined) throw new Error(`not a record subject: ${subject}`);
-  return KEY_PREFIX[kind] + decodeToken(parts[3]!);
+  const prefix = PREFIX_OF_LETTER[parts[2] ?? ""];
+  if (parts.length !== 4 || prefix === undefined) throw new Error(`not a record subject: ${subject}`);
+  return prefix + decodeToken(parts[3]!);
 }
 
 const textDecoder = new TextDecoder();

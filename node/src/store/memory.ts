@@ -12,6 +12,7 @@ import {
   type Store,
 } from "./types.ts";
 import { SortedKeys } from "./sorted-keys.ts";
+import { partitionOf } from "../protocol/keys.ts";
 
 interface Slot {
   /**
@@ -39,6 +40,15 @@ interface Watcher {
 
 export class MemoryStore implements Store {
   readonly name = "memory";
+  /**
+   * Partitions of the key space (default 1). With several, a commit must
+   * fall in one, as on JetStream, so the outbox path runs without NATS.
+   */
+  readonly partitions: number;
+
+  constructor(options: { partitions?: number } = {}) {
+    this.partitions = options.partitions ?? 1;
+  }
 
   private readonly slots = new Map<string, Slot>();
   /** Every live key, sorted, so listing is a binary search plus a walk. */
@@ -105,7 +115,11 @@ export class MemoryStore implements Store {
   private apply(ops: CommitOp[]): number[] {
     this.assertOpen();
     const seen = new Set<string>();
+    const partition = ops.length === 0 ? 0 : partitionOf(ops[0]!.key, this.partitions);
     for (const op of ops) {
+      if (partitionOf(op.key, this.partitions) !== partition) {
+        throw new Error(`a commit spans partitions (${ops[0]!.key}, ${op.key}); effects across partitions go through the outbox`);
+      }
       if (seen.has(op.key)) throw new Error(`commit names the key ${op.key} twice; merge the writes first`);
       seen.add(op.key);
       const actual = this.slots.get(op.key)?.revision ?? 0;

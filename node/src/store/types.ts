@@ -56,6 +56,11 @@ export interface ReadOptions {
 
 export interface Store {
   readonly name: string;
+  /**
+   * Partitions of the key space (protocol/keys.ts partitionOf); a commit's
+   * writes all fall in one. Absent: one partition holds every key.
+   */
+  readonly partitions?: number;
   get(key: string): Promise<Entry | undefined>;
   /**
    * Several keys at once, in the order asked (undefined for an absent key):
@@ -68,9 +73,9 @@ export interface Store {
   /** Compare-and-set; returns the new revision or throws ConflictError. */
   update(key: string, value: unknown, revision: number): Promise<number>;
   /**
-   * Apply several compare-and-set writes. The memory engine applies them
-   * all-or-nothing; an engine without multi-key atomicity applies them in
-   * order and relies on the owner's recovery to finish a partial commit.
+   * Apply several compare-and-set writes, all or nothing. They fall in one
+   * partition (an engine with several refuses a commit that spans them;
+   * effects across partitions go through the protocol's outbox).
    */
   commit(ops: CommitOp[]): Promise<void>;
   /** Entries in key order. */

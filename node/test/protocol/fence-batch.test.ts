@@ -50,7 +50,7 @@ describe("task.fence_batch", () => {
   test("all writes of a batch are one transition's writes: one commit", () => {
     const w = heldRoot();
     const t = transition(w, batch("root", 1, [createAction("root.1", w), createAction("root.2", w)]), w.now);
-    expect(t.writes.map((x) => ("record" in x ? x.record.id : x.id)).sort()).toEqual(["root.1", "root.2"]);
+    expect(t.writes.map((x) => ("record" in x ? x.record.id : "id" in x ? x.id : x.key)).sort()).toEqual(["root.1", "root.2"]);
   });
 
   test("a write the protocol refuses is refused in its slot; the others stand", () => {

@@ -83,7 +83,7 @@ describe("transition", () => {
     w.create("a.1");
     w.ok(req.suspend("a", 1, ["a.1"]));
     const t = w.run(req.settle("a.1"));
-    const keys = t.writes.map((x) => ("record" in x ? `${x.type}/${x.record.id}` : x.id));
+    const keys = t.writes.map((x) => ("record" in x ? `${x.type}/${x.record.id}` : "id" in x ? x.id : x.key));
     expect(keys).toEqual(["promise/a.1", "task/a"]);
     expect(new Set(keys).size).toBe(keys.length);
   });

@@ -106,12 +106,12 @@ export function storeContract(name: string, makeStore: () => Store | Promise<Sto
         await expect(
           store.commit([
             { key: "p/a", value: { v: 2 }, expectedRevision: ra },
-            { key: "p/b", value: { v: 1 }, expectedRevision: 0 },
+            { key: "p/a.1", value: { v: 1 }, expectedRevision: 0 },
             { key: "t/a", value: { v: 2 }, expectedRevision: 0 },
           ]),
         ).rejects.toBeInstanceOf(ConflictError);
         expect((await store.get("p/a"))?.value).toEqual({ v: 1 });
-        expect(await store.get("p/b")).toBeUndefined();
+        expect(await store.get("p/a.1")).toBeUndefined();
         expect((await store.get("t/a"))?.value).toEqual({ v: 1 });
       });
 
@@ -215,13 +215,13 @@ export function storeContract(name: string, makeStore: () => Store | Promise<Sto
         await store.create("t/a", { v: 1 });
         const r2 = await store.update("p/a", { v: 2 }, r1);
         await store.commit([
-          { key: "p/b", value: { v: 1 }, expectedRevision: 0 },
+          { key: "p/a.1", value: { v: 1 }, expectedRevision: 0 },
           { key: "p/a", value: null, expectedRevision: r2 },
         ]);
         await vi.waitFor(() => expect(seen).toHaveLength(4));
         const of = (key: string) => seen.filter((c) => c.key === key);
         expect(of("p/a").map((c) => c.value)).toEqual([{ v: 1 }, { v: 2 }, null]);
-        expect(of("p/b").map((c) => c.value)).toEqual([{ v: 1 }]);
+        expect(of("p/a.1").map((c) => c.value)).toEqual([{ v: 1 }]);
         expect(of("p/a")[0]!.revision).toBe(r1);
         expect(of("p/a")[1]!.revision).toBe(r2);
         stop();
@@ -234,7 +234,7 @@ export function storeContract(name: string, makeStore: () => Store | Promise<Sto
         const stop = store.watch("p/", (c) => seen.push(c));
         await expect(
           store.commit([
-            { key: "p/b", value: { v: 1 }, expectedRevision: 0 },
+            { key: "p/a.1", value: { v: 1 }, expectedRevision: 0 },
             { key: "p/a", value: { v: 2 }, expectedRevision: 0 },
           ]),
         ).rejects.toBeInstanceOf(ConflictError);

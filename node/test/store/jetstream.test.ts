@@ -7,6 +7,7 @@ import { startNats, type NatsServer } from "../../../test/support/nats.ts";
 import { StoreRefusedError, StoreUnavailableError } from "../../src/store/errors.ts";
 import { JetStreamStore, versionAtLeast, type JetStreamStoreOptions } from "../../src/store/jetstream.ts";
 import { ConflictError } from "../../src/store/types.ts";
+import { outboxKey, promiseKey, receiptKey } from "../../src/protocol/keys.ts";
 import { storeContract } from "./contract.ts";
 
 let nats: NatsServer;
@@ -81,7 +82,7 @@ describe("jetstream store specifics", () => {
     }
   });
 
-  it("a commit across partitions with one stale revision writes nothing", async () => {
+  it("a commit that spans partitions is refused before anything is written (effects across partitions go through the outbox)", async () => {
     const store = await open({ partitions: 4 });
     try {
       // Roots chosen to land in different partitions.
@@ -89,15 +90,35 @@ describe("jetstream store specifics", () => {
       const byPartition = new Map<number, string>();
       for (const r of roots) byPartition.set(store.locate(`p/${r}`).partition, r);
       const [x, y] = [...byPartition.values()];
-      await store.create(`p/${y}`, { v: 1 });
       await expect(
         store.commit([
           { key: `p/${x}`, value: { v: 1 }, expectedRevision: 0 },
           { key: `p/${y}`, value: { v: 2 }, expectedRevision: 0 },
         ]),
-      ).rejects.toBeInstanceOf(ConflictError);
+      ).rejects.toThrow(/spans partitions .*outbox/);
       expect(await store.get(`p/${x}`)).toBeUndefined();
-      expect(store.stats().partialCommits).toBe(0);
+      expect(await store.get(`p/${y}`)).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("outbox entries live in their cause's partition and receipts in their target's, read back under their keys", async () => {
+    const store = await open({ partitions: 4 });
+    try {
+      const entry = outboxKey(3, "cause.root", "n1-0");
+      const receipt = receiptKey(entry);
+      expect(store.locate(entry).partition).toBe(store.locate(promiseKey("cause.root")).partition);
+      expect(store.locate(receipt).partition).toBe(3);
+      await store.commit([
+        { key: promiseKey("cause.root"), value: { v: 1 }, expectedRevision: 0 },
+        { key: entry, value: { e: 1 }, expectedRevision: 0 },
+      ]);
+      await store.create(receipt, { r: 1 });
+      expect((await store.get(entry))?.value).toEqual({ e: 1 });
+      expect((await store.list({ prefix: "o/" })).map((e) => e.key)).toEqual([entry]);
+      expect((await store.list({ prefix: "r/" })).map((e) => e.key)).toEqual([receipt]);
+      expect((await store.list({ prefix: "p/" })).map((e) => e.key)).toEqual([promiseKey("cause.root")]);
     } finally {
       await store.close();
     }

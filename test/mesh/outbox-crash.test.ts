@@ -1,0 +1,100 @@
+// A node dies between committing a cause and applying its effect on another
+// partition: a real `resonate serve` process SIGKILLs itself right after the
+// commit (RESONATE_TEST_KILL_BEFORE_OUTBOX_APPLY, mesh/outbox.ts), and the
+// surviving node, once it owns the target partition, applies the outbox
+// entry: the awaiter is resumed, exactly once.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startNode, type RunningNode } from "@resonate-mesh/node";
+import { createClient, ownerOf } from "@resonate-mesh/node/internal-for-tests";
+import { PromiseService, TaskService } from "@resonate-mesh/node/proto";
+import { OUTBOX_PREFIX, partitionOf, promiseKey } from "@resonate-mesh/node/protocol";
+import { Inbox, SettleState } from "../conformance/harness.ts";
+import { startNats, type NatsServer } from "../support/nats.ts";
+import { freePort, resonateBin } from "../support/node.ts";
+import { spawnProcess, stopAll, type Proc } from "../support/processes.ts";
+import { waitFor } from "../support/wait.ts";
+
+const PARTITIONS = 4;
+const NAMESPACE = "outboxcrash";
+let nats: NatsServer;
+let survivor: RunningNode;
+
+beforeAll(async () => {
+  nats = await startNats();
+  survivor = await startNode({
+    store: { kind: "jetstream", servers: nats.url, namespace: NAMESPACE, partitions: PARTITIONS },
+    port: 0,
+    host: "127.0.0.1",
+    // The dying node beats every second (the default); three missed beats and it is gone.
+    mesh: { nodeId: "survivor", heartbeatMs: 200, expireMs: 3_000 },
+    server: { shutdownGraceMs: 200 },
+  });
+  await survivor.ready;
+}, 60_000);
+
+afterAll(async () => {
+  await stopAll();
+  await survivor?.close().catch(() => undefined);
+  await nats?.stop();
+});
+
+function dyingNode(port: number): Proc {
+  return spawnProcess(
+    "resonate serve (dies before applying its outbox)",
+    process.execPath,
+    [resonateBin, "serve", "--host", "127.0.0.1", "--port", String(port), "--store", "jetstream", "--nats", nats.url, "--partitions", String(PARTITIONS), "--nats-namespace", NAMESPACE],
+    { env: { RESONATE_TEST_KILL_BEFORE_OUTBOX_APPLY: "1" } },
+  );
+}
+
+const partition = (id: string) => partitionOf(promiseKey(id), PARTITIONS);
+
+describe("a node killed between a settle's commit and the wake-up of an awaiter in another partition", () => {
+  it("the surviving node applies the outbox entry once it owns the awaiter's partition: the awaiter is dispatched exactly once", async () => {
+    const port = await freePort();
+    const dying = dyingNode(port);
+    await waitFor("the dying node to join the mesh", () => survivor.members().length === 2, 30_000);
+    const dyingId = survivor.members().find((m) => m !== "survivor")!;
+
+    // The awaited promise anywhere; the awaiter in a partition the dying node owns, so only a takeover applies it.
+    const awaited = "crash-awaited";
+    let awaiter = "";
+    for (let i = 0; awaiter === ""; i++) {
+      const id = `crash-awaiter-${i}`;
+      if (partition(id) !== partition(awaited) && ownerOf(partition(id), survivor.members()) === dyingId) awaiter = id;
+    }
+
+    const promises = createClient(PromiseService, survivor.address);
+    const tasks = createClient(TaskService, survivor.address);
+    const onDying = createClient(PromiseService, `127.0.0.1:${port}`);
+    const inbox = await Inbox.open(tasks, "crash-workers", "w1");
+    try {
+      const timeoutAt = BigInt(Date.now() + 600_000);
+      await promises.create({ id: awaited, timeoutAt });
+      await promises.create({ id: awaiter, timeoutAt, tags: { "resonate:target": "poll://any@crash-workers" } });
+      expect(await inbox.nextExecute(10_000)).toEqual({ id: awaiter, version: 0n });
+      await tasks.acquire({ id: awaiter, version: 0n, pid: "w1", ttl: 600_000n });
+      await tasks.suspend({ id: awaiter, version: 1n, actions: [{ awaited, awaiter }] });
+
+      // The settle commits on the dying node, which is killed before it applies the wake-up.
+      await expect(onDying.settle({ id: awaited, state: SettleState.RESOLVED })).rejects.toThrow();
+      await waitFor("the dying node to be gone", () => !dying.running, 30_000);
+      expect((await promises.get({ id: awaited })).promise?.id).toBe(awaited);
+
+      // Once the survivor owns the awaiter's partition, its scan applies the entry.
+      expect(await inbox.nextExecute(30_000)).toEqual({ id: awaiter, version: 1n });
+      await waitFor("the outbox entry to be deleted", async () => (await survivor.store.list({ prefix: OUTBOX_PREFIX })).length === 0, 30_000);
+      // Exactly once: no second execute through the survivor's later scans (every second).
+      await inbox.expectNothing(3_000);
+      const task = (await tasks.get({ id: awaiter })).task!;
+      expect(task.version).toBe(1n);
+      expect(task.resumes).toEqual([awaited]);
+    } finally {
+      inbox.cancel();
+      promises.close();
+      tasks.close();
+      onDying.close();
+    }
+  }, 120_000);
+});
