@@ -5,6 +5,9 @@
 //
 //   node --expose-gc --import tsx bench/memory/held.ts plain 100000
 //
+// HELD_HEAP_SNAPSHOT=file.heapsnapshot also writes a heap snapshot after the
+// count, to find the top retainers.
+//
 // Kinds (what a user's program leaves behind):
 //   plain     promise.create of a pending promise, a small param, no tags
 //   sdk-call  a settled ctx.run step as our SDK records it: a fenced create
@@ -15,6 +18,7 @@
 import { MeshNode } from "@resonate-mesh/node/local";
 import type { Request, Response } from "@resonate-mesh/node/protocol";
 import { MemoryStore } from "@resonate-mesh/node/store";
+import { writeHeapSnapshot } from "node:v8";
 import { HELD_KINDS, type HeldKind } from "./kinds.ts";
 
 
@@ -94,17 +98,24 @@ async function main(): Promise<void> {
   if (!HELD_KINDS.includes(kind)) throw new Error(`kind must be one of ${HELD_KINDS.join(", ")}, got ${kind}`);
   if (typeof (globalThis as { gc?: unknown }).gc !== "function") throw new Error("run with --expose-gc");
   const store = new MemoryStore();
+  // Started, as `resonate dev` runs it: the search indexes and the timer index
+  // follow the store, so what they keep per record is counted too.
   const node = new MeshNode({ store });
+  await node.start();
   // Warm the code paths (and their one-off allocations) on a throwaway node first.
-  const warm = new MeshNode({ store: new MemoryStore() });
+  const warmStore = new MemoryStore();
+  const warm = new MeshNode({ store: warmStore });
+  await warm.start();
   await fill(warm, kind, 1000);
+  await warm.stop();
+  await warmStore.close();
   const before = held();
   await fill(node, kind, count);
   const after = held();
   process.stdout.write(`${JSON.stringify({ kind, count, bytesPerPromise: (after - before) / count })}\n`);
-  // Keep both alive until measured.
-  void node;
-  void store;
+  if (process.env.HELD_HEAP_SNAPSHOT) writeHeapSnapshot(process.env.HELD_HEAP_SNAPSHOT);
+  // Keep it alive until measured.
+  await node.stop();
 }
 
 await main();

@@ -10,9 +10,9 @@
 import type { Logger } from "pino";
 import { isPastTimeout, timeoutState } from "../protocol/records.ts";
 import { idListPrefix, matchId } from "../protocol/search.ts";
-import type { PromiseRecord, PromiseState, ScheduleRecord } from "../protocol/types.ts";
+import { Tag, type PromiseRecord, type PromiseState, type ScheduleRecord } from "../protocol/types.ts";
 import type { Change, Store } from "../store/types.ts";
-import { mergeOrdered, SortedIds } from "./sorted-ids.ts";
+import { mergeOrdered, SortedSlots } from "./sorted-ids.ts";
 import { KEY_PREFIX } from "../protocol/keys.ts";
 
 interface Indexed {
@@ -39,43 +39,196 @@ export interface IndexPage {
   stoppedAfter?: string;
 }
 
-/** One kind of record (promises or schedules) and its indexes. */
-class RecordIndex {
-  readonly records = new Map<string, Indexed>();
-  readonly all = new SortedIds();
-  readonly byState = new Map<string, SortedIds>();
-  readonly byTag = new Map<string, SortedIds>();
+/** Stored states by code; 0 is "no state" (schedules). */
+const STATES: readonly (PromiseState | undefined)[] = [undefined, "pending", "resolved", "rejected", "rejected_canceled", "rejected_timedout"];
+const STATE_CODE: ReadonlyMap<string, number> = new Map(STATES.flatMap((s, i) => (s === undefined ? [] : [[s, i] as const])));
 
-  put(id: string, next: Indexed | undefined): void {
-    const prev = this.records.get(id);
-    if (prev !== undefined) {
-      if (prev.state !== undefined) this.byState.get(prev.state)?.delete(id);
-      for (const [k, v] of Object.entries(prev.tags)) this.byTag.get(tagKey(k, v))?.delete(id);
+/**
+ * The tags of records, interned: a record holds the number of its tag set.
+ * A value equal to the record's own id is kept as SELF, so the tag sets of
+ * records that differ only there (an SDK root's `resonate:origin` and
+ * `resonate:branch`, say) are one set. Steps of one call tree share theirs.
+ */
+const SELF = null;
+type TagSet = { canon: string; entries: (string | typeof SELF)[]; refs: number };
+
+class TagSets {
+  private readonly sets: (TagSet | undefined)[] = [];
+  private readonly byCanon = new Map<string, number>();
+  private readonly free: number[] = [];
+
+  intern(tags: Record<string, string>, id: string): number {
+    const entries: (string | typeof SELF)[] = [];
+    for (const k of Object.keys(tags)) {
+      const v = tags[k]!;
+      entries.push(k, v === id ? SELF : v);
     }
+    const canon = JSON.stringify(entries);
+    const known = this.byCanon.get(canon);
+    if (known !== undefined) {
+      this.sets[known]!.refs++;
+      return known;
+    }
+    const n = this.free.pop() ?? this.sets.length;
+    this.sets[n] = { canon, entries, refs: 1 };
+    this.byCanon.set(canon, n);
+    return n;
+  }
+
+  release(n: number): void {
+    const set = this.sets[n]!;
+    if (--set.refs > 0) return;
+    this.byCanon.delete(set.canon);
+    this.sets[n] = undefined;
+    this.free.push(n);
+  }
+
+  entries(n: number): readonly (string | typeof SELF)[] {
+    return this.sets[n]!.entries;
+  }
+}
+
+/** A posting of one tag value: a lone slot as a number, more as a SortedSlots. */
+type Posting = number | SortedSlots;
+
+/**
+ * One kind of record (promises or schedules) and its indexes. Each indexed
+ * record has a slot (a small integer, reused after removal); per slot the
+ * index keeps the record's store key (shared with the store), its stored
+ * state, deadline and tag set in flat arrays, and postings (per state, per
+ * tag value) list slots in key order. A tag value equal to the record's own
+ * id gets no posting: the record is found by its id.
+ */
+class RecordIndex {
+  private readonly slotOf = new Map<string, number>();
+  private readonly keys: (string | undefined)[] = [];
+  private states = new Uint8Array(64);
+  private timeouts = new Float64Array(64);
+  private tagSetOf = new Int32Array(64);
+  private readonly free: number[] = [];
+  private readonly tagSets = new TagSets();
+  private readonly keyOf = (slot: number): string => this.keys[slot]!;
+  private readonly byState: SortedSlots[] = STATES.map(() => new SortedSlots(this.keyOf));
+  private readonly byTag = new Map<string, Map<string, Posting>>();
+
+  /** `prefix`: the store key prefix of this kind (a record's key is prefix + id). */
+  constructor(private readonly prefix: string) {}
+
+  get size(): number {
+    return this.slotOf.size;
+  }
+
+  put(key: string, next: Indexed | undefined): void {
+    let slot = this.slotOf.get(key);
+    if (slot !== undefined) this.unindex(slot);
     if (next === undefined) {
-      this.records.delete(id);
-      this.all.delete(id);
+      if (slot !== undefined) {
+        this.slotOf.delete(key);
+        this.keys[slot] = undefined;
+        this.free.push(slot);
+      }
       return;
     }
-    this.records.set(id, next);
-    this.all.add(id);
-    if (next.state !== undefined) set(this.byState, next.state).add(id);
-    for (const [k, v] of Object.entries(next.tags)) set(this.byTag, tagKey(k, v)).add(id);
+    if (slot === undefined) {
+      slot = this.free.pop() ?? this.keys.length;
+      this.slotOf.set(key, slot);
+      this.keys[slot] = key;
+      this.reserve(slot);
+    }
+    const id = key.slice(this.prefix.length);
+    const state = next.state === undefined ? 0 : STATE_CODE.get(next.state)!;
+    this.states[slot] = state;
+    this.timeouts[slot] = next.timeoutAt ?? NaN;
+    const tagSet = this.tagSets.intern(next.tags, id);
+    this.tagSetOf[slot] = tagSet;
+    this.byState[state]!.add(slot);
+    const entries = this.tagSets.entries(tagSet);
+    for (let i = 0; i < entries.length; i += 2) {
+      const v = entries[i + 1]!;
+      if (v !== SELF) this.addPosting(entries[i]!, v, slot);
+    }
+  }
+
+  private unindex(slot: number): void {
+    this.byState[this.states[slot]!]!.delete(slot);
+    const tagSet = this.tagSetOf[slot]!;
+    const entries = this.tagSets.entries(tagSet);
+    for (let i = 0; i < entries.length; i += 2) {
+      const v = entries[i + 1]!;
+      if (v !== SELF) this.deletePosting(entries[i]!, v, slot);
+    }
+    this.tagSets.release(tagSet);
+  }
+
+  private reserve(slot: number): void {
+    if (slot < this.states.length) return;
+    const size = Math.max(slot + 1, Math.ceil(this.states.length * 1.5));
+    const grow = <A extends Uint8Array | Float64Array | Int32Array>(a: A, make: (n: number) => A): A => {
+      const b = make(size);
+      b.set(a);
+      return b;
+    };
+    this.states = grow(this.states, (n) => new Uint8Array(n));
+    this.timeouts = grow(this.timeouts, (n) => new Float64Array(n));
+    this.tagSetOf = grow(this.tagSetOf, (n) => new Int32Array(n));
+  }
+
+  private addPosting(k: string, v: string, slot: number): void {
+    let values = this.byTag.get(k);
+    if (values === undefined) this.byTag.set(k, (values = new Map()));
+    const posting = values.get(v);
+    if (posting === undefined) {
+      values.set(v, slot);
+    } else if (typeof posting === "number") {
+      if (posting === slot) return;
+      const slots = new SortedSlots(this.keyOf);
+      slots.add(posting);
+      slots.add(slot);
+      values.set(v, slots);
+    } else {
+      posting.add(slot);
+    }
+  }
+
+  private deletePosting(k: string, v: string, slot: number): void {
+    const values = this.byTag.get(k);
+    const posting = values?.get(v);
+    if (values === undefined || posting === undefined) return;
+    if (typeof posting === "number") {
+      if (posting === slot) values.delete(v);
+    } else {
+      posting.delete(slot);
+      // Back to a lone number once one member is left, so churn leaves no empty sets behind.
+      if (posting.size === 1) values.set(v, posting.from(undefined).next().value as number);
+    }
+    if (values.size === 0) this.byTag.delete(k);
+  }
+
+  /** The value of tag `k` of the record in `slot`, if it has one. */
+  private tag(slot: number, k: string): string | undefined {
+    const entries = this.tagSets.entries(this.tagSetOf[slot]!);
+    for (let i = 0; i < entries.length; i += 2) {
+      if (entries[i] !== k) continue;
+      const v = entries[i + 1]!;
+      return v === SELF ? this.keys[slot]!.slice(this.prefix.length) : v;
+    }
+    return undefined;
   }
 
   query(q: IndexQuery, maxScan: number): IndexPage {
-    const prefix = idListPrefix(q.id);
-    const after = maxString(q.cursor, prefix === "" ? undefined : beforePrefix(prefix));
+    const idPrefix = this.prefix + idListPrefix(q.id);
+    const after = maxString(q.cursor === undefined ? undefined : this.prefix + q.cursor, beforePrefix(idPrefix));
     const candidates = this.candidates(q, after);
     const ids: string[] = [];
     let scanned = 0;
-    for (const id of candidates) {
-      if (prefix !== "" && !id.startsWith(prefix)) {
-        if (id > prefix) break; // past the prefix range
+    for (const slot of candidates) {
+      const key = this.keys[slot]!;
+      if (!key.startsWith(idPrefix)) {
+        if (key > idPrefix) break; // past the prefix range
         continue;
       }
-      const r = this.records.get(id);
-      if (r !== undefined && this.matches(id, r, q)) {
+      const id = key.slice(this.prefix.length);
+      if (this.matches(slot, id, q)) {
         ids.push(id);
         if (ids.length > q.limit) return { ids };
       }
@@ -84,44 +237,69 @@ class RecordIndex {
     return { ids };
   }
 
-  /** The smallest index that holds every match, from `after` on. */
-  private candidates(q: IndexQuery, after: string | undefined): Iterable<string> {
-    let best: { size: number; ids: () => Iterable<string> } = { size: this.all.size, ids: () => this.all.from(after) };
+  /** The smallest index that holds every match, from key `after` on. */
+  private candidates(q: IndexQuery, after: string | undefined): Iterable<number> {
+    const everyState = this.byState.filter((s) => s.size > 0);
+    let best: { size: number; slots: () => Iterator<number> } = {
+      size: this.size,
+      slots: () => mergeOrdered(everyState.map((s) => s.from(after)), this.keyOf),
+    };
     for (const [k, v] of Object.entries(q.tags ?? {})) {
-      const ids = this.byTag.get(tagKey(k, v));
-      if (ids === undefined) return [];
-      if (ids.size < best.size) best = { size: ids.size, ids: () => ids.from(after) };
+      const posting = this.byTag.get(k)?.get(v);
+      // The record whose own id is the value, when its tag says so (SELF values have no posting).
+      const selfSlot = this.slotOf.get(this.prefix + v);
+      const self = selfSlot !== undefined && this.tag(selfSlot, k) === v && (after === undefined || this.keys[selfSlot]! > after) ? selfSlot : undefined;
+      const size = (posting === undefined ? 0 : typeof posting === "number" ? 1 : posting.size) + (self === undefined ? 0 : 1);
+      if (size === 0) return [];
+      if (size < best.size) {
+        best = {
+          size,
+          slots: () => {
+            const streams: Iterator<number>[] = [];
+            if (typeof posting === "number") {
+              if (posting !== self && (after === undefined || this.keys[posting]! > after)) streams.push([posting][Symbol.iterator]());
+            } else if (posting !== undefined) streams.push(posting.from(after));
+            if (self !== undefined) streams.push([self][Symbol.iterator]());
+            return mergeOrdered(streams, this.keyOf);
+          },
+        };
+      }
     }
     if (q.state !== undefined) {
-      const stored = this.byState.get(q.state) ?? new SortedIds();
+      const stored = this.byState[STATE_CODE.get(q.state)!]!;
       // Timed-out states also hold pending promises past their deadline (lazy timeouts).
-      const pending = q.state === "rejected_timedout" || q.state === "resolved" ? this.byState.get("pending") : undefined;
+      const pending = q.state === "rejected_timedout" || q.state === "resolved" ? this.byState[STATE_CODE.get("pending")!] : undefined;
       const size = stored.size + (pending?.size ?? 0);
       if (size < best.size) {
         best = {
           size,
-          ids: () => (pending === undefined ? stored.from(after) : mergeOrdered(stored.from(after), pending.from(after))),
+          slots: () => (pending === undefined ? stored.from(after) : mergeOrdered([stored.from(after), pending.from(after)], this.keyOf)),
         };
       }
     }
-    return best.ids();
+    return { [Symbol.iterator]: best.slots };
   }
 
-  private matches(id: string, r: Indexed, q: IndexQuery): boolean {
+  private matches(slot: number, id: string, q: IndexQuery): boolean {
     if (q.state !== undefined) {
-      const state = r.state === "pending" && isPastTimeout({ state: "pending", timeoutAt: r.timeoutAt } as PromiseRecord, q.now) ? timeoutState(r) : r.state;
+      let state = STATES[this.states[slot]!];
+      if (state === "pending" && isPastTimeout({ state, timeoutAt: this.timeouts[slot]! } as PromiseRecord, q.now)) {
+        const timer = this.tag(slot, Tag.timer);
+        state = timeoutState({ tags: timer === undefined ? {} : { [Tag.timer]: timer } });
+      }
       if (state !== q.state) return false;
     }
-    for (const [k, v] of Object.entries(q.tags ?? {})) if (r.tags[k] !== v) return false;
+    for (const [k, v] of Object.entries(q.tags ?? {})) if (this.tag(slot, k) !== v) return false;
     return matchId(id, q.id);
   }
 }
 
 export class SearchView {
-  readonly promises = new RecordIndex();
-  readonly schedules = new RecordIndex();
+  readonly promises = new RecordIndex(KEY_PREFIX.promise);
+  readonly schedules = new RecordIndex(KEY_PREFIX.schedule);
   private ready = false;
-  private readonly revisions = new Map<string, number>();
+  /** While loading only: the revision each key was last indexed at, so the listing never undoes a newer change. */
+  private revisions: Map<string, number> | undefined = new Map();
   private unwatch: (() => void) | undefined;
   private stopped = false;
 
@@ -157,7 +335,9 @@ export class SearchView {
       }
     }
     this.ready = true;
-    this.logger?.debug({ promises: this.promises.records.size, schedules: this.schedules.records.size }, "search indexes loaded");
+    // From here on only the watch feeds the indexes, in order.
+    this.revisions = undefined;
+    this.logger?.debug({ promises: this.promises.size, schedules: this.schedules.size }, "search indexes loaded");
   }
 
   get isReady(): boolean {
@@ -171,33 +351,25 @@ export class SearchView {
   }
 
   private apply(change: Change, fromListing = false): void {
-    const known = this.revisions.get(change.key);
-    if (fromListing && known !== undefined && known >= change.revision) return;
-    if (change.value === null) this.revisions.delete(change.key);
-    else this.revisions.set(change.key, change.revision);
-    const id = change.key.slice(2);
+    if (this.revisions !== undefined) {
+      const known = this.revisions.get(change.key);
+      if (fromListing && known !== undefined && known >= change.revision) return;
+      // A deletion stays recorded too, so a listing page read before it cannot bring the record back.
+      this.revisions.set(change.key, change.revision);
+    }
     if (change.key.startsWith(KEY_PREFIX.promise)) {
       const p = change.value as PromiseRecord | null;
-      this.promises.put(id, p === null ? undefined : { state: p.state, timeoutAt: p.timeoutAt, tags: p.tags ?? {} });
+      this.promises.put(change.key, p === null ? undefined : { state: p.state, timeoutAt: p.timeoutAt, tags: p.tags ?? {} });
     } else {
       const s = change.value as ScheduleRecord | null;
-      this.schedules.put(id, s === null ? undefined : { tags: s.promiseTags ?? {} });
+      this.schedules.put(change.key, s === null ? undefined : { tags: s.promiseTags ?? {} });
     }
   }
 }
 
-function tagKey(k: string, v: string): string {
-  return `${k}\u0000${v}`;
-}
-
-function set(map: Map<string, SortedIds>, key: string): SortedIds {
-  let s = map.get(key);
-  if (s === undefined) map.set(key, (s = new SortedIds()));
-  return s;
-}
-
 /** The greatest string below every id that starts with `prefix` (so iteration "after" it starts at the prefix). */
 function beforePrefix(prefix: string): string | undefined {
+  if (prefix === "") return undefined;
   const last = prefix.charCodeAt(prefix.length - 1);
   if (last === 0) return prefix.slice(0, -1);
   return prefix.slice(0, -1) + String.fromCharCode(last - 1) + "\uffff";

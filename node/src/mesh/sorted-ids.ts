@@ -1,101 +1,121 @@
-// A set of ids kept in order (code-unit order, as store keys sort), for the
-// search indexes: insert and delete in O(sqrt n)-ish time (sorted chunks),
-// and iteration from any id onwards. A plain sorted array would move the
-// whole array on every insert; a Map has no order.
+// Postings of the search indexes: sets of record slots (small integers, see
+// search-view.ts) kept in the order of the records' keys (code-unit order, as
+// store keys sort). Slots instead of id strings, so a posting costs one small
+// integer per member and every posting of a record shares its one key string.
+// Sorted chunks: insert and delete move at most one chunk, iteration can
+// start after any key.
 
 const MAX_CHUNK = 1024;
 
-export class SortedIds {
-  private chunks: string[][] = [];
+/** The key of a slot: postings order their members by it. */
+export type KeyOf = (slot: number) => string;
+
+export class SortedSlots {
+  private chunks: number[][] = [];
   private count = 0;
+
+  constructor(private readonly keyOf: KeyOf) {}
 
   get size(): number {
     return this.count;
   }
 
-  add(id: string): void {
+  add(slot: number): void {
     if (this.chunks.length === 0) {
-      this.chunks.push([id]);
+      this.chunks.push([slot]);
       this.count = 1;
       return;
     }
-    const c = this.chunkFor(id);
+    const key = this.keyOf(slot);
+    const c = this.chunkFor(key);
     const chunk = this.chunks[c]!;
-    const at = lowerBound(chunk, id);
-    if (chunk[at] === id) return;
-    chunk.splice(at, 0, id);
+    const at = this.lowerBound(chunk, key);
+    if (chunk[at] === slot) return;
+    chunk.splice(at, 0, slot);
     this.count++;
     if (chunk.length > MAX_CHUNK) this.chunks.splice(c, 1, chunk.slice(0, MAX_CHUNK / 2), chunk.slice(MAX_CHUNK / 2));
   }
 
-  delete(id: string): void {
+  /** Remove `slot`, whose key must still be the one it was added with. */
+  delete(slot: number): void {
     if (this.chunks.length === 0) return;
-    const c = this.chunkFor(id);
+    const key = this.keyOf(slot);
+    const c = this.chunkFor(key);
     const chunk = this.chunks[c]!;
-    const at = lowerBound(chunk, id);
-    if (chunk[at] !== id) return;
+    const at = this.lowerBound(chunk, key);
+    if (chunk[at] !== slot) return;
     chunk.splice(at, 1);
     this.count--;
     if (chunk.length === 0) this.chunks.splice(c, 1);
   }
 
-  /** Ids strictly after `after` (all when undefined), in order. */
-  *from(after: string | undefined): Generator<string> {
+  /** Slots whose key is strictly after `after` (all when undefined), in key order. */
+  *from(after: string | undefined): Generator<number> {
     let c = after === undefined ? 0 : this.chunkFor(after);
-    let i = after === undefined ? 0 : upperBound(this.chunks[c] ?? [], after);
+    let i = after === undefined ? 0 : this.upperBound(this.chunks[c] ?? [], after);
     for (; c < this.chunks.length; c++, i = 0) {
       const chunk = this.chunks[c]!;
       for (; i < chunk.length; i++) yield chunk[i]!;
     }
   }
 
-  /** The chunk whose range holds `id` (the first whose last id is >= id, else the last). */
-  private chunkFor(id: string): number {
+  /** The chunk whose range holds `key` (the first whose last key is >= key, else the last). */
+  private chunkFor(key: string): number {
     let lo = 0;
     let hi = this.chunks.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       const chunk = this.chunks[mid]!;
-      if (chunk[chunk.length - 1]! < id) lo = mid + 1;
+      if (this.keyOf(chunk[chunk.length - 1]!) < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private lowerBound(a: number[], key: string): number {
+    let lo = 0;
+    let hi = a.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.keyOf(a[mid]!) < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private upperBound(a: number[], key: string): number {
+    let lo = 0;
+    let hi = a.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.keyOf(a[mid]!) <= key) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 }
 
-function lowerBound(a: string[], x: string): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (a[mid]! < x) lo = mid + 1;
-    else hi = mid;
+/** Merge ordered slot streams into one (no slot in two of them), by key. */
+export function* mergeOrdered(streams: Iterator<number>[], keyOf: KeyOf): Generator<number> {
+  if (streams.length === 1) {
+    yield* { [Symbol.iterator]: () => streams[0]! };
+    return;
   }
-  return lo;
-}
-
-function upperBound(a: string[], x: string): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (a[mid]! <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** Merge two ordered id streams into one (no duplicates across them expected). */
-export function* mergeOrdered(a: Iterator<string>, b: Iterator<string>): Generator<string> {
-  let x = a.next();
-  let y = b.next();
-  while (!x.done || !y.done) {
-    if (y.done || (!x.done && x.value <= y.value)) {
-      yield x.value as string;
-      x = a.next();
-    } else {
-      yield y.value;
-      y = b.next();
+  const heads = streams.map((s) => s.next());
+  for (;;) {
+    let best = -1;
+    let bestKey = "";
+    for (let i = 0; i < heads.length; i++) {
+      const h = heads[i]!;
+      if (h.done) continue;
+      const key = keyOf(h.value);
+      if (best === -1 || key < bestKey) {
+        best = i;
+        bestKey = key;
+      }
     }
+    if (best === -1) return;
+    yield heads[best]!.value as number;
+    heads[best] = streams[best]!.next();
   }
 }
