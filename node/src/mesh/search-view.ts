@@ -100,7 +100,6 @@ type Posting = number | SortedSlots;
  * id gets no posting: the record is found by its id.
  */
 class RecordIndex {
-  private readonly slotOf = new Map<string, number>();
   private readonly keys: (string | undefined)[] = [];
   private states = new Uint8Array(64);
   private timeouts = new Float64Array(64);
@@ -108,6 +107,8 @@ class RecordIndex {
   private readonly free: number[] = [];
   private readonly tagSets = new TagSets();
   private readonly keyOf = (slot: number): string => this.keys[slot]!;
+  /** Every record, in key order; also how a key finds its slot (a binary search costs less memory than a Map). */
+  private readonly all = new SortedSlots(this.keyOf);
   private readonly byState: SortedSlots[] = STATES.map(() => new SortedSlots(this.keyOf));
   private readonly byTag = new Map<string, Map<string, Posting>>();
 
@@ -115,15 +116,15 @@ class RecordIndex {
   constructor(private readonly prefix: string) {}
 
   get size(): number {
-    return this.slotOf.size;
+    return this.all.size;
   }
 
   put(key: string, next: Indexed | undefined): void {
-    let slot = this.slotOf.get(key);
+    let slot = this.all.find(key);
     if (slot !== undefined) this.unindex(slot);
     if (next === undefined) {
       if (slot !== undefined) {
-        this.slotOf.delete(key);
+        this.all.delete(slot);
         this.keys[slot] = undefined;
         this.free.push(slot);
       }
@@ -131,9 +132,9 @@ class RecordIndex {
     }
     if (slot === undefined) {
       slot = this.free.pop() ?? this.keys.length;
-      this.slotOf.set(key, slot);
       this.keys[slot] = key;
       this.reserve(slot);
+      this.all.add(slot);
     }
     const id = key.slice(this.prefix.length);
     const state = next.state === undefined ? 0 : STATE_CODE.get(next.state)!;
@@ -239,15 +240,11 @@ class RecordIndex {
 
   /** The smallest index that holds every match, from key `after` on. */
   private candidates(q: IndexQuery, after: string | undefined): Iterable<number> {
-    const everyState = this.byState.filter((s) => s.size > 0);
-    let best: { size: number; slots: () => Iterator<number> } = {
-      size: this.size,
-      slots: () => mergeOrdered(everyState.map((s) => s.from(after)), this.keyOf),
-    };
+    let best: { size: number; slots: () => Iterator<number> } = { size: this.size, slots: () => this.all.from(after) };
     for (const [k, v] of Object.entries(q.tags ?? {})) {
       const posting = this.byTag.get(k)?.get(v);
       // The record whose own id is the value, when its tag says so (SELF values have no posting).
-      const selfSlot = this.slotOf.get(this.prefix + v);
+      const selfSlot = this.all.find(this.prefix + v);
       const self = selfSlot !== undefined && this.tag(selfSlot, k) === v && (after === undefined || this.keys[selfSlot]! > after) ? selfSlot : undefined;
       const size = (posting === undefined ? 0 : typeof posting === "number" ? 1 : posting.size) + (self === undefined ? 0 : 1);
       if (size === 0) return [];

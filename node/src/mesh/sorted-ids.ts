@@ -49,6 +49,14 @@ export class SortedSlots {
     if (chunk.length === 0) this.chunks.splice(c, 1);
   }
 
+  /** The member whose key is `key`, if any. */
+  find(key: string): number | undefined {
+    if (this.chunks.length === 0) return undefined;
+    const chunk = this.chunks[this.chunkFor(key)]!;
+    const slot = chunk[this.lowerBound(chunk, key)];
+    return slot !== undefined && this.keyOf(slot) === key ? slot : undefined;
+  }
+
   /** Slots whose key is strictly after `after` (all when undefined), in key order. */
   *from(after: string | undefined): Generator<number> {
     let c = after === undefined ? 0 : this.chunkFor(after);
