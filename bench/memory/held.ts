@@ -11,7 +11,9 @@
 // Kinds (what a user's program leaves behind):
 //   plain     promise.create of a pending promise, a small param, no tags
 //   sdk-call  a settled ctx.run step as our SDK records it: a fenced create
-//             with the SDK's lineage tags, param and value (one per step)
+//             with the SDK's lineage tags, param and value, in workflows of
+//             4 steps (the tag values are shared by the 4; the workflow's own
+//             promise is not counted)
 //   task      a targeted promise with its task, run here and finished
 //             (task.create, then task.fulfill): a settled workflow
 
@@ -24,6 +26,7 @@ import { HELD_KINDS, type HeldKind } from "./kinds.ts";
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64");
 const HOUR = 3_600_000;
+const STEPS_PER_WORKFLOW = 4;
 
 async function fill(node: MeshNode, kind: HeldKind, count: number): Promise<void> {
   const timeoutAt = Date.now() + HOUR;
@@ -41,7 +44,10 @@ async function fill(node: MeshNode, kind: HeldKind, count: number): Promise<void
       case "plain":
         await send({ kind: "promise.create", data: { id, timeoutAt, param: { headers: {}, data: b64({ n: i }) } } });
         break;
-      case "sdk-call":
+      case "sdk-call": {
+        // Steps of workflows of STEPS_PER_WORKFLOW steps each, tagged as our SDK tags a ctx.run
+        // (origin, parent and branch: the workflow; scope local). Fenced on one task for brevity.
+        const workflow = `held-wf-${Math.floor(i / STEPS_PER_WORKFLOW)}`;
         await send({
           kind: "task.fence",
           data: {
@@ -50,16 +56,17 @@ async function fill(node: MeshNode, kind: HeldKind, count: number): Promise<void
             action: {
               kind: "promise.create",
               data: {
-                id: `${root}.${i}`,
+                id: `${workflow}.${i % STEPS_PER_WORKFLOW}`,
                 timeoutAt,
                 param: { headers: {}, data: b64({ func: "step", args: [i], version: 1 }) },
-                tags: { "resonate:origin": root, "resonate:parent": root, "resonate:scope": "local", "resonate:branch": root },
+                tags: { "resonate:origin": workflow, "resonate:parent": workflow, "resonate:scope": "local", "resonate:branch": workflow },
                 settled: { state: "resolved", value: { headers: {}, data: b64(`s${i}`) } },
               },
             },
           },
         });
         break;
+      }
       case "task":
         await send({
           kind: "task.create",

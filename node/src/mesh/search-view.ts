@@ -12,7 +12,7 @@ import { isPastTimeout, timeoutState } from "../protocol/records.ts";
 import { idListPrefix, matchId } from "../protocol/search.ts";
 import { Tag, type PromiseRecord, type PromiseState, type ScheduleRecord } from "../protocol/types.ts";
 import type { Change, Store } from "../store/types.ts";
-import { mergeOrdered, SortedSlots } from "./sorted-ids.ts";
+import { mergeOrdered, postingAdd, postingDelete, postingFrom, postingSize, SortedSlots, type Posting } from "./sorted-ids.ts";
 import { KEY_PREFIX } from "../protocol/keys.ts";
 
 interface Indexed {
@@ -87,9 +87,6 @@ class TagSets {
     return this.sets[n]!.entries;
   }
 }
-
-/** A posting of one tag value: a lone slot as a number, more as a SortedSlots. */
-type Posting = number | SortedSlots;
 
 /**
  * One kind of record (promises or schedules) and its indexes. Each indexed
@@ -177,31 +174,18 @@ class RecordIndex {
   private addPosting(k: string, v: string, slot: number): void {
     let values = this.byTag.get(k);
     if (values === undefined) this.byTag.set(k, (values = new Map()));
-    const posting = values.get(v);
-    if (posting === undefined) {
-      values.set(v, slot);
-    } else if (typeof posting === "number") {
-      if (posting === slot) return;
-      const slots = new SortedSlots(this.keyOf);
-      slots.add(posting);
-      slots.add(slot);
-      values.set(v, slots);
-    } else {
-      posting.add(slot);
-    }
+    const before = values.get(v);
+    const after = postingAdd(before, slot, this.keyOf);
+    if (after !== before) values.set(v, after);
   }
 
   private deletePosting(k: string, v: string, slot: number): void {
     const values = this.byTag.get(k);
-    const posting = values?.get(v);
-    if (values === undefined || posting === undefined) return;
-    if (typeof posting === "number") {
-      if (posting === slot) values.delete(v);
-    } else {
-      posting.delete(slot);
-      // Back to a lone number once one member is left, so churn leaves no empty sets behind.
-      if (posting.size === 1) values.set(v, posting.from(undefined).next().value as number);
-    }
+    if (values === undefined) return;
+    const before = values.get(v);
+    const after = postingDelete(before, slot, this.keyOf);
+    if (after === undefined) values.delete(v);
+    else if (after !== before) values.set(v, after);
     if (values.size === 0) this.byTag.delete(k);
   }
 
@@ -246,16 +230,14 @@ class RecordIndex {
       // The record whose own id is the value, when its tag says so (SELF values have no posting).
       const selfSlot = this.all.find(this.prefix + v);
       const self = selfSlot !== undefined && this.tag(selfSlot, k) === v && (after === undefined || this.keys[selfSlot]! > after) ? selfSlot : undefined;
-      const size = (posting === undefined ? 0 : typeof posting === "number" ? 1 : posting.size) + (self === undefined ? 0 : 1);
+      const size = postingSize(posting) + (self === undefined ? 0 : 1);
       if (size === 0) return [];
       if (size < best.size) {
         best = {
           size,
           slots: () => {
-            const streams: Iterator<number>[] = [];
-            if (typeof posting === "number") {
-              if (posting !== self && (after === undefined || this.keys[posting]! > after)) streams.push([posting][Symbol.iterator]());
-            } else if (posting !== undefined) streams.push(posting.from(after));
+            // A record with its own id as the value has no posting for it: the two never share a member.
+            const streams: Iterator<number>[] = [postingFrom(posting, after, this.keyOf)];
             if (self !== undefined) streams.push([self][Symbol.iterator]());
             return mergeOrdered(streams, this.keyOf);
           },

@@ -1,17 +1,25 @@
 // Postings of the search indexes: sets of record slots (small integers, see
 // search-view.ts) kept in the order of the records' keys (code-unit order, as
-// store keys sort). Slots instead of id strings, so a posting costs one small
-// integer per member and every posting of a record shares its one key string.
-// Sorted chunks: insert and delete move at most one chunk, iteration can
-// start after any key.
+// store keys sort). Slots instead of id strings, so a posting costs a few
+// bytes per member and every posting of a record shares its one key string.
+//
+// Most postings are small (the steps of one workflow share its tag values):
+// those are a lone number or an exact-size array, rebuilt on change, since a
+// growing JavaScript array keeps room for 16 more. Large ones (a state, a
+// tag every record has) are a SortedSlots: fixed-size Int32Array chunks,
+// where insert and delete move at most one chunk.
 
-const MAX_CHUNK = 1024;
+const CHUNK = 1024;
+/** Members up to which a posting is a plain array. */
+const SMALL = 32;
 
 /** The key of a slot: postings order their members by it. */
 export type KeyOf = (slot: number) => string;
 
 export class SortedSlots {
-  private chunks: number[][] = [];
+  /** Chunks in key order; each holds lengths[c] members and room up to its size. */
+  private chunks: Int32Array[] = [];
+  private lengths: number[] = [];
   private count = 0;
 
   constructor(private readonly keyOf: KeyOf) {}
@@ -22,18 +30,43 @@ export class SortedSlots {
 
   add(slot: number): void {
     if (this.chunks.length === 0) {
-      this.chunks.push([slot]);
-      this.count = 1;
-      return;
+      this.chunks.push(new Int32Array(2 * SMALL));
+      this.lengths.push(0);
     }
     const key = this.keyOf(slot);
     const c = this.chunkFor(key);
-    const chunk = this.chunks[c]!;
-    const at = this.lowerBound(chunk, key);
-    if (chunk[at] === slot) return;
-    chunk.splice(at, 0, slot);
+    let chunk = this.chunks[c]!;
+    let length = this.lengths[c]!;
+    let at = this.lowerBound(chunk, length, key);
+    if (at < length && chunk[at] === slot) return;
+    if (length === chunk.length && length < CHUNK) {
+      // Chunks grow by doubling up to CHUNK, so a posting of a few dozen does not hold a whole one.
+      const grown = new Int32Array(2 * length);
+      grown.set(chunk);
+      this.chunks[c] = chunk = grown;
+    } else if (length === CHUNK) {
+      // Full: its upper half moves to a new chunk after it.
+      const upper = new Int32Array(CHUNK);
+      upper.set(chunk.subarray(CHUNK / 2));
+      this.chunks.splice(c + 1, 0, upper);
+      this.lengths.splice(c + 1, 0, CHUNK / 2);
+      this.lengths[c] = length = CHUNK / 2;
+      if (at > length) {
+        chunk = upper;
+        at -= length;
+        length = CHUNK / 2;
+        this.insertAt(c + 1, chunk, length, at, slot);
+        return;
+      }
+    }
+    this.insertAt(c, chunk, length, at, slot);
+  }
+
+  private insertAt(c: number, chunk: Int32Array, length: number, at: number, slot: number): void {
+    chunk.copyWithin(at + 1, at, length);
+    chunk[at] = slot;
+    this.lengths[c] = length + 1;
     this.count++;
-    if (chunk.length > MAX_CHUNK) this.chunks.splice(c, 1, chunk.slice(0, MAX_CHUNK / 2), chunk.slice(MAX_CHUNK / 2));
   }
 
   /** Remove `slot`, whose key must still be the one it was added with. */
@@ -42,28 +75,37 @@ export class SortedSlots {
     const key = this.keyOf(slot);
     const c = this.chunkFor(key);
     const chunk = this.chunks[c]!;
-    const at = this.lowerBound(chunk, key);
-    if (chunk[at] !== slot) return;
-    chunk.splice(at, 1);
+    const length = this.lengths[c]!;
+    const at = this.lowerBound(chunk, length, key);
+    if (at >= length || chunk[at] !== slot) return;
+    chunk.copyWithin(at, at + 1, length);
     this.count--;
-    if (chunk.length === 0) this.chunks.splice(c, 1);
+    if (length === 1) {
+      this.chunks.splice(c, 1);
+      this.lengths.splice(c, 1);
+    } else {
+      this.lengths[c] = length - 1;
+    }
   }
 
   /** The member whose key is `key`, if any. */
   find(key: string): number | undefined {
     if (this.chunks.length === 0) return undefined;
-    const chunk = this.chunks[this.chunkFor(key)]!;
-    const slot = chunk[this.lowerBound(chunk, key)];
-    return slot !== undefined && this.keyOf(slot) === key ? slot : undefined;
+    const c = this.chunkFor(key);
+    const chunk = this.chunks[c]!;
+    const at = this.lowerBound(chunk, this.lengths[c]!, key);
+    if (at >= this.lengths[c]!) return undefined;
+    const slot = chunk[at]!;
+    return this.keyOf(slot) === key ? slot : undefined;
   }
 
   /** Slots whose key is strictly after `after` (all when undefined), in key order. */
   *from(after: string | undefined): Generator<number> {
     let c = after === undefined ? 0 : this.chunkFor(after);
-    let i = after === undefined ? 0 : this.upperBound(this.chunks[c] ?? [], after);
+    let i = after === undefined || c >= this.chunks.length ? 0 : this.upperBound(this.chunks[c]!, this.lengths[c]!, after);
     for (; c < this.chunks.length; c++, i = 0) {
       const chunk = this.chunks[c]!;
-      for (; i < chunk.length; i++) yield chunk[i]!;
+      for (; i < this.lengths[c]!; i++) yield chunk[i]!;
     }
   }
 
@@ -73,16 +115,15 @@ export class SortedSlots {
     let hi = this.chunks.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      const chunk = this.chunks[mid]!;
-      if (this.keyOf(chunk[chunk.length - 1]!) < key) lo = mid + 1;
+      if (this.keyOf(this.chunks[mid]![this.lengths[mid]! - 1]!) < key) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
-  private lowerBound(a: number[], key: string): number {
+  private lowerBound(a: Int32Array, length: number, key: string): number {
     let lo = 0;
-    let hi = a.length;
+    let hi = length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       if (this.keyOf(a[mid]!) < key) lo = mid + 1;
@@ -91,9 +132,9 @@ export class SortedSlots {
     return lo;
   }
 
-  private upperBound(a: number[], key: string): number {
+  private upperBound(a: Int32Array, length: number, key: string): number {
     let lo = 0;
-    let hi = a.length;
+    let hi = length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       if (this.keyOf(a[mid]!) <= key) lo = mid + 1;
@@ -101,6 +142,61 @@ export class SortedSlots {
     }
     return lo;
   }
+}
+
+/** A posting of any size: a lone slot, a small exact-size sorted array, or a SortedSlots. */
+export type Posting = number | readonly number[] | SortedSlots;
+
+export function postingSize(p: Posting | undefined): number {
+  if (p === undefined) return 0;
+  if (typeof p === "number") return 1;
+  return p instanceof SortedSlots ? p.size : p.length;
+}
+
+/** `p` with `slot` added (the same posting object when it is a SortedSlots). */
+export function postingAdd(p: Posting | undefined, slot: number, keyOf: KeyOf): Posting {
+  if (p === undefined) return slot;
+  if (p instanceof SortedSlots) {
+    p.add(slot);
+    return p;
+  }
+  const small = typeof p === "number" ? [p] : p;
+  const key = keyOf(slot);
+  let at = 0;
+  while (at < small.length && keyOf(small[at]!) < key) at++;
+  if (small[at] === slot) return p;
+  if (small.length < SMALL) return [...small.slice(0, at), slot, ...small.slice(at)];
+  const large = new SortedSlots(keyOf);
+  for (const s of small) large.add(s);
+  large.add(slot);
+  return large;
+}
+
+/** `p` without `slot`; undefined when empty. */
+export function postingDelete(p: Posting | undefined, slot: number, keyOf: KeyOf): Posting | undefined {
+  if (p === undefined || p === slot) return undefined;
+  if (typeof p === "number") return p;
+  if (p instanceof SortedSlots) {
+    p.delete(slot);
+    if (p.size > SMALL / 2) return p;
+    // Small again: back to an array, so churn leaves no half-empty chunks behind.
+    const members = [...p.from(undefined)];
+    return members.length === 0 ? undefined : members.length === 1 ? members[0]! : members;
+  }
+  const at = p.indexOf(slot);
+  if (at === -1) return p;
+  if (p.length === 2) return p[1 - at]!;
+  return [...p.slice(0, at), ...p.slice(at + 1)];
+}
+
+/** Members of `p` whose key is strictly after `after`, in key order. */
+export function postingFrom(p: Posting | undefined, after: string | undefined, keyOf: KeyOf): Iterator<number> {
+  if (p === undefined) return [][Symbol.iterator]();
+  if (p instanceof SortedSlots) return p.from(after);
+  const small = typeof p === "number" ? [p] : p;
+  let at = 0;
+  if (after !== undefined) while (at < small.length && keyOf(small[at]!) <= after) at++;
+  return small.slice(at)[Symbol.iterator]();
 }
 
 /** Merge ordered slot streams into one (no slot in two of them), by key. */

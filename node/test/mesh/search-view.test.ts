@@ -35,7 +35,7 @@ const record = fc.constantFrom(...IDS).chain((id) =>
   }),
 );
 
-type Op = { put: fc.RecordValue<{ id: string; state: PromiseState; timeoutAt: number; tags: Record<string, string> }> } | { remove: string };
+type Op = { put: { id: string; state: PromiseState; timeoutAt: number; tags: Record<string, string> } } | { remove: string };
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: record.map((put) => ({ put })) },
   { weight: 1, arbitrary: fc.constantFrom(...IDS).map((remove) => ({ remove })) },
