@@ -12,7 +12,7 @@ import { isPastTimeout, timeoutState } from "../protocol/records.ts";
 import { idListPrefix, matchId } from "../protocol/search.ts";
 import { Tag, type PromiseRecord, type PromiseState, type ScheduleRecord } from "../protocol/types.ts";
 import type { Change, Store } from "../store/types.ts";
-import { mergeOrdered, postingAdd, postingDelete, postingFrom, postingSize, SortedSlots, type Posting } from "./sorted-ids.ts";
+import { membersOf, mergeOrdered, postingAdd, postingDelete, postingFrom, postingSize, SortedSlots, type Posting } from "./sorted-ids.ts";
 import { KEY_PREFIX } from "../protocol/keys.ts";
 
 interface Indexed {
@@ -48,45 +48,87 @@ const STATE_CODE: ReadonlyMap<string, number> = new Map(STATES.flatMap((s, i) =>
  * A value equal to the record's own id is kept as SELF, so the tag sets of
  * records that differ only there (an SDK root's `resonate:origin` and
  * `resonate:branch`, say) are one set. Steps of one call tree share theirs.
+ * A set also lists its members, which is what a tag value found in no other
+ * set points to instead of a posting of its own (the workflow id in a
+ * step's origin, parent and branch: one list for the three).
  */
 const SELF = null;
-type TagSet = { canon: string; entries: (string | typeof SELF)[]; refs: number };
+
+class TagSet {
+  refs = 0;
+  members: Posting | undefined;
+  constructor(
+    readonly hash: number,
+    readonly entries: readonly (string | typeof SELF)[],
+  ) {}
+}
 
 class TagSets {
   private readonly sets: (TagSet | undefined)[] = [];
-  private readonly byCanon = new Map<string, number>();
+  /** By hash of the entries: one set, or the few that share a hash. */
+  private readonly byHash = new Map<number, number | number[]>();
   private readonly free: number[] = [];
 
+  /** The number of the set of `tags` (with a reference taken). */
   intern(tags: Record<string, string>, id: string): number {
-    const entries: (string | typeof SELF)[] = [];
-    for (const k of Object.keys(tags)) {
+    const keys = Object.keys(tags);
+    const entries = new Array<string | typeof SELF>(2 * keys.length);
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
       const v = tags[k]!;
-      entries.push(k, v === id ? SELF : v);
+      entries[2 * i] = k;
+      entries[2 * i + 1] = v === id ? SELF : v;
+      hash = fnv(fnv(hash, k), v === id ? "" : v) ^ (v === id ? 1 : 2);
     }
-    const canon = JSON.stringify(entries);
-    const known = this.byCanon.get(canon);
-    if (known !== undefined) {
-      this.sets[known]!.refs++;
-      return known;
+    const found = this.byHash.get(hash);
+    for (const n of found === undefined ? [] : typeof found === "number" ? [found] : found) {
+      if (sameEntries(this.sets[n]!.entries, entries)) {
+        this.sets[n]!.refs++;
+        return n;
+      }
     }
     const n = this.free.pop() ?? this.sets.length;
-    this.sets[n] = { canon, entries, refs: 1 };
-    this.byCanon.set(canon, n);
+    const set = new TagSet(hash, entries);
+    set.refs = 1;
+    this.sets[n] = set;
+    this.byHash.set(hash, found === undefined ? n : typeof found === "number" ? [found, n] : [...found, n]);
     return n;
   }
 
+  /** Drop a reference to set `n`; the set is forgotten with its last one. */
   release(n: number): void {
     const set = this.sets[n]!;
     if (--set.refs > 0) return;
-    this.byCanon.delete(set.canon);
+    const found = this.byHash.get(set.hash)!;
+    if (typeof found === "number" || found.length === 1) this.byHash.delete(set.hash);
+    else {
+      const rest = found.filter((m) => m !== n);
+      this.byHash.set(set.hash, rest.length === 1 ? rest[0]! : rest);
+    }
     this.sets[n] = undefined;
     this.free.push(n);
   }
 
-  entries(n: number): readonly (string | typeof SELF)[] {
-    return this.sets[n]!.entries;
+  get(n: number): TagSet {
+    return this.sets[n]!;
   }
 }
+
+function fnv(hash: number, text: string): number {
+  let h = hash;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return Math.imul(h ^ 0xff, 0x01000193) >>> 0;
+}
+
+function sameEntries(a: readonly (string | null)[], b: readonly (string | null)[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Where the records with one tag value are: their own posting, or the one tag set that has the value. */
+type ValuePosting = Posting | TagSet;
 
 /**
  * One kind of record (promises or schedules) and its indexes. Each indexed
@@ -107,7 +149,7 @@ class RecordIndex {
   /** Every record, in key order; also how a key finds its slot (a binary search costs less memory than a Map). */
   private readonly all = new SortedSlots(this.keyOf);
   private readonly byState: SortedSlots[] = STATES.map(() => new SortedSlots(this.keyOf));
-  private readonly byTag = new Map<string, Map<string, Posting>>();
+  private readonly byTag = new Map<string, Map<string, ValuePosting>>();
 
   /** `prefix`: the store key prefix of this kind (a record's key is prefix + id). */
   constructor(private readonly prefix: string) {}
@@ -137,25 +179,29 @@ class RecordIndex {
     const state = next.state === undefined ? 0 : STATE_CODE.get(next.state)!;
     this.states[slot] = state;
     this.timeouts[slot] = next.timeoutAt ?? NaN;
-    const tagSet = this.tagSets.intern(next.tags, id);
-    this.tagSetOf[slot] = tagSet;
+    const n = this.tagSets.intern(next.tags, id);
+    this.tagSetOf[slot] = n;
     this.byState[state]!.add(slot);
-    const entries = this.tagSets.entries(tagSet);
+    const set = this.tagSets.get(n);
+    set.members = postingAdd(set.members, slot, this.keyOf);
+    const { entries } = set;
     for (let i = 0; i < entries.length; i += 2) {
       const v = entries[i + 1]!;
-      if (v !== SELF) this.addPosting(entries[i]!, v, slot);
+      if (v !== SELF) this.addPosting(entries[i]!, v, slot, set);
     }
   }
 
   private unindex(slot: number): void {
     this.byState[this.states[slot]!]!.delete(slot);
-    const tagSet = this.tagSetOf[slot]!;
-    const entries = this.tagSets.entries(tagSet);
+    const n = this.tagSetOf[slot]!;
+    const set = this.tagSets.get(n);
+    set.members = postingDelete(set.members, slot, this.keyOf);
+    const { entries } = set;
     for (let i = 0; i < entries.length; i += 2) {
       const v = entries[i + 1]!;
-      if (v !== SELF) this.deletePosting(entries[i]!, v, slot);
+      if (v !== SELF) this.deletePosting(entries[i]!, v, slot, set);
     }
-    this.tagSets.release(tagSet);
+    this.tagSets.release(n);
   }
 
   private reserve(slot: number): void {
@@ -171,27 +217,52 @@ class RecordIndex {
     this.tagSetOf = grow(this.tagSetOf, (n) => new Int32Array(n));
   }
 
-  private addPosting(k: string, v: string, slot: number): void {
+  /** Index `slot`, just added to `set`, under tag k = v (one of the set's). */
+  private addPosting(k: string, v: string, slot: number, set: TagSet): void {
     let values = this.byTag.get(k);
     if (values === undefined) this.byTag.set(k, (values = new Map()));
     const before = values.get(v);
+    if (before === set) return; // the set's member list already has it
+    if (before === undefined) {
+      // The first set with this value (a set that had it earlier points here, or was converted below).
+      values.set(v, set);
+      return;
+    }
+    if (before instanceof TagSet) {
+      // A second set has the value: from now on it has its own posting, both sets' members.
+      let merged: Posting | undefined = before.members;
+      for (const member of membersOf(set.members)) merged = postingAdd(merged, member, this.keyOf);
+      values.set(v, merged!);
+      return;
+    }
     const after = postingAdd(before, slot, this.keyOf);
     if (after !== before) values.set(v, after);
   }
 
-  private deletePosting(k: string, v: string, slot: number): void {
+  /** Unindex `slot`, just removed from `set`, under tag k = v. */
+  private deletePosting(k: string, v: string, slot: number, set: TagSet): void {
     const values = this.byTag.get(k);
-    if (values === undefined) return;
-    const before = values.get(v);
-    const after = postingDelete(before, slot, this.keyOf);
-    if (after === undefined) values.delete(v);
-    else if (after !== before) values.set(v, after);
+    const before = values?.get(v);
+    if (values === undefined || before === undefined) return;
+    if (before instanceof TagSet) {
+      if (before === set && set.members === undefined) values.delete(v);
+    } else {
+      const after = postingDelete(before, slot, this.keyOf);
+      if (after === undefined) values.delete(v);
+      else if (after !== before) values.set(v, after);
+    }
     if (values.size === 0) this.byTag.delete(k);
+  }
+
+  /** The slots with tag k = v (except the record whose id is v, when its value is SELF). */
+  private posting(k: string, v: string): Posting | undefined {
+    const found = this.byTag.get(k)?.get(v);
+    return found instanceof TagSet ? found.members : found;
   }
 
   /** The value of tag `k` of the record in `slot`, if it has one. */
   private tag(slot: number, k: string): string | undefined {
-    const entries = this.tagSets.entries(this.tagSetOf[slot]!);
+    const { entries } = this.tagSets.get(this.tagSetOf[slot]!);
     for (let i = 0; i < entries.length; i += 2) {
       if (entries[i] !== k) continue;
       const v = entries[i + 1]!;
@@ -226,7 +297,7 @@ class RecordIndex {
   private candidates(q: IndexQuery, after: string | undefined): Iterable<number> {
     let best: { size: number; slots: () => Iterator<number> } = { size: this.size, slots: () => this.all.from(after) };
     for (const [k, v] of Object.entries(q.tags ?? {})) {
-      const posting = this.byTag.get(k)?.get(v);
+      const posting = this.posting(k, v);
       // The record whose own id is the value, when its tag says so (SELF values have no posting).
       const selfSlot = this.all.find(this.prefix + v);
       const self = selfSlot !== undefined && this.tag(selfSlot, k) === v && (after === undefined || this.keys[selfSlot]! > after) ? selfSlot : undefined;

@@ -199,6 +199,13 @@ export function postingFrom(p: Posting | undefined, after: string | undefined, k
   return small.slice(at)[Symbol.iterator]();
 }
 
+/** Every member of `p`, in key order. */
+export function membersOf(p: Posting | undefined): Iterable<number> {
+  if (p === undefined) return [];
+  if (typeof p === "number") return [p];
+  return p instanceof SortedSlots ? p.from(undefined) : p;
+}
+
 /** Merge ordered slot streams into one (no slot in two of them), by key. */
 export function* mergeOrdered(streams: Iterator<number>[], keyOf: KeyOf): Generator<number> {
   if (streams.length === 1) {
