@@ -165,7 +165,7 @@ export function postingAdd(p: Posting | undefined, slot: number, keyOf: KeyOf): 
   let at = 0;
   while (at < small.length && keyOf(small[at]!) < key) at++;
   if (small[at] === slot) return p;
-  if (small.length < SMALL) return [...small.slice(0, at), slot, ...small.slice(at)];
+  if (small.length < SMALL) return spliced(small, at, 0, slot);
   const large = new SortedSlots(keyOf);
   for (const s of small) large.add(s);
   large.add(slot);
@@ -180,13 +180,13 @@ export function postingDelete(p: Posting | undefined, slot: number, keyOf: KeyOf
     p.delete(slot);
     if (p.size > SMALL / 2) return p;
     // Small again: back to an array, so churn leaves no half-empty chunks behind.
-    const members = [...p.from(undefined)];
+    const members = [...p.from(undefined)].slice();
     return members.length === 0 ? undefined : members.length === 1 ? members[0]! : members;
   }
   const at = p.indexOf(slot);
   if (at === -1) return p;
   if (p.length === 2) return p[1 - at]!;
-  return [...p.slice(0, at), ...p.slice(at + 1)];
+  return spliced(p, at, 1);
 }
 
 /** Members of `p` whose key is strictly after `after`, in key order. */
@@ -197,6 +197,19 @@ export function postingFrom(p: Posting | undefined, after: string | undefined, k
   let at = 0;
   if (after !== undefined) while (at < small.length && keyOf(small[at]!) <= after) at++;
   return small.slice(at)[Symbol.iterator]();
+}
+
+/**
+ * A copy of `a` with `remove` members at `at` taken out and `insert` put in,
+ * of exactly the size it needs (array literals and push keep spare room).
+ */
+function spliced(a: readonly number[], at: number, remove: number, insert?: number): number[] {
+  const out = new Array<number>(a.length - remove + (insert === undefined ? 0 : 1));
+  let j = 0;
+  for (let i = 0; i < at; i++) out[j++] = a[i]!;
+  if (insert !== undefined) out[j++] = insert;
+  for (let i = at + remove; i < a.length; i++) out[j++] = a[i]!;
+  return out;
 }
 
 /** Every member of `p`, in key order. */

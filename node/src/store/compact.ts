@@ -14,7 +14,7 @@ const ARRAY = -1;
 const PAIRS = -2;
 /** A string that ends the record's key (its id, say): the offset in the key follows. */
 const KEY_SUFFIX = -3;
-/** A string written earlier in the same record: its number (in order of writing) follows. */
+/** A string or long number written earlier in the same record: its number (in order of writing) follows. */
 const REPEAT = -4;
 /** Strings shorter than this are written out even when they repeat or end the key. */
 const MIN_REF = 6;
@@ -56,6 +56,16 @@ export class CompactCodec {
   private write(value: unknown, parts: string[], record: Writing): void {
     if (typeof value === "string") {
       this.writeString(value, parts, record);
+      return;
+    }
+    if (typeof value === "number" && isLong(value)) {
+      // Timestamps: a record's createdAt and settledAt are often the same.
+      const earlier = record.strings.get(value);
+      if (earlier !== undefined) parts.push("[", String(REPEAT), ",", String(earlier), "]");
+      else {
+        record.strings.set(value, record.strings.size);
+        parts.push(String(value));
+      }
       return;
     }
     if (value === null || typeof value !== "object") {
@@ -104,6 +114,7 @@ export class CompactCodec {
       if (packed.length >= MIN_REF) record.strings.push(packed);
       return packed;
     }
+    if (typeof packed === "number" && isLong(packed)) record.strings.push(packed);
     if (!Array.isArray(packed)) return packed;
     const tag = packed[0] as number;
     if (tag === ARRAY) {
@@ -135,13 +146,18 @@ export class CompactCodec {
 
 interface Writing {
   key: string;
-  /** Strings written so far that later ones may refer to, by number. */
-  strings: Map<string, number>;
+  /** Strings and long numbers written so far that later ones may refer to, by number. */
+  strings: Map<string | number, number>;
 }
 
 interface Reading {
   key: string;
-  strings: string[];
+  strings: (string | number)[];
+}
+
+/** A number worth a reference when it repeats (a timestamp, say). */
+function isLong(n: number): boolean {
+  return n >= 1e7 || n <= -1e7;
 }
 
 export function setData(target: Record<string, unknown>, key: string, value: unknown): void {

@@ -42,10 +42,12 @@ describe("compact records", () => {
     expect(Object.getPrototypeOf(back.tags)).toBe(Object.prototype);
   });
 
-  it("a repeated string and the record's own id are written once", () => {
+  it("a repeated string or timestamp and the record's own id are written once", () => {
     const codec = new CompactCodec();
-    const text = codec.encode("p/root.1", 7, { id: "root.1", tags: { origin: "root-id", parent: "root-id" } });
+    const value = { id: "root.1", tags: { origin: "root-id", parent: "root-id" }, createdAt: 1_796_187_443_467, settledAt: 1_796_187_443_467 };
+    const text = codec.encode("p/root.1", 7, value);
     expect(text.split("root").length - 1).toBe(1);
-    expect(codec.decode("p/root.1", text)).toEqual({ id: "root.1", tags: { origin: "root-id", parent: "root-id" } });
+    expect(text.split("1796187443467").length - 1).toBe(1);
+    expect(codec.decode("p/root.1", text)).toEqual(value);
   });
 });
