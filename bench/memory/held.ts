@@ -1,6 +1,8 @@
 // Bytes per promise the embedded node holds: heap (plus buffers outside it)
 // after a full GC, before and after writing `count` records of one kind
-// through MeshNode.handle on the memory store, divided by `count`. Run in its
+// through MeshNode.handle on the memory store (a started node, as `resonate
+// dev` runs it: search and timer indexes included), divided by `count`; and
+// the process's resident memory then. Run in its
 // own process with --expose-gc, one kind per process:
 //
 //   node --expose-gc --import tsx bench/memory/held.ts plain 100000
@@ -119,7 +121,8 @@ async function main(): Promise<void> {
   const before = held();
   await fill(node, kind, count);
   const after = held();
-  process.stdout.write(`${JSON.stringify({ kind, count, bytesPerPromise: (after - before) / count })}\n`);
+  const rssMiB = process.memoryUsage().rss / (1024 * 1024);
+  process.stdout.write(`${JSON.stringify({ kind, count, bytesPerPromise: (after - before) / count, rssMiB })}\n`);
   if (process.env.HELD_HEAP_SNAPSHOT) writeHeapSnapshot(process.env.HELD_HEAP_SNAPSHOT);
   // Keep it alive until measured.
   await node.stop();
