@@ -4,16 +4,16 @@
 // names, the same in every record of a kind, are kept once in a shape table).
 // A one-byte string costs its length plus a small header; the object graph it
 // replaces costs several times that (a header and a pointer per field, boxed
-// timestamps, one object per nested map). A string equal to the end of the
-// record's key (its id) or to a string earlier in the record (the root id an
+// timestamps, one object per nested map). A string found in the record's
+// key (its id, its parent's id) or equal to one earlier in the record (the root id an
 // SDK step carries in three tags) is written as a short reference.
 
 /** An array: its items follow this marker. */
 const ARRAY = -1;
 /** An object whose shape is not in the table (it is full): key, value pairs follow. */
 const PAIRS = -2;
-/** A string that ends the record's key (its id, say): the offset in the key follows. */
-const KEY_SUFFIX = -3;
+/** A string found in the record's key (its id, its parent's id): start and end (none: to the end) follow. */
+const KEY_SLICE = -3;
 /** A string or long number written earlier in the same record: its number (in order of writing) follows. */
 const REPEAT = -4;
 /** Strings shorter than this are written out even when they repeat or end the key. */
@@ -99,11 +99,14 @@ export class CompactCodec {
         parts.push("[", String(REPEAT), ",", String(earlier), "]");
         return;
       }
-      if (record.key.endsWith(value)) {
-        parts.push("[", String(KEY_SUFFIX), ",", String(record.key.length - value.length), "]");
+      record.strings.set(value, record.strings.size);
+      // The record's id, or its parent's (a child id starts with it): a slice of the key.
+      const at = record.key.lastIndexOf(value);
+      if (at !== -1) {
+        if (at + value.length === record.key.length) parts.push("[", String(KEY_SLICE), ",", String(at), "]");
+        else parts.push("[", String(KEY_SLICE), ",", String(at), ",", String(at + value.length), "]");
         return;
       }
-      record.strings.set(value, record.strings.size);
     }
     parts.push(JSON.stringify(value));
   }
@@ -122,7 +125,11 @@ export class CompactCodec {
       for (let i = 1; i < packed.length; i++) out[i - 1] = this.read(packed[i], record);
       return out;
     }
-    if (tag === KEY_SUFFIX) return record.key.slice(packed[1] as number);
+    if (tag === KEY_SLICE) {
+      const value = record.key.slice(packed[1] as number, packed[2] as number | undefined);
+      record.strings.push(value);
+      return value;
+    }
     if (tag === REPEAT) return record.strings[packed[1] as number];
     const out: Record<string, unknown> = {};
     if (tag === PAIRS) {
