@@ -127,8 +127,12 @@ function sameEntries(a: readonly (string | null)[], b: readonly (string | null)[
   return true;
 }
 
-/** Where the records with one tag value are: their own posting, or the one tag set that has the value. */
-type ValuePosting = Posting | TagSet;
+/**
+ * Where the records with one tag value are, by value: the one tag set that
+ * has the value (under one key or several: a step's origin, parent and
+ * branch), or, once several sets have it, a posting per key.
+ */
+type ByValue = TagSet | Map<string, Posting>;
 
 /**
  * One kind of record (promises or schedules) and its indexes. Each indexed
@@ -149,7 +153,7 @@ class RecordIndex {
   /** Every record, in key order; also how a key finds its slot (a binary search costs less memory than a Map). */
   private readonly all = new SortedSlots(this.keyOf);
   private readonly byState: SortedSlots[] = STATES.map(() => new SortedSlots(this.keyOf));
-  private readonly byTag = new Map<string, Map<string, ValuePosting>>();
+  private readonly byValue = new Map<string, ByValue>();
 
   /** `prefix`: the store key prefix of this kind (a record's key is prefix + id). */
   constructor(private readonly prefix: string) {}
@@ -219,45 +223,53 @@ class RecordIndex {
 
   /** Index `slot`, just added to `set`, under tag k = v (one of the set's). */
   private addPosting(k: string, v: string, slot: number, set: TagSet): void {
-    let values = this.byTag.get(k);
-    if (values === undefined) this.byTag.set(k, (values = new Map()));
-    const before = values.get(v);
-    if (before === set) return; // the set's member list already has it
-    if (before === undefined) {
-      // The first set with this value (a set that had it earlier points here, or was converted below).
-      values.set(v, set);
+    const found = this.byValue.get(v);
+    if (found === set) return; // the set's member list already has it
+    if (found === undefined) {
+      this.byValue.set(v, set);
       return;
     }
-    if (before instanceof TagSet) {
-      // A second set has the value: from now on it has its own posting, both sets' members.
-      let merged: Posting | undefined = before.members;
-      for (const member of membersOf(set.members)) merged = postingAdd(merged, member, this.keyOf);
-      values.set(v, merged!);
+    if (found instanceof TagSet) {
+      // A second set has the value: from now on a posting per key, with the members of both.
+      const perKey = new Map<string, Posting>();
+      for (const other of [found, set]) {
+        for (let i = 0; i < other.entries.length; i += 2) {
+          if (other.entries[i + 1] !== v) continue;
+          const key = other.entries[i]!;
+          let posting = perKey.get(key);
+          for (const member of membersOf(other.members)) posting = postingAdd(posting, member, this.keyOf);
+          perKey.set(key, posting!);
+        }
+      }
+      this.byValue.set(v, perKey);
       return;
     }
+    const before = found.get(k);
     const after = postingAdd(before, slot, this.keyOf);
-    if (after !== before) values.set(v, after);
+    if (after !== before) found.set(k, after);
   }
 
   /** Unindex `slot`, just removed from `set`, under tag k = v. */
   private deletePosting(k: string, v: string, slot: number, set: TagSet): void {
-    const values = this.byTag.get(k);
-    const before = values?.get(v);
-    if (values === undefined || before === undefined) return;
-    if (before instanceof TagSet) {
-      if (before === set && set.members === undefined) values.delete(v);
-    } else {
-      const after = postingDelete(before, slot, this.keyOf);
-      if (after === undefined) values.delete(v);
-      else if (after !== before) values.set(v, after);
+    const found = this.byValue.get(v);
+    if (found === undefined) return;
+    if (found instanceof TagSet) {
+      if (found === set && set.members === undefined) this.byValue.delete(v);
+      return;
     }
-    if (values.size === 0) this.byTag.delete(k);
+    const before = found.get(k);
+    const after = postingDelete(before, slot, this.keyOf);
+    if (after === undefined) found.delete(k);
+    else if (after !== before) found.set(k, after);
+    if (found.size === 0) this.byValue.delete(v);
   }
 
   /** The slots with tag k = v (except the record whose id is v, when its value is SELF). */
   private posting(k: string, v: string): Posting | undefined {
-    const found = this.byTag.get(k)?.get(v);
-    return found instanceof TagSet ? found.members : found;
+    const found = this.byValue.get(v);
+    if (!(found instanceof TagSet)) return found?.get(k);
+    for (let i = 0; i < found.entries.length; i += 2) if (found.entries[i] === k && found.entries[i + 1] === v) return found.members;
+    return undefined;
   }
 
   /** The value of tag `k` of the record in `slot`, if it has one. */
