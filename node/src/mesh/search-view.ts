@@ -1,6 +1,6 @@
 // Indexes that serve promise.search and schedule.search without scanning the
-// store on the request path: ids in order, per stored state and per tag
-// (key=value), kept as a view of the store (an initial listing, then its
+// store on the request path: records in id order, per stored state and per
+// tag value (see RecordIndex for how they stay small), kept as a view of the store (an initial listing, then its
 // watch), so every engine feeds it the same way. A query walks the smallest
 // candidate index from the cursor and checks each candidate against the
 // view; the walk stops after a bounded number of candidates (a short page

@@ -2,6 +2,9 @@
 // It keeps the same contract as the JetStream engine (async calls, per-key
 // revisions as compare-and-set tokens, ordered listing, a change feed) so the
 // node runs the exact same read -> transition -> compare-and-set path on both.
+// Records written recently stay objects (cheap to copy for the reads that
+// follow a write); older ones are kept as one compact string each
+// (compact.ts), a third of the memory, and decoded when read.
 
 import {
   ConflictError,
