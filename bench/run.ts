@@ -142,8 +142,10 @@ if (heldCount > 0) {
   for (const kind of HELD_KINDS) {
     const run = spawnSync(process.execPath, ["--expose-gc", "--import", "tsx", script, kind, String(heldCount)], { encoding: "utf8" });
     if (run.status !== 0) throw new Error(`bench/memory/held.ts ${kind} failed:\n${run.stderr}`);
-    const { bytesPerPromise } = JSON.parse(run.stdout.trim().split("\n").pop()!) as { bytesPerPromise: number };
-    console.log(`bytes per promise held (${kind}, ${heldCount.toLocaleString("en-US")} promises, heap after GC): ${Math.round(bytesPerPromise)}`);
+    const { bytesPerPromise, rssMiB } = JSON.parse(run.stdout.trim().split("\n").pop()!) as { bytesPerPromise: number; rssMiB: number };
+    console.log(
+      `bytes per promise held (${kind}, ${heldCount.toLocaleString("en-US")} promises, heap after GC): ${Math.round(bytesPerPromise)}; process RSS then ${rssMiB.toFixed(0)} MiB`,
+    );
   }
 }
 

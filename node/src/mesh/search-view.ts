@@ -1,6 +1,6 @@
 // Indexes that serve promise.search and schedule.search without scanning the
-// store on the request path: ids in order, per stored state and per tag
-// (key=value), kept as a view of the store (an initial listing, then its
+// store on the request path: records in id order, per stored state and per
+// tag value (see RecordIndex for how they stay small), kept as a view of the store (an initial listing, then its
 // watch), so every engine feeds it the same way. A query walks the smallest
 // candidate index from the cursor and checks each candidate against the
 // view; the walk stops after a bounded number of candidates (a short page
@@ -10,9 +10,9 @@
 import type { Logger } from "pino";
 import { isPastTimeout, timeoutState } from "../protocol/records.ts";
 import { idListPrefix, matchId } from "../protocol/search.ts";
-import type { PromiseRecord, PromiseState, ScheduleRecord, StoredTask } from "../protocol/types.ts";
+import { Tag, type PromiseRecord, type PromiseState, type ScheduleRecord, type StoredTask } from "../protocol/types.ts";
 import type { Change, Store } from "../store/types.ts";
-import { mergeOrdered, SortedIds } from "./sorted-ids.ts";
+import { membersOf, mergeOrdered, postingAdd, postingDelete, postingFrom, postingSize, SortedSlots, type Posting } from "./sorted-ids.ts";
 import { StateCounts } from "./state-counts.ts";
 import { KEY_PREFIX } from "../protocol/keys.ts";
 
@@ -40,43 +40,273 @@ export interface IndexPage {
   stoppedAfter?: string;
 }
 
-/** One kind of record (promises or schedules) and its indexes. */
-class RecordIndex {
-  readonly records = new Map<string, Indexed>();
-  readonly all = new SortedIds();
-  readonly byState = new Map<string, SortedIds>();
-  readonly byTag = new Map<string, SortedIds>();
+/** Stored states by code; 0 is "no state" (schedules). */
+const STATES: readonly (PromiseState | undefined)[] = [undefined, "pending", "resolved", "rejected", "rejected_canceled", "rejected_timedout"];
+const STATE_CODE: ReadonlyMap<string, number> = new Map(STATES.flatMap((s, i) => (s === undefined ? [] : [[s, i] as const])));
 
-  put(id: string, next: Indexed | undefined): void {
-    const prev = this.records.get(id);
-    if (prev !== undefined) {
-      if (prev.state !== undefined) this.byState.get(prev.state)?.delete(id);
-      for (const [k, v] of Object.entries(prev.tags)) this.byTag.get(tagKey(k, v))?.delete(id);
+/**
+ * The tags of records, interned: a record holds the number of its tag set.
+ * A value equal to the record's own id is kept as SELF, so the tag sets of
+ * records that differ only there (an SDK root's `resonate:origin` and
+ * `resonate:branch`, say) are one set. Steps of one call tree share theirs.
+ * A set also lists its members, which is what a tag value found in no other
+ * set points to instead of a posting of its own (the workflow id in a
+ * step's origin, parent and branch: one list for the three).
+ */
+const SELF = null;
+
+class TagSet {
+  refs = 0;
+  members: Posting | undefined;
+  constructor(
+    readonly hash: number,
+    readonly entries: readonly (string | typeof SELF)[],
+  ) {}
+}
+
+class TagSets {
+  private readonly sets: (TagSet | undefined)[] = [];
+  /** By hash of the entries: one set, or the few that share a hash. */
+  private readonly byHash = new Map<number, number | number[]>();
+  private readonly free: number[] = [];
+
+  /** The number of the set of `tags` (with a reference taken). */
+  intern(tags: Record<string, string>, id: string): number {
+    const keys = Object.keys(tags);
+    const entries = new Array<string | typeof SELF>(2 * keys.length);
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      const v = tags[k]!;
+      entries[2 * i] = k;
+      entries[2 * i + 1] = v === id ? SELF : v;
+      hash = fnv(fnv(hash, k), v === id ? "" : v) ^ (v === id ? 1 : 2);
     }
+    const found = this.byHash.get(hash);
+    for (const n of found === undefined ? [] : typeof found === "number" ? [found] : found) {
+      if (sameEntries(this.sets[n]!.entries, entries)) {
+        this.sets[n]!.refs++;
+        return n;
+      }
+    }
+    const n = this.free.pop() ?? this.sets.length;
+    const set = new TagSet(hash, entries);
+    set.refs = 1;
+    this.sets[n] = set;
+    this.byHash.set(hash, found === undefined ? n : typeof found === "number" ? [found, n] : [...found, n]);
+    return n;
+  }
+
+  /** Drop a reference to set `n`; the set is forgotten with its last one. */
+  release(n: number): void {
+    const set = this.sets[n]!;
+    if (--set.refs > 0) return;
+    const found = this.byHash.get(set.hash)!;
+    if (typeof found === "number" || found.length === 1) this.byHash.delete(set.hash);
+    else {
+      const rest = found.filter((m) => m !== n);
+      this.byHash.set(set.hash, rest.length === 1 ? rest[0]! : rest);
+    }
+    this.sets[n] = undefined;
+    this.free.push(n);
+  }
+
+  get(n: number): TagSet {
+    return this.sets[n]!;
+  }
+}
+
+function fnv(hash: number, text: string): number {
+  let h = hash;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return Math.imul(h ^ 0xff, 0x01000193) >>> 0;
+}
+
+function sameEntries(a: readonly (string | null)[], b: readonly (string | null)[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Where the records with one tag value are, by value: the one tag set that
+ * has the value (under one key or several: a step's origin, parent and
+ * branch), or, once several sets have it, a posting per key.
+ */
+type ByValue = TagSet | Map<string, Posting>;
+
+/**
+ * One kind of record (promises or schedules) and its indexes. Each indexed
+ * record has a slot (a small integer, reused after removal); per slot the
+ * index keeps the record's store key (shared with the store), its stored
+ * state, deadline and tag set in flat arrays, and postings (per state, per
+ * tag value) list slots in key order. A tag value equal to the record's own
+ * id gets no posting: the record is found by its id.
+ */
+class RecordIndex {
+  private readonly keys: (string | undefined)[] = [];
+  private states = new Uint8Array(64);
+  private timeouts = new Float64Array(64);
+  private tagSetOf = new Int32Array(64);
+  private readonly free: number[] = [];
+  private readonly tagSets = new TagSets();
+  private readonly keyOf = (slot: number): string => this.keys[slot]!;
+  /** Every record, in key order; also how a key finds its slot (a binary search costs less memory than a Map). */
+  private readonly all = new SortedSlots(this.keyOf);
+  private readonly byState: SortedSlots[] = STATES.map(() => new SortedSlots(this.keyOf));
+  private readonly byValue = new Map<string, ByValue>();
+
+  /** `prefix`: the store key prefix of this kind (a record's key is prefix + id). */
+  constructor(private readonly prefix: string) {}
+
+  get size(): number {
+    return this.all.size;
+  }
+
+  /** Records per stored state. */
+  stateCounts(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    STATES.forEach((state, i) => {
+      if (state !== undefined) counts[state] = this.byState[i]!.size;
+    });
+    return counts;
+  }
+
+  put(key: string, next: Indexed | undefined): void {
+    let slot = this.all.find(key);
+    if (slot !== undefined) this.unindex(slot);
     if (next === undefined) {
-      this.records.delete(id);
-      this.all.delete(id);
+      if (slot !== undefined) {
+        this.all.delete(slot);
+        this.keys[slot] = undefined;
+        this.free.push(slot);
+      }
       return;
     }
-    this.records.set(id, next);
-    this.all.add(id);
-    if (next.state !== undefined) set(this.byState, next.state).add(id);
-    for (const [k, v] of Object.entries(next.tags)) set(this.byTag, tagKey(k, v)).add(id);
+    if (slot === undefined) {
+      slot = this.free.pop() ?? this.keys.length;
+      this.keys[slot] = key;
+      this.reserve(slot);
+      this.all.add(slot);
+    }
+    const id = key.slice(this.prefix.length);
+    const state = next.state === undefined ? 0 : STATE_CODE.get(next.state)!;
+    this.states[slot] = state;
+    this.timeouts[slot] = next.timeoutAt ?? NaN;
+    const n = this.tagSets.intern(next.tags, id);
+    this.tagSetOf[slot] = n;
+    this.byState[state]!.add(slot);
+    const set = this.tagSets.get(n);
+    set.members = postingAdd(set.members, slot, this.keyOf);
+    const { entries } = set;
+    for (let i = 0; i < entries.length; i += 2) {
+      const v = entries[i + 1]!;
+      if (v !== SELF) this.addPosting(entries[i]!, v, slot, set);
+    }
+  }
+
+  private unindex(slot: number): void {
+    this.byState[this.states[slot]!]!.delete(slot);
+    const n = this.tagSetOf[slot]!;
+    const set = this.tagSets.get(n);
+    set.members = postingDelete(set.members, slot, this.keyOf);
+    const { entries } = set;
+    for (let i = 0; i < entries.length; i += 2) {
+      const v = entries[i + 1]!;
+      if (v !== SELF) this.deletePosting(entries[i]!, v, slot, set);
+    }
+    this.tagSets.release(n);
+  }
+
+  private reserve(slot: number): void {
+    if (slot < this.states.length) return;
+    const size = Math.max(slot + 1, Math.ceil(this.states.length * 1.5));
+    const grow = <A extends Uint8Array | Float64Array | Int32Array>(a: A, make: (n: number) => A): A => {
+      const b = make(size);
+      b.set(a);
+      return b;
+    };
+    this.states = grow(this.states, (n) => new Uint8Array(n));
+    this.timeouts = grow(this.timeouts, (n) => new Float64Array(n));
+    this.tagSetOf = grow(this.tagSetOf, (n) => new Int32Array(n));
+  }
+
+  /** Index `slot`, just added to `set`, under tag k = v (one of the set's). */
+  private addPosting(k: string, v: string, slot: number, set: TagSet): void {
+    const found = this.byValue.get(v);
+    if (found === set) return; // the set's member list already has it
+    if (found === undefined) {
+      this.byValue.set(v, set);
+      return;
+    }
+    if (found instanceof TagSet) {
+      // A second set has the value: from now on a posting per key, with the members of both.
+      const perKey = new Map<string, Posting>();
+      for (const other of [found, set]) {
+        for (let i = 0; i < other.entries.length; i += 2) {
+          if (other.entries[i + 1] !== v) continue;
+          const key = other.entries[i]!;
+          let posting = perKey.get(key);
+          for (const member of membersOf(other.members)) posting = postingAdd(posting, member, this.keyOf);
+          perKey.set(key, posting!);
+        }
+      }
+      this.byValue.set(v, perKey);
+      return;
+    }
+    const before = found.get(k);
+    const after = postingAdd(before, slot, this.keyOf);
+    if (after !== before) found.set(k, after);
+  }
+
+  /** Unindex `slot`, just removed from `set`, under tag k = v. */
+  private deletePosting(k: string, v: string, slot: number, set: TagSet): void {
+    const found = this.byValue.get(v);
+    if (found === undefined) return;
+    if (found instanceof TagSet) {
+      if (found === set && set.members === undefined) this.byValue.delete(v);
+      return;
+    }
+    const before = found.get(k);
+    const after = postingDelete(before, slot, this.keyOf);
+    if (after === undefined) found.delete(k);
+    else if (after !== before) found.set(k, after);
+    if (found.size === 0) this.byValue.delete(v);
+  }
+
+  /** The slots with tag k = v (except the record whose id is v, when its value is SELF). */
+  private posting(k: string, v: string): Posting | undefined {
+    const found = this.byValue.get(v);
+    if (!(found instanceof TagSet)) return found?.get(k);
+    for (let i = 0; i < found.entries.length; i += 2) if (found.entries[i] === k && found.entries[i + 1] === v) return found.members;
+    return undefined;
+  }
+
+  /** The value of tag `k` of the record in `slot`, if it has one. */
+  private tag(slot: number, k: string): string | undefined {
+    const { entries } = this.tagSets.get(this.tagSetOf[slot]!);
+    for (let i = 0; i < entries.length; i += 2) {
+      if (entries[i] !== k) continue;
+      const v = entries[i + 1]!;
+      return v === SELF ? this.keys[slot]!.slice(this.prefix.length) : v;
+    }
+    return undefined;
   }
 
   query(q: IndexQuery, maxScan: number): IndexPage {
-    const prefix = idListPrefix(q.id);
-    const after = maxString(q.cursor, prefix === "" ? undefined : beforePrefix(prefix));
+    const idPrefix = this.prefix + idListPrefix(q.id);
+    const after = maxString(q.cursor === undefined ? undefined : this.prefix + q.cursor, beforePrefix(idPrefix));
     const candidates = this.candidates(q, after);
     const ids: string[] = [];
     let scanned = 0;
-    for (const id of candidates) {
-      if (prefix !== "" && !id.startsWith(prefix)) {
-        if (id > prefix) break; // past the prefix range
+    for (const slot of candidates) {
+      const key = this.keys[slot]!;
+      if (!key.startsWith(idPrefix)) {
+        if (key > idPrefix) break; // past the prefix range
         continue;
       }
-      const r = this.records.get(id);
-      if (r !== undefined && this.matches(id, r, q)) {
+      const id = key.slice(this.prefix.length);
+      if (this.matches(slot, id, q)) {
         ids.push(id);
         if (ids.length > q.limit) return { ids };
       }
@@ -85,46 +315,65 @@ class RecordIndex {
     return { ids };
   }
 
-  /** The smallest index that holds every match, from `after` on. */
-  private candidates(q: IndexQuery, after: string | undefined): Iterable<string> {
-    let best: { size: number; ids: () => Iterable<string> } = { size: this.all.size, ids: () => this.all.from(after) };
+  /** The smallest index that holds every match, from key `after` on. */
+  private candidates(q: IndexQuery, after: string | undefined): Iterable<number> {
+    let best: { size: number; slots: () => Iterator<number> } = { size: this.size, slots: () => this.all.from(after) };
     for (const [k, v] of Object.entries(q.tags ?? {})) {
-      const ids = this.byTag.get(tagKey(k, v));
-      if (ids === undefined) return [];
-      if (ids.size < best.size) best = { size: ids.size, ids: () => ids.from(after) };
+      const posting = this.posting(k, v);
+      // The record whose own id is the value, when its tag says so (SELF values have no posting).
+      const selfSlot = this.all.find(this.prefix + v);
+      const self = selfSlot !== undefined && this.tag(selfSlot, k) === v && (after === undefined || this.keys[selfSlot]! > after) ? selfSlot : undefined;
+      const size = postingSize(posting) + (self === undefined ? 0 : 1);
+      if (size === 0) return [];
+      if (size < best.size) {
+        best = {
+          size,
+          slots: () => {
+            // A record with its own id as the value has no posting for it: the two never share a member.
+            const streams: Iterator<number>[] = [postingFrom(posting, after, this.keyOf)];
+            if (self !== undefined) streams.push([self][Symbol.iterator]());
+            return mergeOrdered(streams, this.keyOf);
+          },
+        };
+      }
     }
     if (q.state !== undefined) {
-      const stored = this.byState.get(q.state) ?? new SortedIds();
+      const stored = this.byState[STATE_CODE.get(q.state)!]!;
       // Timed-out states also hold pending promises past their deadline (lazy timeouts).
-      const pending = q.state === "rejected_timedout" || q.state === "resolved" ? this.byState.get("pending") : undefined;
+      const pending = q.state === "rejected_timedout" || q.state === "resolved" ? this.byState[STATE_CODE.get("pending")!] : undefined;
       const size = stored.size + (pending?.size ?? 0);
       if (size < best.size) {
         best = {
           size,
-          ids: () => (pending === undefined ? stored.from(after) : mergeOrdered(stored.from(after), pending.from(after))),
+          slots: () => (pending === undefined ? stored.from(after) : mergeOrdered([stored.from(after), pending.from(after)], this.keyOf)),
         };
       }
     }
-    return best.ids();
+    return { [Symbol.iterator]: best.slots };
   }
 
-  private matches(id: string, r: Indexed, q: IndexQuery): boolean {
+  private matches(slot: number, id: string, q: IndexQuery): boolean {
     if (q.state !== undefined) {
-      const state = r.state === "pending" && isPastTimeout({ state: "pending", timeoutAt: r.timeoutAt } as PromiseRecord, q.now) ? timeoutState(r) : r.state;
+      let state = STATES[this.states[slot]!];
+      if (state === "pending" && isPastTimeout({ state, timeoutAt: this.timeouts[slot]! } as PromiseRecord, q.now)) {
+        const timer = this.tag(slot, Tag.timer);
+        state = timeoutState({ tags: timer === undefined ? {} : { [Tag.timer]: timer } });
+      }
       if (state !== q.state) return false;
     }
-    for (const [k, v] of Object.entries(q.tags ?? {})) if (r.tags[k] !== v) return false;
+    for (const [k, v] of Object.entries(q.tags ?? {})) if (this.tag(slot, k) !== v) return false;
     return matchId(id, q.id);
   }
 }
 
 export class SearchView {
-  readonly promises = new RecordIndex();
-  readonly schedules = new RecordIndex();
+  readonly promises = new RecordIndex(KEY_PREFIX.promise);
+  readonly schedules = new RecordIndex(KEY_PREFIX.schedule);
   /** Tasks per state, for /metrics (tasks are not searched, so no index). */
   readonly tasks = new StateCounts();
   private ready = false;
-  private readonly revisions = new Map<string, number>();
+  /** While loading only: the revision each key was last indexed at, so the listing never undoes a newer change. */
+  private revisions: Map<string, number> | undefined = new Map();
   private unwatch: (() => void) | undefined;
   private stopped = false;
 
@@ -162,14 +411,14 @@ export class SearchView {
       }
     }
     this.ready = true;
-    this.logger?.debug({ promises: this.promises.records.size, schedules: this.schedules.records.size }, "search indexes loaded");
+    // From here on only the watch feeds the indexes, in order.
+    this.revisions = undefined;
+    this.logger?.debug({ promises: this.promises.size, schedules: this.schedules.size }, "search indexes loaded");
   }
 
   /** Stored promises per stored state (a pending promise past its timeout counts as pending until the timer settles it). */
   promiseStates(): Record<string, number> {
-    const counts: Record<string, number> = {};
-    for (const [state, ids] of this.promises.byState) counts[state] = ids.size;
-    return counts;
+    return this.promises.stateCounts();
   }
 
   get isReady(): boolean {
@@ -183,37 +432,29 @@ export class SearchView {
   }
 
   private apply(change: Change, fromListing = false): void {
-    const known = this.revisions.get(change.key);
-    if (fromListing && known !== undefined && known >= change.revision) return;
-    if (change.value === null) this.revisions.delete(change.key);
-    else this.revisions.set(change.key, change.revision);
+    if (this.revisions !== undefined) {
+      const known = this.revisions.get(change.key);
+      if (fromListing && known !== undefined && known >= change.revision) return;
+      // A deletion stays recorded too, so a listing page read before it cannot bring the record back.
+      this.revisions.set(change.key, change.revision);
+    }
     if (change.key.startsWith(KEY_PREFIX.task)) {
       this.tasks.set(change.key, (change.value as StoredTask | null)?.state);
       return;
     }
-    const id = change.key.slice(2);
     if (change.key.startsWith(KEY_PREFIX.promise)) {
       const p = change.value as PromiseRecord | null;
-      this.promises.put(id, p === null ? undefined : { state: p.state, timeoutAt: p.timeoutAt, tags: p.tags ?? {} });
+      this.promises.put(change.key, p === null ? undefined : { state: p.state, timeoutAt: p.timeoutAt, tags: p.tags ?? {} });
     } else {
       const s = change.value as ScheduleRecord | null;
-      this.schedules.put(id, s === null ? undefined : { tags: s.promiseTags ?? {} });
+      this.schedules.put(change.key, s === null ? undefined : { tags: s.promiseTags ?? {} });
     }
   }
 }
 
-function tagKey(k: string, v: string): string {
-  return `${k}\u0000${v}`;
-}
-
-function set(map: Map<string, SortedIds>, key: string): SortedIds {
-  let s = map.get(key);
-  if (s === undefined) map.set(key, (s = new SortedIds()));
-  return s;
-}
-
 /** The greatest string below every id that starts with `prefix` (so iteration "after" it starts at the prefix). */
 function beforePrefix(prefix: string): string | undefined {
+  if (prefix === "") return undefined;
   const last = prefix.charCodeAt(prefix.length - 1);
   if (last === 0) return prefix.slice(0, -1);
   return prefix.slice(0, -1) + String.fromCharCode(last - 1) + "\uffff";

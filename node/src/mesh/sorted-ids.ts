@@ -1,101 +1,245 @@
-// A set of ids kept in order (code-unit order, as store keys sort), for the
-// search indexes: insert and delete in O(sqrt n)-ish time (sorted chunks),
-// and iteration from any id onwards. A plain sorted array would move the
-// whole array on every insert; a Map has no order.
+// Postings of the search indexes: sets of record slots (small integers, see
+// search-view.ts) kept in the order of the records' keys (code-unit order, as
+// store keys sort). Slots instead of id strings, so a posting costs a few
+// bytes per member and every posting of a record shares its one key string.
+//
+// Most postings are small (the steps of one workflow share its tag values):
+// those are a lone number or an exact-size array, rebuilt on change, since a
+// growing JavaScript array keeps room for 16 more. Large ones (a state, a
+// tag every record has) are a SortedSlots: fixed-size Int32Array chunks,
+// where insert and delete move at most one chunk.
 
-const MAX_CHUNK = 1024;
+const CHUNK = 1024;
+/** Members up to which a posting is a plain array. */
+const SMALL = 32;
 
-export class SortedIds {
-  private chunks: string[][] = [];
+/** The key of a slot: postings order their members by it. */
+export type KeyOf = (slot: number) => string;
+
+export class SortedSlots {
+  /** Chunks in key order; each holds lengths[c] members and room up to its size. */
+  private chunks: Int32Array[] = [];
+  private lengths: number[] = [];
   private count = 0;
+
+  constructor(private readonly keyOf: KeyOf) {}
 
   get size(): number {
     return this.count;
   }
 
-  add(id: string): void {
+  add(slot: number): void {
     if (this.chunks.length === 0) {
-      this.chunks.push([id]);
-      this.count = 1;
-      return;
+      this.chunks.push(new Int32Array(2 * SMALL));
+      this.lengths.push(0);
     }
-    const c = this.chunkFor(id);
-    const chunk = this.chunks[c]!;
-    const at = lowerBound(chunk, id);
-    if (chunk[at] === id) return;
-    chunk.splice(at, 0, id);
+    const key = this.keyOf(slot);
+    const c = this.chunkFor(key);
+    let chunk = this.chunks[c]!;
+    let length = this.lengths[c]!;
+    let at = this.lowerBound(chunk, length, key);
+    if (at < length && chunk[at] === slot) return;
+    if (length === chunk.length && length < CHUNK) {
+      // Chunks grow by doubling up to CHUNK, so a posting of a few dozen does not hold a whole one.
+      const grown = new Int32Array(2 * length);
+      grown.set(chunk);
+      this.chunks[c] = chunk = grown;
+    } else if (length === CHUNK) {
+      // Full: its upper half moves to a new chunk after it.
+      const upper = new Int32Array(CHUNK);
+      upper.set(chunk.subarray(CHUNK / 2));
+      this.chunks.splice(c + 1, 0, upper);
+      this.lengths.splice(c + 1, 0, CHUNK / 2);
+      this.lengths[c] = length = CHUNK / 2;
+      if (at > length) {
+        chunk = upper;
+        at -= length;
+        length = CHUNK / 2;
+        this.insertAt(c + 1, chunk, length, at, slot);
+        return;
+      }
+    }
+    this.insertAt(c, chunk, length, at, slot);
+  }
+
+  private insertAt(c: number, chunk: Int32Array, length: number, at: number, slot: number): void {
+    chunk.copyWithin(at + 1, at, length);
+    chunk[at] = slot;
+    this.lengths[c] = length + 1;
     this.count++;
-    if (chunk.length > MAX_CHUNK) this.chunks.splice(c, 1, chunk.slice(0, MAX_CHUNK / 2), chunk.slice(MAX_CHUNK / 2));
   }
 
-  delete(id: string): void {
+  /** Remove `slot`, whose key must still be the one it was added with. */
+  delete(slot: number): void {
     if (this.chunks.length === 0) return;
-    const c = this.chunkFor(id);
+    const key = this.keyOf(slot);
+    const c = this.chunkFor(key);
     const chunk = this.chunks[c]!;
-    const at = lowerBound(chunk, id);
-    if (chunk[at] !== id) return;
-    chunk.splice(at, 1);
+    const length = this.lengths[c]!;
+    const at = this.lowerBound(chunk, length, key);
+    if (at >= length || chunk[at] !== slot) return;
+    chunk.copyWithin(at, at + 1, length);
     this.count--;
-    if (chunk.length === 0) this.chunks.splice(c, 1);
+    if (length === 1) {
+      this.chunks.splice(c, 1);
+      this.lengths.splice(c, 1);
+    } else {
+      this.lengths[c] = length - 1;
+    }
   }
 
-  /** Ids strictly after `after` (all when undefined), in order. */
-  *from(after: string | undefined): Generator<string> {
+  /** The member whose key is `key`, if any. */
+  find(key: string): number | undefined {
+    if (this.chunks.length === 0) return undefined;
+    const c = this.chunkFor(key);
+    const chunk = this.chunks[c]!;
+    const at = this.lowerBound(chunk, this.lengths[c]!, key);
+    if (at >= this.lengths[c]!) return undefined;
+    const slot = chunk[at]!;
+    return this.keyOf(slot) === key ? slot : undefined;
+  }
+
+  /** Slots whose key is strictly after `after` (all when undefined), in key order. */
+  *from(after: string | undefined): Generator<number> {
     let c = after === undefined ? 0 : this.chunkFor(after);
-    let i = after === undefined ? 0 : upperBound(this.chunks[c] ?? [], after);
+    let i = after === undefined || c >= this.chunks.length ? 0 : this.upperBound(this.chunks[c]!, this.lengths[c]!, after);
     for (; c < this.chunks.length; c++, i = 0) {
       const chunk = this.chunks[c]!;
-      for (; i < chunk.length; i++) yield chunk[i]!;
+      for (; i < this.lengths[c]!; i++) yield chunk[i]!;
     }
   }
 
-  /** The chunk whose range holds `id` (the first whose last id is >= id, else the last). */
-  private chunkFor(id: string): number {
+  /** The chunk whose range holds `key` (the first whose last key is >= key, else the last). */
+  private chunkFor(key: string): number {
     let lo = 0;
     let hi = this.chunks.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      const chunk = this.chunks[mid]!;
-      if (chunk[chunk.length - 1]! < id) lo = mid + 1;
+      if (this.keyOf(this.chunks[mid]![this.lengths[mid]! - 1]!) < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private lowerBound(a: Int32Array, length: number, key: string): number {
+    let lo = 0;
+    let hi = length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.keyOf(a[mid]!) < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private upperBound(a: Int32Array, length: number, key: string): number {
+    let lo = 0;
+    let hi = length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.keyOf(a[mid]!) <= key) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 }
 
-function lowerBound(a: string[], x: string): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (a[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+/** A posting of any size: a lone slot, a small exact-size sorted array, or a SortedSlots. */
+export type Posting = number | readonly number[] | SortedSlots;
+
+export function postingSize(p: Posting | undefined): number {
+  if (p === undefined) return 0;
+  if (typeof p === "number") return 1;
+  return p instanceof SortedSlots ? p.size : p.length;
 }
 
-function upperBound(a: string[], x: string): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (a[mid]! <= x) lo = mid + 1;
-    else hi = mid;
+/** `p` with `slot` added (the same posting object when it is a SortedSlots). */
+export function postingAdd(p: Posting | undefined, slot: number, keyOf: KeyOf): Posting {
+  if (p === undefined) return slot;
+  if (p instanceof SortedSlots) {
+    p.add(slot);
+    return p;
   }
-  return lo;
+  const small = typeof p === "number" ? [p] : p;
+  const key = keyOf(slot);
+  let at = 0;
+  while (at < small.length && keyOf(small[at]!) < key) at++;
+  if (small[at] === slot) return p;
+  if (small.length < SMALL) return spliced(small, at, 0, slot);
+  const large = new SortedSlots(keyOf);
+  for (const s of small) large.add(s);
+  large.add(slot);
+  return large;
 }
 
-/** Merge two ordered id streams into one (no duplicates across them expected). */
-export function* mergeOrdered(a: Iterator<string>, b: Iterator<string>): Generator<string> {
-  let x = a.next();
-  let y = b.next();
-  while (!x.done || !y.done) {
-    if (y.done || (!x.done && x.value <= y.value)) {
-      yield x.value as string;
-      x = a.next();
-    } else {
-      yield y.value;
-      y = b.next();
+/** `p` without `slot`; undefined when empty. */
+export function postingDelete(p: Posting | undefined, slot: number, keyOf: KeyOf): Posting | undefined {
+  if (p === undefined || p === slot) return undefined;
+  if (typeof p === "number") return p;
+  if (p instanceof SortedSlots) {
+    p.delete(slot);
+    if (p.size > SMALL / 2) return p;
+    // Small again: back to an array, so churn leaves no half-empty chunks behind.
+    const members = [...p.from(undefined)].slice();
+    return members.length === 0 ? undefined : members.length === 1 ? members[0]! : members;
+  }
+  const at = p.indexOf(slot);
+  if (at === -1) return p;
+  if (p.length === 2) return p[1 - at]!;
+  return spliced(p, at, 1);
+}
+
+/** Members of `p` whose key is strictly after `after`, in key order. */
+export function postingFrom(p: Posting | undefined, after: string | undefined, keyOf: KeyOf): Iterator<number> {
+  if (p === undefined) return [][Symbol.iterator]();
+  if (p instanceof SortedSlots) return p.from(after);
+  const small = typeof p === "number" ? [p] : p;
+  let at = 0;
+  if (after !== undefined) while (at < small.length && keyOf(small[at]!) <= after) at++;
+  return small.slice(at)[Symbol.iterator]();
+}
+
+/**
+ * A copy of `a` with `remove` members at `at` taken out and `insert` put in,
+ * of exactly the size it needs (array literals and push keep spare room).
+ */
+function spliced(a: readonly number[], at: number, remove: number, insert?: number): number[] {
+  const out = new Array<number>(a.length - remove + (insert === undefined ? 0 : 1));
+  let j = 0;
+  for (let i = 0; i < at; i++) out[j++] = a[i]!;
+  if (insert !== undefined) out[j++] = insert;
+  for (let i = at + remove; i < a.length; i++) out[j++] = a[i]!;
+  return out;
+}
+
+/** Every member of `p`, in key order. */
+export function membersOf(p: Posting | undefined): Iterable<number> {
+  if (p === undefined) return [];
+  if (typeof p === "number") return [p];
+  return p instanceof SortedSlots ? p.from(undefined) : p;
+}
+
+/** Merge ordered slot streams into one (no slot in two of them), by key. */
+export function* mergeOrdered(streams: Iterator<number>[], keyOf: KeyOf): Generator<number> {
+  if (streams.length === 1) {
+    yield* { [Symbol.iterator]: () => streams[0]! };
+    return;
+  }
+  const heads = streams.map((s) => s.next());
+  for (;;) {
+    let best = -1;
+    let bestKey = "";
+    for (let i = 0; i < heads.length; i++) {
+      const h = heads[i]!;
+      if (h.done) continue;
+      const key = keyOf(h.value);
+      if (best === -1 || key < bestKey) {
+        best = i;
+        bestKey = key;
+      }
     }
+    if (best === -1) return;
+    yield heads[best]!.value as number;
+    heads[best] = streams[best]!.next();
   }
 }

@@ -2,6 +2,9 @@
 // It keeps the same contract as the JetStream engine (async calls, per-key
 // revisions as compare-and-set tokens, ordered listing, a change feed) so the
 // node runs the exact same read -> transition -> compare-and-set path on both.
+// Records written recently stay objects (cheap to copy for the reads that
+// follow a write); older ones are kept as one compact string each
+// (compact.ts), a third of the memory, and decoded when read.
 
 import {
   ConflictError,
@@ -13,6 +16,7 @@ import {
 } from "./types.ts";
 import { SortedKeys } from "./sorted-keys.ts";
 import { partitionOf } from "../protocol/keys.ts";
+import { CompactCodec, setData } from "./compact.ts";
 
 interface Slot {
   /**
@@ -38,6 +42,20 @@ interface Watcher {
   active: boolean;
 }
 
+export interface MemoryStoreOptions {
+  /**
+   * Records last written this recently (counted in writes) stay objects,
+   * cheap to copy; older ones are kept as one compact string each
+   * (compact.ts) and decoded when read. Default 1,024.
+   */
+  hotRecords?: number;
+  /**
+   * Partitions of the key space (default 1). With several, a commit must
+   * fall in one, as on JetStream, so the outbox path runs without NATS.
+   */
+  partitions?: number;
+}
+
 export class MemoryStore implements Store {
   readonly name = "memory";
   /**
@@ -46,11 +64,13 @@ export class MemoryStore implements Store {
    */
   readonly partitions: number;
 
-  constructor(options: { partitions?: number } = {}) {
-    this.partitions = options.partitions ?? 1;
-  }
-
-  private readonly slots = new Map<string, Slot>();
+  /** A record as written (hot), or its compact form (cold: a string holding revision and value). */
+  private readonly slots = new Map<string, Slot | string>();
+  private readonly codec = new CompactCodec();
+  /** The last writes, oldest first at `next` (a ring): key and revision of each. */
+  private readonly recentKeys: (string | undefined)[];
+  private readonly recentRevisions: Float64Array;
+  private next = 0;
   /** Every live key, sorted, so listing is a binary search plus a walk. */
   private readonly keys = new SortedKeys();
   /** One counter for the whole store, like a stream sequence: a re-created key never reuses a revision. */
@@ -60,10 +80,16 @@ export class MemoryStore implements Store {
   private delivering = false;
   private closed = false;
 
+  constructor(options: MemoryStoreOptions = {}) {
+    this.partitions = options.partitions ?? 1;
+    const hot = Math.max(1, options.hotRecords ?? 1_024);
+    this.recentKeys = new Array<string | undefined>(hot);
+    this.recentRevisions = new Float64Array(hot);
+  }
+
   async get(key: string): Promise<Entry | undefined> {
     this.assertOpen();
-    const slot = this.slots.get(key);
-    return slot === undefined ? undefined : { key, value: cloneJson(slot.value), revision: slot.revision };
+    return this.entry(key);
   }
 
   async create(key: string, value: unknown): Promise<number> {
@@ -80,10 +106,7 @@ export class MemoryStore implements Store {
 
   async list(options: ListOptions): Promise<Entry[]> {
     this.assertOpen();
-    return Array.from(this.keys.page(options), (key) => {
-      const slot = this.slots.get(key)!;
-      return { key, value: cloneJson(slot.value), revision: slot.revision };
-    });
+    return Array.from(this.keys.page(options), (key) => this.entry(key)!);
   }
 
   async sync(): Promise<void> {
@@ -111,6 +134,32 @@ export class MemoryStore implements Store {
     return this.keys.size;
   }
 
+  /** A reader's own copy of a record. */
+  private entry(key: string): Entry | undefined {
+    const slot = this.slots.get(key);
+    if (slot === undefined) return undefined;
+    if (typeof slot === "string") return { key, value: this.codec.decode(key, slot), revision: this.codec.revision(slot) };
+    return { key, value: cloneJson(slot.value), revision: slot.revision };
+  }
+
+  private revisionOf(key: string): number {
+    const slot = this.slots.get(key);
+    if (slot === undefined) return 0;
+    return typeof slot === "string" ? this.codec.revision(slot) : slot.revision;
+  }
+
+  /** Note a write; the record written longest ago, if not written since, becomes compact. */
+  private remember(key: string, revision: number): void {
+    const old = this.recentKeys[this.next];
+    const oldRevision = this.recentRevisions[this.next]!;
+    this.recentKeys[this.next] = key;
+    this.recentRevisions[this.next] = revision;
+    this.next = (this.next + 1) % this.recentKeys.length;
+    if (old === undefined) return;
+    const slot = this.slots.get(old);
+    if (slot !== undefined && typeof slot !== "string" && slot.revision === oldRevision) this.slots.set(old, this.codec.encode(old, slot.revision, slot.value));
+  }
+
   // Check every expected revision first, then apply: a commit lands whole or not at all.
   private apply(ops: CommitOp[]): number[] {
     this.assertOpen();
@@ -122,7 +171,7 @@ export class MemoryStore implements Store {
       }
       if (seen.has(op.key)) throw new Error(`commit names the key ${op.key} twice; merge the writes first`);
       seen.add(op.key);
-      const actual = this.slots.get(op.key)?.revision ?? 0;
+      const actual = this.revisionOf(op.key);
       if (actual !== op.expectedRevision) throw new ConflictError(op.key, op.expectedRevision, actual);
     }
     // Copy before mutating anything, so a value that cannot be stored fails the whole commit.
@@ -142,6 +191,7 @@ export class MemoryStore implements Store {
       }
       if (!this.slots.has(op.key)) this.keys.insert(op.key);
       this.slots.set(op.key, { value, revision });
+      this.remember(op.key, revision);
       changes.push({ key: op.key, value, revision });
     });
     this.publish(changes);
@@ -251,10 +301,4 @@ function cloneJson(value: unknown): unknown {
   const copy: Record<string, unknown> = {};
   for (const key of Object.keys(value)) setData(copy, key, cloneJson((value as Record<string, unknown>)[key]));
   return copy;
-}
-
-function setData(target: Record<string, unknown>, key: string, value: unknown): void {
-  // A "__proto__" key (a user's tag, say) is data, as JSON.parse makes it; assigning it would set the prototype.
-  if (key === "__proto__") Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-  else target[key] = value;
 }

@@ -4,6 +4,8 @@ import type { Change } from "../../src/store/types.ts";
 import { storeContract } from "./contract.ts";
 
 storeContract("memory", () => new MemoryStore());
+// Every record but the last one written kept in its compact form.
+storeContract("memory, every older record compact", () => new MemoryStore({ hotRecords: 1 }));
 
 describe("memory store specifics", () => {
   it("delivers a change to watchers before the commit resolves", async () => {
@@ -114,5 +116,15 @@ describe("memory store specifics", () => {
     const store = new MemoryStore();
     await store.close();
     await expect(store.get("p/a")).rejects.toThrow(/closed/);
+  });
+
+  it("a record read back after it became compact equals the one written, at the same revision", async () => {
+    const store = new MemoryStore({ hotRecords: 2 });
+    const value = { id: "wf.1", state: "resolved", tags: { "resonate:origin": "wf", "resonate:parent": "wf" }, timeoutAt: 1_796_187_443_467, callbacks: [] };
+    const revision = await store.create("p/wf.1", value);
+    await store.create("p/other-1", {});
+    await store.create("p/other-2", {});
+    expect(await store.get("p/wf.1")).toEqual({ key: "p/wf.1", value, revision });
+    expect(await store.update("p/wf.1", { ...value, state: "rejected" }, revision)).toBeGreaterThan(revision);
   });
 });

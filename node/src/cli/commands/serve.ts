@@ -347,11 +347,17 @@ export function registerServe(program: Command): Command {
   return cmd;
 }
 
+/** `resonate dev` removes settled promises (and their tasks) this long after they settled, by default. */
+export const DEV_RETENTION_MS = 60 * 60_000;
+
 export function registerDev(program: Command): Command {
   const cmd = program
     .command("dev")
     .description("run a node for development: the embedded in-memory store, loopback only, nothing survives a restart");
-  nodeOptions(cmd, { host: "127.0.0.1" })
+  nodeOptions(cmd, { host: "127.0.0.1" });
+  // A development node keeps a bounded history (serve keeps every promise unless told otherwise).
+  cmd.options.find((o) => o.long === "--retention-ms")?.default(DEV_RETENTION_MS);
+  cmd
     .addHelpText("after", examples("resonate dev", "resonate dev --port 0 --log-level debug"))
     .action((opts: Omit<NodeOptions, "store">) => action("dev")({ ...opts, store: "memory" }));
   return cmd;

@@ -1,0 +1,174 @@
+// The compact form in which the memory engine keeps records that are no
+// longer being written: one flat string per record, JSON in which every
+// object is written as its shape's number followed by its values (the field
+// names, the same in every record of a kind, are kept once in a shape table).
+// A one-byte string costs its length plus a small header; the object graph it
+// replaces costs several times that (a header and a pointer per field, boxed
+// timestamps, one object per nested map). A string found in the record's
+// key (its id, its parent's id) or equal to one earlier in the record (the root id an
+// SDK step carries in three tags) is written as a short reference.
+
+/** An array: its items follow this marker. */
+const ARRAY = -1;
+/** An object whose shape is not in the table (it is full): key, value pairs follow. */
+const PAIRS = -2;
+/** A string found in the record's key (its id, its parent's id): start and end (none: to the end) follow. */
+const KEY_SLICE = -3;
+/** A string or long number written earlier in the same record: its number (in order of writing) follows. */
+const REPEAT = -4;
+/** Strings shorter than this are written out even when they repeat or end the key. */
+const MIN_REF = 6;
+/** Shapes kept at most: field names are user data (tags), so the table is bounded. */
+const MAX_SHAPES = 4_096;
+
+export class CompactCodec {
+  private readonly shapes: string[][] = [];
+  private readonly shapeIds = new Map<string, number>();
+
+  /** `revision` and `value` (plain JSON data, as the store keeps it) as one flat string. */
+  encode(key: string, revision: number, value: unknown): string {
+    const parts: string[] = [String(revision), ":"];
+    this.write(value, parts, { key, strings: new Map() });
+    // join makes one flat string; concatenation would keep a tree of pieces alive.
+    return parts.join("");
+  }
+
+  /** The revision of an encoded record, without decoding the rest. */
+  revision(text: string): number {
+    let n = 0;
+    for (let i = 0; ; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 58 /* : */) return n;
+      n = n * 10 + (c - 48);
+    }
+  }
+
+  /** A fresh copy of the value of an encoded record. */
+  decode(key: string, text: string): unknown {
+    return this.read(JSON.parse(text.slice(text.indexOf(":") + 1)), { key, strings: [] });
+  }
+
+  /** Shapes in the table (for tests). */
+  get shapeCount(): number {
+    return this.shapes.length;
+  }
+
+  private write(value: unknown, parts: string[], record: Writing): void {
+    if (typeof value === "string") {
+      this.writeString(value, parts, record);
+      return;
+    }
+    if (typeof value === "number" && isLong(value)) {
+      // Timestamps: a record's createdAt and settledAt are often the same.
+      const earlier = record.strings.get(value);
+      if (earlier !== undefined) parts.push("[", String(REPEAT), ",", String(earlier), "]");
+      else {
+        record.strings.set(value, record.strings.size);
+        parts.push(String(value));
+      }
+      return;
+    }
+    if (value === null || typeof value !== "object") {
+      parts.push(String(value));
+      return;
+    }
+    if (Array.isArray(value)) {
+      parts.push("[", String(ARRAY));
+      for (const item of value) {
+        parts.push(",");
+        this.write(item, parts, record);
+      }
+      parts.push("]");
+      return;
+    }
+    const keys = Object.keys(value);
+    const shape = this.shapeOf(keys);
+    parts.push("[", String(shape ?? PAIRS));
+    for (const key of keys) {
+      parts.push(",");
+      if (shape === undefined) parts.push(JSON.stringify(key), ",");
+      this.write((value as Record<string, unknown>)[key], parts, record);
+    }
+    parts.push("]");
+  }
+
+  private writeString(value: string, parts: string[], record: Writing): void {
+    if (value.length >= MIN_REF) {
+      const earlier = record.strings.get(value);
+      if (earlier !== undefined) {
+        parts.push("[", String(REPEAT), ",", String(earlier), "]");
+        return;
+      }
+      record.strings.set(value, record.strings.size);
+      // The record's id, or its parent's (a child id starts with it): a slice of the key.
+      const at = record.key.lastIndexOf(value);
+      if (at !== -1) {
+        if (at + value.length === record.key.length) parts.push("[", String(KEY_SLICE), ",", String(at), "]");
+        else parts.push("[", String(KEY_SLICE), ",", String(at), ",", String(at + value.length), "]");
+        return;
+      }
+    }
+    parts.push(JSON.stringify(value));
+  }
+
+  private read(packed: unknown, record: Reading): unknown {
+    if (typeof packed === "string") {
+      // Numbered as the writer numbered them: every literal string long enough to be referred to.
+      if (packed.length >= MIN_REF) record.strings.push(packed);
+      return packed;
+    }
+    if (typeof packed === "number" && isLong(packed)) record.strings.push(packed);
+    if (!Array.isArray(packed)) return packed;
+    const tag = packed[0] as number;
+    if (tag === ARRAY) {
+      const out = new Array<unknown>(packed.length - 1);
+      for (let i = 1; i < packed.length; i++) out[i - 1] = this.read(packed[i], record);
+      return out;
+    }
+    if (tag === KEY_SLICE) {
+      const value = record.key.slice(packed[1] as number, packed[2] as number | undefined);
+      record.strings.push(value);
+      return value;
+    }
+    if (tag === REPEAT) return record.strings[packed[1] as number];
+    const out: Record<string, unknown> = {};
+    if (tag === PAIRS) {
+      for (let i = 1; i < packed.length; i += 2) setData(out, packed[i] as string, this.read(packed[i + 1], record));
+      return out;
+    }
+    const keys = this.shapes[tag]!;
+    for (let i = 0; i < keys.length; i++) setData(out, keys[i]!, this.read(packed[i + 1], record));
+    return out;
+  }
+
+  private shapeOf(keys: string[]): number | undefined {
+    const name = JSON.stringify(keys);
+    const known = this.shapeIds.get(name);
+    if (known !== undefined || this.shapes.length >= MAX_SHAPES) return known;
+    this.shapes.push(keys);
+    this.shapeIds.set(name, this.shapes.length - 1);
+    return this.shapes.length - 1;
+  }
+}
+
+interface Writing {
+  key: string;
+  /** Strings and long numbers written so far that later ones may refer to, by number. */
+  strings: Map<string | number, number>;
+}
+
+interface Reading {
+  key: string;
+  strings: (string | number)[];
+}
+
+/** A number worth a reference when it repeats (a timestamp, say). */
+function isLong(n: number): boolean {
+  return n >= 1e7 || n <= -1e7;
+}
+
+export function setData(target: Record<string, unknown>, key: string, value: unknown): void {
+  // A "__proto__" key (a user's tag, say) is data, as JSON.parse makes it; assigning it would set the prototype.
+  if (key === "__proto__") Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}
