@@ -83,7 +83,13 @@ export interface HandlerContext {
 export async function authenticateCall(ctx: HandlerContext, metadata: grpc.Metadata): Promise<Principal | ProtocolError> {
   if (ctx.auth === undefined) return OPEN;
   const value = metadata.get("authorization")[0];
-  return await ctx.auth.admit(bearerToken(typeof value === "string" ? value : value?.toString("utf8")));
+  return await authenticateHeader(ctx, typeof value === "string" ? value : value?.toString("utf8"));
+}
+
+/** The principal of an `authorization` header value, or the 401 to answer. */
+export async function authenticateHeader(ctx: HandlerContext, authorization: string | undefined): Promise<Principal | ProtocolError> {
+  if (ctx.auth === undefined) return OPEN;
+  return await ctx.auth.admit(bearerToken(authorization));
 }
 
 export type ServiceErrorLike = Partial<grpc.StatusObject> & { code: grpc.status };
@@ -142,38 +148,52 @@ export async function runUnary<K extends Kind>(
   return { response: fromProtocolResponse(ok) };
 }
 
-/** The grpc-js unary handler of a protocol request kind. */
+export type UnaryResult<K extends Kind> = { response: ProtoResponseMap[K] } | { error: ServiceErrorLike };
+
+/**
+ * One unary call of `kind`, whichever transport carries it: authenticate
+ * the `authorization` value, run the request, observe the outcome. The one
+ * place per-request instrumentation goes; it never rejects (a failure that
+ * is not the caller's becomes INTERNAL here).
+ */
+export function serveUnary<K extends Kind>(
+  ctx: HandlerContext,
+  kind: K,
+): (message: ProtoRequestMap[K], authorization: string | undefined) => Promise<UnaryResult<K>> {
+  const { method } = rpcOf(kind);
+  const path = `/${method.parent.typeName}/${method.name}`;
+  const observed = (result: UnaryResult<K>, started: number): UnaryResult<K> => {
+    observeCall(ctx, path, "error" in result ? result.error.code : grpc.status.OK, started);
+    return result;
+  };
+  const failed = (err: unknown, started: number): UnaryResult<K> => observed({ error: internalError(ctx, path, err) }, started);
+  return (message, authorization) => {
+    const started = performance.now();
+    const run =
+      ctx.auth === undefined
+        ? runUnary(ctx, kind, message)
+        : authenticateHeader(ctx, authorization).then((principal) =>
+            isPrincipal(principal) ? runUnary(ctx, kind, message, principal) : { error: toServiceError(principal) },
+          );
+    return run.then(
+      (result) => observed(result, started),
+      (err: unknown) => failed(err, started),
+    );
+  };
+}
+
+/** The grpc-js unary handler of a protocol request kind (the lean path, unary-server.ts, serves these first). */
 export function unary<K extends Kind>(
   ctx: HandlerContext,
   kind: K,
 ): grpc.handleUnaryCall<ProtoRequestMap[K], ProtoResponseMap[K]> {
-  const { method } = rpcOf(kind);
-  const path = `/${method.parent.typeName}/${method.name}`;
-  // No closures built per call beyond the two continuations: this runs for every request.
+  const serve = serveUnary(ctx, kind);
   return (call, callback) => {
-    const started = performance.now();
-    const run =
-      ctx.auth === undefined
-        ? runUnary(ctx, kind, call.request)
-        : authenticateCall(ctx, call.metadata).then((principal) =>
-            isPrincipal(principal) ? runUnary(ctx, kind, call.request, principal) : { error: toServiceError(principal) },
-          );
-    run.then(
-      (result) => {
-        if ("error" in result) {
-          observeCall(ctx, path, result.error.code, started);
-          callback(result.error);
-        } else {
-          observeCall(ctx, path, grpc.status.OK, started);
-          callback(null, result.response);
-        }
-      },
-      (err: unknown) => {
-        const error = internalError(ctx, path, err);
-        observeCall(ctx, path, error.code, started);
-        callback(error);
-      },
-    );
+    const value = ctx.auth === undefined ? undefined : call.metadata.get("authorization")[0];
+    void serve(call.request, typeof value === "string" ? value : value?.toString("utf8")).then((result) => {
+      if ("error" in result) callback(result.error);
+      else callback(null, result.response);
+    });
   };
 }
 
