@@ -118,13 +118,13 @@ export function internalError(ctx: HandlerContext, method: string, err: unknown)
   });
 }
 
-/** Run one protocol request for a unary RPC and produce its protobuf answer, or the error to send. */
+/** Run one protocol request for a unary RPC: its successful answer (the transport encodes it), or the error to send. */
 export async function runUnary<K extends Kind>(
   ctx: HandlerContext,
   kind: K,
   message: ProtoRequestMap[K],
   principal: Principal = OPEN,
-): Promise<{ response: ProtoResponseMap[K] } | { error: ServiceErrorLike }> {
+): Promise<{ answer: OkResponse<K> } | { error: ServiceErrorLike }> {
   let request;
   try {
     request = toProtocolRequest(kind, message);
@@ -145,10 +145,10 @@ export async function runUnary<K extends Kind>(
     const inner = fenceInnerError(fence);
     if (inner !== undefined) return { error: toServiceError(localizeError(kind, inner, message), fence.data.action.kind) };
   }
-  return { response: fromProtocolResponse(ok) };
+  return { answer: ok };
 }
 
-export type UnaryResult<K extends Kind> = { response: ProtoResponseMap[K] } | { error: ServiceErrorLike };
+export type UnaryResult<K extends Kind> = { answer: OkResponse<K> } | { error: ServiceErrorLike };
 
 /**
  * One unary call of `kind`, whichever transport carries it: authenticate
@@ -192,7 +192,7 @@ export function unary<K extends Kind>(
     const value = ctx.auth === undefined ? undefined : call.metadata.get("authorization")[0];
     void serve(call.request, typeof value === "string" ? value : value?.toString("utf8")).then((result) => {
       if ("error" in result) callback(result.error);
-      else callback(null, result.response);
+      else callback(null, fromProtocolResponse(result.answer));
     });
   };
 }

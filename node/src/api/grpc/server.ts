@@ -12,7 +12,7 @@ import { ScheduleService } from "../../gen/resonate/mesh/v1/schedule_service_pb.
 import { TaskService } from "../../gen/resonate/mesh/v1/task_service_pb.ts";
 import type { Engine } from "../../mesh/engine.ts";
 import type { Authenticator } from "../auth.ts";
-import { kinds, rpcOf } from "./convert.ts";
+import { fromProtocolResponse, kinds, rpcOf } from "./convert.ts";
 import { takeStreamsFirst } from "./grpc-js-hook.ts";
 import { serveUnary, StreamRegistry, type CallObserver, type HandlerContext } from "./handler.ts";
 import { HealthState, healthService } from "./health.ts";
@@ -22,6 +22,7 @@ import { scheduleService } from "./schedules.ts";
 import { addService } from "./service.ts";
 import { taskService } from "./tasks.ts";
 import { UnaryServer, type UnaryRoute } from "./unary-server.ts";
+import { encodeAnswer } from "./wire.ts";
 import { WatchHub } from "./watch.ts";
 
 export interface GrpcServerOptions {
@@ -140,8 +141,10 @@ function unaryRoutes(ctx: HandlerContext): Map<string, UnaryRoute> {
         serve(request as never, authorization).then((result) => {
           if ("error" in result) return result;
           try {
-            const message = isMessage(result.response, output) ? result.response : create(output, result.response as never);
-            return { response: toBinary(output, message) };
+            const bytes = encodeAnswer(result.answer);
+            if (bytes !== undefined) return { response: bytes };
+            const message = fromProtocolResponse(result.answer);
+            return { response: toBinary(output, isMessage(message, output) ? message : create(output, message as never)) };
           } catch {
             return { error: { code: grpc.status.INTERNAL, details: "Error serializing response" } };
           }

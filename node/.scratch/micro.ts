@@ -1,0 +1,22 @@
+import { toBinary, fromBinary, create } from "@bufbuild/protobuf";
+import { fromProtocolResponse, toProtocolRequest, fromProtocolRequest, toProtocolResponse, rpcOf } from "/work/wt/cpu/node/src/api/grpc/convert.ts";
+const promise = { id: "bench-x-1-2.1", state: "resolved", param: { headers: {}, data: "" }, value: { headers: {}, data: Buffer.from(JSON.stringify("s1")).toString("base64") }, tags: { "resonate:origin": "bench-x-1-2", "resonate:branch": "bench-x-1-2", "resonate:parent": "bench-x-1-2" }, timeoutAt: Date.now() + 3600000, createdAt: Date.now(), settledAt: Date.now() } as any;
+const fenceAnswer = { kind: "task.fence", status: 200, data: { action: { kind: "promise.create", status: 200, data: { promise } }, preload: [] } } as any;
+const { method } = rpcOf("task.fence" as any);
+const N = 200000;
+function bench(name: string, fn: () => unknown) { for (let i = 0; i < 20000; i++) fn(); const t = performance.now(); for (let i = 0; i < N; i++) fn(); console.log(name, ((performance.now() - t) * 1000 / N).toFixed(2), "µs"); }
+bench("fromProtocolResponse", () => fromProtocolResponse(fenceAnswer));
+const msg = fromProtocolResponse(fenceAnswer);
+bench("toBinary(response)", () => toBinary(method.output, msg as any));
+const bytes = toBinary(method.output, msg as any);
+bench("fromBinary(response)", () => fromBinary(method.output, bytes));
+const req = fromProtocolRequest({ kind: "task.fence", data: { id: "bench-x-1-2", version: 1, action: { kind: "promise.create", data: { id: "bench-x-1-2.1", timeoutAt: Date.now() + 3600000, tags: promise.tags, param: promise.param, settled: { state: "resolved", value: promise.value } } } } } as any);
+const reqBytes = toBinary(method.input, req as any);
+bench("fromBinary(request)", () => fromBinary(method.input, reqBytes));
+const reqMsg = fromBinary(method.input, reqBytes);
+bench("toProtocolRequest", () => toProtocolRequest("task.fence" as any, reqMsg as any));
+bench("toBinary(request)", () => toBinary(method.input, req as any));
+bench("fromProtocolRequest", () => fromProtocolRequest({ kind: "task.fence", data: { id: "bench-x-1-2", version: 1, action: { kind: "promise.create", data: { id: "bench-x-1-2.1", timeoutAt: Date.now() + 3600000, tags: promise.tags, param: promise.param, settled: { state: "resolved", value: promise.value } } } } } as any));
+bench("toProtocolResponse", () => toProtocolResponse("task.fence" as any, fromBinary(method.output, bytes) as any));
+import { encodeAnswer } from "/work/wt/cpu/node/src/api/grpc/wire.ts";
+bench("encodeAnswer(fence)", () => encodeAnswer(fenceAnswer));

@@ -1,0 +1,109 @@
+// The hand-written answers (api/grpc/wire.ts) are the general path's bytes:
+// for generated records, each kind's encoding is byte for byte what
+// protobuf-es writes for the message convert.ts builds, so every client
+// decodes exactly the same message.
+
+import { toBinary } from "@bufbuild/protobuf";
+import fc from "fast-check";
+import { describe, expect, test } from "vitest";
+import { fromProtocolResponse, rpcOf } from "../../src/api/grpc/convert.ts";
+import { encodeAnswer } from "../../src/api/grpc/wire.ts";
+import type { Kind, PromiseRecord, Response, TaskRecord, Value } from "../../src/protocol/types.ts";
+import { NEVER } from "../../src/protocol/validate.ts";
+
+type OkResponse<K extends Kind> = Extract<Response<K>, { data: unknown }>;
+
+const text = fc.oneof(fc.string(), fc.string({ unit: "grapheme", maxLength: 200 }), fc.constant(""));
+const time = fc.oneof(fc.integer({ min: 0, max: 4_102_444_800_000 }), fc.constantFrom(0, NEVER, -1, 1.5, 2 ** 40 + 0.25));
+const record = fc.dictionary(fc.string({ maxLength: 30 }), text, { maxKeys: 5 });
+const value: fc.Arbitrary<Value> = fc.record({
+  headers: record,
+  data: fc.oneof(
+    fc.constant(""),
+    fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString("base64")),
+    fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b).toString("base64url")),
+  ),
+});
+const promise: fc.Arbitrary<PromiseRecord> = fc
+  .record({
+    id: fc.oneof(text, fc.string({ minLength: 100, maxLength: 400 })),
+    state: fc.constantFrom("pending", "resolved", "rejected", "rejected_canceled", "rejected_timedout"),
+    param: value,
+    value,
+    tags: record,
+    timeoutAt: time,
+    createdAt: time,
+    settledAt: fc.option(time, { nil: undefined }),
+  })
+  .map((p) => {
+    if (p.settledAt === undefined) delete p.settledAt;
+    return p as PromiseRecord;
+  });
+const task: fc.Arbitrary<TaskRecord> = fc
+  .record({
+    id: text,
+    state: fc.constantFrom("pending", "acquired", "suspended", "halted", "fulfilled"),
+    version: fc.oneof(fc.nat(), fc.constant(0)),
+    resumes: fc.array(text, { maxLength: 4 }),
+    pid: fc.option(text, { nil: undefined }),
+    ttl: fc.option(fc.nat(), { nil: undefined }),
+  })
+  .map((t) => {
+    if (t.pid === undefined) delete t.pid;
+    if (t.ttl === undefined) delete t.ttl;
+    return t as TaskRecord;
+  });
+const preload = fc.array(promise, { maxLength: 3 });
+const fenced = fc.oneof(
+  promise.map((p) => ({ kind: "promise.create" as const, status: 200 as const, data: { promise: p } })),
+  promise.map((p) => ({ kind: "promise.settle" as const, status: 200 as const, data: { promise: p } })),
+);
+const fencedError = fc.record({
+  kind: fc.constantFrom("promise.create" as const, "promise.settle" as const),
+  status: fc.constantFrom(409 as const, 404 as const, 422 as const),
+  error: fc.record({ status: fc.constant(409 as const), code: fc.constant("TASK_STATE_CONFLICT" as const), message: text }),
+});
+
+function sameBytes<K extends Kind>(answer: OkResponse<K>): void {
+  const { method } = rpcOf(answer.kind);
+  const general = toBinary(method.output, fromProtocolResponse(answer) as never);
+  const lean = encodeAnswer(answer);
+  expect(lean).toBeDefined();
+  expect(Buffer.from(lean!).toString("hex")).toBe(Buffer.from(general).toString("hex"));
+}
+
+const ok = <K extends Kind>(kind: K, data: unknown) => ({ kind, status: 200, data }) as unknown as OkResponse<K>;
+
+describe("hand-written answers equal protobuf-es's bytes", () => {
+  for (const kind of ["promise.get", "promise.create", "promise.settle", "task.fulfill"] as const) {
+    test(`${kind}`, () => fc.assert(fc.property(promise, (p) => sameBytes(ok(kind, { promise: p }))), { numRuns: 300 }));
+  }
+
+  for (const kind of ["task.create", "task.acquire"] as const) {
+    test(`${kind}`, () =>
+      fc.assert(fc.property(task, promise, preload, (t, p, pre) => sameBytes(ok(kind, { task: t, promise: p, preload: pre }))), {
+        numRuns: 200,
+      }));
+  }
+
+  test("task.fence", () =>
+    fc.assert(fc.property(fenced, preload, (action, pre) => sameBytes(ok("task.fence", { action, preload: pre }))), { numRuns: 300 }));
+
+  test("task.fence_batch, with refused writes among the answers", () =>
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fenced, fencedError), { maxLength: 6 }), (actions) => sameBytes(ok("task.fence_batch", { actions }))),
+      { numRuns: 200 },
+    ));
+
+  test("a fence whose inner write failed is left to the general path", () => {
+    const answer = ok("task.fence", {
+      action: { kind: "promise.create", status: 409, error: { status: 409, code: "TASK_STATE_CONFLICT", message: "no" } },
+      preload: [],
+    });
+    expect(encodeAnswer(answer)).toBeUndefined();
+  });
+
+  test("kinds without a hand-written answer are left to the general path", () => {
+    expect(encodeAnswer(ok("task.release", {}))).toBeUndefined();
+  });
+});
