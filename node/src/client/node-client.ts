@@ -36,6 +36,7 @@ import {
 import { createClient, methodPath, type ServiceClient } from "../api/grpc/service.ts";
 import { CODE_METADATA, fromServiceError, INNER_KIND_METADATA } from "../api/grpc/status.ts";
 import { UnaryChannel, type UnaryCallError } from "../api/grpc/unary-channel.ts";
+import { encodeRequest } from "../api/grpc/wire.ts";
 import { PromiseService, type PromiseServiceWatchResponse } from "../gen/resonate/mesh/v1/promise_service_pb.ts";
 import { TaskService, type TaskServicePollResponse } from "../gen/resonate/mesh/v1/task_service_pb.ts";
 
@@ -193,6 +194,9 @@ export class NodeClient {
   }
 
   private encode(request: RequestOf<Kind>): Uint8Array {
+    // A worker's frequent requests are written straight from the protocol's shape (api/grpc/wire.ts).
+    const direct = encodeRequest(request);
+    if (direct !== undefined) return direct;
     const { method } = rpcOf(request.kind);
     const message = fromProtocolRequest(request);
     return toBinary(method.input, isMessage(message, method.input) ? message : create(method.input, message as never));

@@ -1,14 +1,14 @@
-// The hand-written answers (api/grpc/wire.ts) are the general path's bytes:
-// for generated records, each kind's encoding is byte for byte what
-// protobuf-es writes for the message convert.ts builds, so every client
-// decodes exactly the same message.
+// The hand-written answers and requests (api/grpc/wire.ts) are the general
+// path's bytes: for generated records, each kind's encoding is byte for
+// byte what protobuf-es writes for the message convert.ts builds, so every
+// peer decodes exactly the same message.
 
 import { toBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { fromProtocolResponse, rpcOf } from "../../src/api/grpc/convert.ts";
-import { encodeAnswer } from "../../src/api/grpc/wire.ts";
-import type { Kind, PromiseRecord, Response, TaskRecord, Value } from "../../src/protocol/types.ts";
+import { fromProtocolRequest, fromProtocolResponse, rpcOf } from "../../src/api/grpc/convert.ts";
+import { encodeAnswer, encodeRequest } from "../../src/api/grpc/wire.ts";
+import type { Kind, PromiseRecord, RequestOf, Response, TaskRecord, Value } from "../../src/protocol/types.ts";
 import { NEVER } from "../../src/protocol/validate.ts";
 
 type OkResponse<K extends Kind> = Extract<Response<K>, { data: unknown }>;
@@ -105,5 +105,74 @@ describe("hand-written answers equal protobuf-es's bytes", () => {
 
   test("kinds without a hand-written answer are left to the general path", () => {
     expect(encodeAnswer(ok("task.release", {}))).toBeUndefined();
+  });
+});
+
+function sameRequestBytes<K extends Kind>(request: RequestOf<K>): void {
+  const { method } = rpcOf(request.kind);
+  const general = toBinary(method.input, fromProtocolRequest(request) as never);
+  const lean = encodeRequest(request);
+  expect(lean).toBeDefined();
+  expect(Buffer.from(lean!).toString("hex")).toBe(Buffer.from(general).toString("hex"));
+}
+
+const optionalValue = fc.option(
+  fc.record({ headers: fc.option(record, { nil: undefined }), data: fc.option(value.map((v) => v.data), { nil: undefined }) }),
+  { nil: undefined },
+);
+const createData = fc
+  .record({
+    id: text,
+    timeoutAt: time,
+    param: optionalValue,
+    tags: fc.option(record, { nil: undefined }),
+    settled: fc.option(fc.record({ state: fc.constantFrom("resolved" as const, "rejected" as const), value: optionalValue }), {
+      nil: undefined,
+    }),
+  })
+  .map((d) => JSON.parse(JSON.stringify(d)) as RequestOf<"promise.create">["data"]);
+const settleData = fc
+  .record({ id: text, state: fc.constantFrom("resolved" as const, "rejected" as const, "rejected_canceled" as const), value: optionalValue })
+  .map((d) => JSON.parse(JSON.stringify(d)) as RequestOf<"promise.settle">["data"]);
+const fencedWrite = fc.oneof(
+  createData.map((data) => ({ kind: "promise.create" as const, data })),
+  settleData.map((data) => ({ kind: "promise.settle" as const, data })),
+);
+const version = fc.oneof(fc.nat(), fc.constant(0));
+
+describe("hand-written requests equal protobuf-es's bytes", () => {
+  test("promise.create", () => fc.assert(fc.property(createData, (data) => sameRequestBytes({ kind: "promise.create", data })), { numRuns: 300 }));
+  test("promise.settle", () => fc.assert(fc.property(settleData, (data) => sameRequestBytes({ kind: "promise.settle", data })), { numRuns: 300 }));
+  test("task.create", () =>
+    fc.assert(
+      fc.property(text, fc.nat(), createData, (pid, ttl, data) =>
+        sameRequestBytes({ kind: "task.create", data: { pid, ttl, action: { kind: "promise.create", data } } }),
+      ),
+      { numRuns: 200 },
+    ));
+  test("task.fulfill", () =>
+    fc.assert(
+      fc.property(text, version, settleData, (id, v, data) =>
+        sameRequestBytes({ kind: "task.fulfill", data: { id, version: v, action: { kind: "promise.settle", data } } }),
+      ),
+      { numRuns: 200 },
+    ));
+  test("task.fence", () =>
+    fc.assert(
+      fc.property(text, version, fencedWrite, (id, v, action) => sameRequestBytes({ kind: "task.fence", data: { id, version: v, action } })),
+      { numRuns: 300 },
+    ));
+  test("task.fence_batch", () =>
+    fc.assert(
+      fc.property(text, version, fc.array(fencedWrite, { maxLength: 6 }), (id, v, actions) =>
+        sameRequestBytes({ kind: "task.fence_batch", data: { id, version: v, actions } }),
+      ),
+      { numRuns: 200 },
+    ));
+  test("a request the wire cannot carry is left to the general path, which refuses it", () => {
+    const request = { kind: "task.fence", data: { id: "a", version: Number.NaN, action: { kind: "promise.settle", data: { id: "a.1", state: "resolved", value: { headers: {}, data: "" } } } } } as RequestOf<"task.fence">;
+    expect(encodeRequest(request)).toBeUndefined();
+    const settle = { kind: "promise.settle", data: { id: "a", state: "sideways", value: { headers: {}, data: "" } } } as unknown as RequestOf<"promise.settle">;
+    expect(encodeRequest(settle)).toBeUndefined();
   });
 });
