@@ -36,7 +36,7 @@ import {
 import { createClient, methodPath, type ServiceClient } from "../api/grpc/service.ts";
 import { CODE_METADATA, fromServiceError, INNER_KIND_METADATA } from "../api/grpc/status.ts";
 import { UnaryChannel, type UnaryCallError } from "../api/grpc/unary-channel.ts";
-import { encodeRequest } from "../api/grpc/wire.ts";
+import { decodeAnswer, encodeRequest } from "../api/grpc/wire.ts";
 import { PromiseService, type PromiseServiceWatchResponse } from "../gen/resonate/mesh/v1/promise_service_pb.ts";
 import { TaskService, type TaskServicePollResponse } from "../gen/resonate/mesh/v1/task_service_pb.ts";
 
@@ -207,7 +207,7 @@ export class NodeClient {
       metadata: this.headers,
       deadline: Date.now() + this.requestTimeoutMs,
     });
-    return toProtocolResponse(kind, fromBinary(rpcOf(kind).method.output, answer) as never);
+    return decodeAnswer(kind, answer) ?? toProtocolResponse(kind, fromBinary(rpcOf(kind).method.output, answer) as never);
   }
 
   /** The worker's stream of `execute` and `unblock` messages for (group, pid). No reconnection here: the caller decides. */

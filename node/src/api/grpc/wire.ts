@@ -353,3 +353,352 @@ export function encodeRequest<K extends Kind>(request: RequestOf<K>): Uint8Array
   const w = new Writer();
   return encoder(w, request.data as never) ? w.finish() : undefined;
 }
+
+// ---------------------------------------------------------------- answers read (the client side)
+
+/** Thrown inside the reader when the bytes hold anything but the common, well-formed case. */
+const GIVE_UP = Symbol("leave it to the general path");
+
+const PROMISE_STATE_NAME: readonly (PromiseState | undefined)[] = [undefined, "pending", "resolved", "rejected", "rejected_canceled", "rejected_timedout"];
+const TASK_STATE_NAME: readonly (TaskState | undefined)[] = [undefined, "pending", "acquired", "suspended", "halted", "fulfilled"];
+
+class Reader {
+  pos = 0;
+  private readonly bytes: Buffer;
+
+  constructor(bytes: Uint8Array) {
+    this.bytes = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  get end(): number {
+    return this.bytes.length;
+  }
+
+  /** A varint of at most 7 bytes (below 2^49); a longer one is INT64_MAX (the node's NEVER) or not read here. */
+  varint(): number {
+    const buf = this.bytes;
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 7; i++) {
+      if (this.pos >= buf.length) throw GIVE_UP;
+      const byte = buf[this.pos++]!;
+      result += (byte & 0x7f) * scale;
+      if (byte < 0x80) return result;
+      scale *= 0x80;
+    }
+    throw GIVE_UP;
+  }
+
+  /** An int64 time: NEVER for INT64_MAX (9 bytes), as timeFromInt64 reads it. */
+  time(): number {
+    const start = this.pos;
+    try {
+      return this.varint();
+    } catch {
+      this.pos = start;
+      const buf = this.bytes;
+      if (this.pos + 9 > buf.length) throw GIVE_UP;
+      for (let i = 0; i < 8; i++) if (buf[this.pos + i] !== 0xff) throw GIVE_UP;
+      if (buf[this.pos + 8] !== 0x7f) throw GIVE_UP;
+      this.pos += 9;
+      return NEVER;
+    }
+  }
+
+  /** The end of the length-delimited field that starts here. */
+  limit(): number {
+    const length = this.varint();
+    const end = this.pos + length;
+    if (end > this.bytes.length) throw GIVE_UP;
+    return end;
+  }
+
+  string(): string {
+    const end = this.limit();
+    const s = this.bytes.toString("utf8", this.pos, end);
+    this.pos = end;
+    return s;
+  }
+
+  base64(): string {
+    const end = this.limit();
+    const s = this.bytes.toString("base64", this.pos, end);
+    this.pos = end;
+    return s;
+  }
+
+  /** The field number of the next field, whose wire type must be `wire`. */
+  field(wire: number): number {
+    const tag = this.varint();
+    if ((tag & 7) !== wire) throw GIVE_UP;
+    return tag >>> 3;
+  }
+
+  /** The wire type of the tag just read must be LEN: the field number then. */
+  next(): { field: number; wire: number } {
+    const tag = this.varint();
+    return { field: tag >>> 3, wire: tag & 7 };
+  }
+}
+
+function expect(wire: number, expected: number): void {
+  if (wire !== expected) throw GIVE_UP;
+}
+
+function readMapEntry(r: Reader, into: Record<string, string>): void {
+  const end = r.limit();
+  let key = "";
+  let val = "";
+  while (r.pos < end) {
+    const { field, wire } = r.next();
+    expect(wire, LEN);
+    if (field === 1) key = r.string();
+    else if (field === 2) val = r.string();
+    else throw GIVE_UP;
+  }
+  if (r.pos !== end || key === "__proto__") throw GIVE_UP;
+  into[key] = val;
+}
+
+function readValue(r: Reader): Value {
+  const end = r.limit();
+  const headers: Record<string, string> = {};
+  let data = "";
+  while (r.pos < end) {
+    const { field, wire } = r.next();
+    expect(wire, LEN);
+    if (field === 1) readMapEntry(r, headers);
+    else if (field === 2) data = r.base64();
+    else throw GIVE_UP;
+  }
+  if (r.pos !== end) throw GIVE_UP;
+  return { headers, data };
+}
+
+const EMPTY_VALUE = (): Value => ({ headers: {}, data: "" });
+
+function readPromise(r: Reader): PromiseRecord {
+  const end = r.limit();
+  let id = "";
+  let state: PromiseState | undefined;
+  let param: Value | undefined;
+  let value: Value | undefined;
+  const tags: Record<string, string> = {};
+  let timeoutAt = 0;
+  let createdAt = 0;
+  let settledAt: number | undefined;
+  while (r.pos < end) {
+    const { field, wire } = r.next();
+    switch (field) {
+      case 1:
+        expect(wire, LEN);
+        id = r.string();
+        break;
+      case 2:
+        expect(wire, VARINT);
+        state = PROMISE_STATE_NAME[r.varint()];
+        break;
+      case 3:
+        expect(wire, LEN);
+        param = readValue(r);
+        break;
+      case 4:
+        expect(wire, LEN);
+        value = readValue(r);
+        break;
+      case 5:
+        expect(wire, LEN);
+        readMapEntry(r, tags);
+        break;
+      case 6:
+        expect(wire, VARINT);
+        timeoutAt = r.time();
+        break;
+      case 7:
+        expect(wire, VARINT);
+        createdAt = r.time();
+        break;
+      case 8:
+        expect(wire, VARINT);
+        settledAt = r.time();
+        break;
+      default:
+        throw GIVE_UP;
+    }
+  }
+  // An unknown state is the general path's to refuse, with its message.
+  if (r.pos !== end || state === undefined) throw GIVE_UP;
+  const record: PromiseRecord = { id, state, param: param ?? EMPTY_VALUE(), value: value ?? EMPTY_VALUE(), tags, timeoutAt, createdAt };
+  if (settledAt !== undefined) record.settledAt = settledAt;
+  return record;
+}
+
+function readTask(r: Reader): TaskRecord {
+  const end = r.limit();
+  let id = "";
+  let state: TaskState | undefined;
+  let version = 0;
+  const resumes: string[] = [];
+  let pid: string | undefined;
+  let ttl: number | undefined;
+  while (r.pos < end) {
+    const { field, wire } = r.next();
+    switch (field) {
+      case 1:
+        expect(wire, LEN);
+        id = r.string();
+        break;
+      case 2:
+        expect(wire, VARINT);
+        state = TASK_STATE_NAME[r.varint()];
+        break;
+      case 3:
+        expect(wire, VARINT);
+        version = r.varint();
+        break;
+      case 4:
+        expect(wire, LEN);
+        resumes.push(r.string());
+        break;
+      case 5:
+        expect(wire, LEN);
+        pid = r.string();
+        break;
+      case 6:
+        expect(wire, VARINT);
+        ttl = r.varint();
+        break;
+      default:
+        throw GIVE_UP;
+    }
+  }
+  if (r.pos !== end || state === undefined) throw GIVE_UP;
+  const record: TaskRecord = { id, state, version, resumes };
+  if (pid !== undefined) record.pid = pid;
+  if (ttl !== undefined) record.ttl = ttl;
+  return record;
+}
+
+/** A message whose only field is `Promise promise = 1` (PromiseServiceCreateResponse and its kin). */
+function readPromiseOnly(r: Reader, end: number): PromiseRecord {
+  let promise: PromiseRecord | undefined;
+  while (r.pos < end) {
+    if (r.field(LEN) !== 1) throw GIVE_UP;
+    promise = readPromise(r);
+  }
+  if (r.pos !== end || promise === undefined) throw GIVE_UP;
+  return promise;
+}
+
+type FencedAnswer = OkResponse<"task.fence">["data"]["action"];
+
+/** A FencedWriteResult (or the result oneof of a fence answer: create 1, settle 2) read into the protocol's answer. */
+function readFenced(r: Reader, field: number): FencedAnswer {
+  const end = r.limit();
+  if (field === 1) return { kind: "promise.create", status: 200, data: { promise: readPromiseOnly(r, end) } };
+  if (field === 2) return { kind: "promise.settle", status: 200, data: { promise: readPromiseOnly(r, end) } };
+  throw GIVE_UP;
+}
+
+function readFencedError(r: Reader): FencedAnswer {
+  const end = r.limit();
+  let kind = "";
+  let status = 0;
+  let code = "";
+  let message = "";
+  while (r.pos < end) {
+    const { field, wire } = r.next();
+    if (field === 2) {
+      expect(wire, VARINT);
+      status = r.varint();
+      continue;
+    }
+    expect(wire, LEN);
+    if (field === 1) kind = r.string();
+    else if (field === 3) code = r.string();
+    else if (field === 4) message = r.string();
+    else throw GIVE_UP;
+  }
+  if (r.pos !== end || (kind !== "promise.create" && kind !== "promise.settle")) throw GIVE_UP;
+  const error = { status, code, message } as unknown as Extract<FencedAnswer, { error: unknown }>["error"];
+  return { kind, status: error.status, error } as FencedAnswer;
+}
+
+type AnswerReader<K extends Kind> = (r: Reader) => OkResponse<K>;
+
+const ok = <K extends Kind>(kind: K, data: unknown): OkResponse<K> => ({ kind, status: 200, data }) as OkResponse<K>;
+const promiseAnswer =
+  <K extends "promise.get" | "promise.create" | "promise.settle" | "task.fulfill">(kind: K): AnswerReader<K> =>
+  (r) =>
+    ok(kind, { promise: readPromiseOnly(r, r.end) });
+const taskAnswer =
+  <K extends "task.create" | "task.acquire">(kind: K): AnswerReader<K> =>
+  (r) => {
+    let task: TaskRecord | undefined;
+    let promise: PromiseRecord | undefined;
+    const preload: PromiseRecord[] = [];
+    while (r.pos < r.end) {
+      const field = r.field(LEN);
+      if (field === 1) task = readTask(r);
+      else if (field === 2) promise = readPromise(r);
+      else if (field === 3) preload.push(readPromise(r));
+      else throw GIVE_UP;
+    }
+    if (task === undefined || promise === undefined) throw GIVE_UP;
+    return ok(kind, { task, promise, preload });
+  };
+
+const answerReaders: Partial<{ [K in Kind]: AnswerReader<K> }> = {
+  "promise.get": promiseAnswer("promise.get"),
+  "promise.create": promiseAnswer("promise.create"),
+  "promise.settle": promiseAnswer("promise.settle"),
+  "task.fulfill": promiseAnswer("task.fulfill"),
+  "task.create": taskAnswer("task.create"),
+  "task.acquire": taskAnswer("task.acquire"),
+  "task.fence": (r) => {
+    let action: FencedAnswer | undefined;
+    const preload: PromiseRecord[] = [];
+    while (r.pos < r.end) {
+      const field = r.field(LEN);
+      if (field === 3) preload.push(readPromise(r));
+      else if (action === undefined) action = readFenced(r, field);
+      else throw GIVE_UP;
+    }
+    if (action === undefined) throw GIVE_UP;
+    return ok("task.fence", { action, preload });
+  },
+  "task.fence_batch": (r) => {
+    const actions: FencedAnswer[] = [];
+    while (r.pos < r.end) {
+      if (r.field(LEN) !== 1) throw GIVE_UP;
+      const end = r.limit();
+      let action: FencedAnswer | undefined;
+      while (r.pos < end) {
+        if (action !== undefined) throw GIVE_UP;
+        const field = r.field(LEN);
+        action = field === 3 ? readFencedError(r) : readFenced(r, field);
+      }
+      if (r.pos !== end || action === undefined) throw GIVE_UP;
+      actions.push(action);
+    }
+    return ok("task.fence_batch", { actions });
+  },
+};
+
+/**
+ * A successful answer of `kind` read from its protobuf bytes, or undefined
+ * when this module does not read that kind or the bytes hold anything
+ * beyond the common case (unknown fields or enum values, missing records,
+ * numbers past 2^49): the general path then reads them, and refuses what
+ * it refuses, with its own messages.
+ */
+export function decodeAnswer<K extends Kind>(kind: K, bytes: Uint8Array): OkResponse<K> | undefined {
+  const read = answerReaders[kind] as AnswerReader<K> | undefined;
+  if (read === undefined) return undefined;
+  try {
+    return read(new Reader(bytes));
+  } catch (err) {
+    if (err === GIVE_UP) return undefined;
+    throw err;
+  }
+}
