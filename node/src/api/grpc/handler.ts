@@ -5,7 +5,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { Engine } from "../../mesh/engine.ts";
-import type { Kind, ProtocolError } from "../../protocol/types.ts";
+import type { Kind, ProtocolError, RequestOf } from "../../protocol/types.ts";
 import { authorize, bearerToken, isPrincipal, isRequest, OPEN, type Authenticator, type Principal } from "../auth.ts";
 import {
   ConversionError,
@@ -118,32 +118,58 @@ export function internalError(ctx: HandlerContext, method: string, err: unknown)
   });
 }
 
+/**
+ * A request read straight from its bytes into the protocol's shape (the
+ * lean path's wire.ts); its protobuf message, which error messages take
+ * their field names from, is decoded only if one is needed.
+ */
+export class DirectRequest<K extends Kind> {
+  #message: ProtoRequestMap[K] | undefined;
+
+  constructor(
+    readonly request: RequestOf<K>,
+    private readonly decode: () => ProtoRequestMap[K],
+  ) {}
+
+  get message(): ProtoRequestMap[K] {
+    return (this.#message ??= this.decode());
+  }
+}
+
 /** Run one protocol request for a unary RPC: its successful answer (the transport encodes it), or the error to send. */
 export async function runUnary<K extends Kind>(
   ctx: HandlerContext,
   kind: K,
-  message: ProtoRequestMap[K],
+  input: ProtoRequestMap[K] | DirectRequest<K>,
   principal: Principal = OPEN,
 ): Promise<{ answer: OkResponse<K> } | { error: ServiceErrorLike }> {
-  let request;
-  try {
-    request = toProtocolRequest(kind, message);
-  } catch (err) {
-    if (err instanceof ConversionError) return { error: toServiceError(err.error) };
-    throw err;
+  let request: RequestOf<K>;
+  // Field names in errors come from the protobuf message: a direct request decodes it only then.
+  let message: () => ProtoRequestMap[K];
+  if (input instanceof DirectRequest) {
+    request = input.request;
+    message = () => input.message;
+  } else {
+    message = () => input;
+    try {
+      request = toProtocolRequest(kind, input);
+    } catch (err) {
+      if (err instanceof ConversionError) return { error: toServiceError(err.error) };
+      throw err;
+    }
   }
   if (!principal.admin) {
     const scoped = authorize(principal, request);
-    if (!isRequest(scoped)) return { error: toServiceError(localizeError(kind, scoped, message)) };
-    request = scoped as typeof request;
+    if (!isRequest(scoped)) return { error: toServiceError(localizeError(kind, scoped, message())) };
+    request = scoped as RequestOf<K>;
   }
   const answer = await ctx.engine.handle(request);
-  if (!("data" in answer)) return { error: toServiceError(localizeError(kind, answer.error, message)) };
+  if (!("data" in answer)) return { error: toServiceError(localizeError(kind, answer.error, message())) };
   const ok = answer as OkResponse<K>;
   if (kind === "task.fence") {
     const fence = ok as OkResponse<"task.fence">;
     const inner = fenceInnerError(fence);
-    if (inner !== undefined) return { error: toServiceError(localizeError(kind, inner, message), fence.data.action.kind) };
+    if (inner !== undefined) return { error: toServiceError(localizeError(kind, inner, message()), fence.data.action.kind) };
   }
   return { answer: ok };
 }
@@ -159,7 +185,7 @@ export type UnaryResult<K extends Kind> = { answer: OkResponse<K> } | { error: S
 export function serveUnary<K extends Kind>(
   ctx: HandlerContext,
   kind: K,
-): (message: ProtoRequestMap[K], authorization: string | undefined) => Promise<UnaryResult<K>> {
+): (message: ProtoRequestMap[K] | DirectRequest<K>, authorization: string | undefined) => Promise<UnaryResult<K>> {
   const { method } = rpcOf(kind);
   const path = `/${method.parent.typeName}/${method.name}`;
   const observed = (result: UnaryResult<K>, started: number): UnaryResult<K> => {

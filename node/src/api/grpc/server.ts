@@ -14,7 +14,7 @@ import type { Engine } from "../../mesh/engine.ts";
 import type { Authenticator } from "../auth.ts";
 import { fromProtocolResponse, kinds, rpcOf } from "./convert.ts";
 import { takeStreamsFirst } from "./grpc-js-hook.ts";
-import { serveUnary, StreamRegistry, type CallObserver, type HandlerContext } from "./handler.ts";
+import { DirectRequest, serveUnary, StreamRegistry, type CallObserver, type HandlerContext } from "./handler.ts";
 import { HealthState, healthService } from "./health.ts";
 import { promiseService } from "./promises.ts";
 import { addReflection } from "./reflection.ts";
@@ -22,7 +22,7 @@ import { scheduleService } from "./schedules.ts";
 import { addService } from "./service.ts";
 import { taskService } from "./tasks.ts";
 import { UnaryServer, type UnaryRoute } from "./unary-server.ts";
-import { encodeAnswer } from "./wire.ts";
+import { decodeRequest, encodeAnswer } from "./wire.ts";
 import { WatchHub } from "./watch.ts";
 
 export interface GrpcServerOptions {
@@ -136,7 +136,10 @@ function unaryRoutes(ctx: HandlerContext): Map<string, UnaryRoute> {
     const serve = serveUnary(ctx, kind);
     const output: DescMessage = method.output;
     routes.set(`/${method.parent.typeName}/${method.name}`, {
-      decode: (bytes) => fromBinary(method.input, bytes),
+      decode: (bytes) => {
+        const direct = decodeRequest(kind, bytes);
+        return direct === undefined ? fromBinary(method.input, bytes) : new DirectRequest(direct, () => fromBinary(method.input, bytes) as never);
+      },
       serve: (request, authorization) =>
         serve(request as never, authorization).then((result) => {
           if ("error" in result) return result;
