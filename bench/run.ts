@@ -13,6 +13,9 @@
 //                                        here), default all; nats-server 2.12+ on PATH. Each JetStream
 //                                        store gets the raw ceiling rows too.
 //   npm run bench -- --held 0            skip the bytes-per-promise rows (default 100000 promises each)
+//   npm run bench -- --concurrency 64    only the rows at this concurrency (one row per profile:
+//                                        BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the node,
+//                                        `node --cpu-prof --import tsx bench/run.ts ...` the client/worker)
 //
 // The warm-up gives V8 time to optimise the hot code of both processes, as
 // it has in a long-running worker or node. Rows share the two processes, so
@@ -52,6 +55,7 @@ const { values } = parseArgs({
     only: { type: "string" },
     store: { type: "string", default: "all" },
     held: { type: "string", default: "100000" },
+    concurrency: { type: "string" },
   },
 });
 
@@ -79,6 +83,7 @@ for (const storeName of stores) {
     try {
       for (const w of selected) {
         for (const concurrency of w.concurrency) {
+          if (values.concurrency !== undefined && concurrency !== Number(values.concurrency)) continue;
           const result = await w.run({
             address: node.address,
             concurrency,

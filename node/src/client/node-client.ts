@@ -37,6 +37,7 @@ import { createClient, methodPath, type ServiceClient } from "../api/grpc/servic
 import { CODE_METADATA, fromServiceError, INNER_KIND_METADATA } from "../api/grpc/status.ts";
 import { UnaryChannel, type ClientTlsOptions, type UnaryCallError } from "../api/grpc/unary-channel.ts";
 import { readFileSync } from "node:fs";
+import { decodeAnswer, encodeRequest } from "../api/grpc/wire.ts";
 import { PromiseService, type PromiseServiceWatchResponse } from "../gen/resonate/mesh/v1/promise_service_pb.ts";
 import { TaskService, type TaskServicePollResponse } from "../gen/resonate/mesh/v1/task_service_pb.ts";
 
@@ -229,6 +230,9 @@ export class NodeClient {
   }
 
   private encode(request: RequestOf<Kind>): Uint8Array {
+    // A worker's frequent requests are written straight from the protocol's shape (api/grpc/wire.ts).
+    const direct = encodeRequest(request);
+    if (direct !== undefined) return direct;
     const { method } = rpcOf(request.kind);
     const message = fromProtocolRequest(request);
     return toBinary(method.input, isMessage(message, method.input) ? message : create(method.input, message as never));
@@ -239,7 +243,7 @@ export class NodeClient {
       metadata: this.headers,
       deadline: Date.now() + this.requestTimeoutMs,
     });
-    return toProtocolResponse(kind, fromBinary(rpcOf(kind).method.output, answer) as never);
+    return decodeAnswer(kind, answer) ?? toProtocolResponse(kind, fromBinary(rpcOf(kind).method.output, answer) as never);
   }
 
   /** The worker's stream of `execute` and `unblock` messages for (group, pid). No reconnection here: the caller decides. */

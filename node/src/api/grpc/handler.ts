@@ -5,7 +5,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { Engine } from "../../mesh/engine.ts";
-import type { Kind, ProtocolError } from "../../protocol/types.ts";
+import type { Kind, ProtocolError, RequestOf } from "../../protocol/types.ts";
 import { authorize, bearerToken, isPrincipal, isRequest, OPEN, type Authenticator, type Principal } from "../auth.ts";
 import {
   ConversionError,
@@ -85,7 +85,13 @@ export interface HandlerContext {
 export async function authenticateCall(ctx: HandlerContext, metadata: grpc.Metadata): Promise<Principal | ProtocolError> {
   if (ctx.auth === undefined) return OPEN;
   const value = metadata.get("authorization")[0];
-  return await ctx.auth.admit(bearerToken(typeof value === "string" ? value : value?.toString("utf8")));
+  return await authenticateHeader(ctx, typeof value === "string" ? value : value?.toString("utf8"));
+}
+
+/** The principal of an `authorization` header value, or the 401 to answer. */
+export async function authenticateHeader(ctx: HandlerContext, authorization: string | undefined): Promise<Principal | ProtocolError> {
+  if (ctx.auth === undefined) return OPEN;
+  return await ctx.auth.admit(bearerToken(authorization));
 }
 
 export type ServiceErrorLike = Partial<grpc.StatusObject> & { code: grpc.status };
@@ -114,72 +120,115 @@ export function internalError(ctx: HandlerContext, method: string, err: unknown)
   });
 }
 
-/** Run one protocol request for a unary RPC and produce its protobuf answer, or the error to send. */
+/**
+ * A request read straight from its bytes into the protocol's shape (the
+ * lean path's wire.ts); its protobuf message, which error messages take
+ * their field names from, is decoded only if one is needed.
+ */
+export class DirectRequest<K extends Kind> {
+  #message: ProtoRequestMap[K] | undefined;
+
+  constructor(
+    readonly request: RequestOf<K>,
+    private readonly decode: () => ProtoRequestMap[K],
+  ) {}
+
+  get message(): ProtoRequestMap[K] {
+    return (this.#message ??= this.decode());
+  }
+}
+
+/** Run one protocol request for a unary RPC: its successful answer (the transport encodes it), or the error to send. */
 export async function runUnary<K extends Kind>(
   ctx: HandlerContext,
   kind: K,
-  message: ProtoRequestMap[K],
+  input: ProtoRequestMap[K] | DirectRequest<K>,
   principal: Principal = OPEN,
-  metadata?: grpc.Metadata,
-): Promise<{ response: ProtoResponseMap[K] } | { error: ServiceErrorLike }> {
-  let request;
-  try {
-    request = toProtocolRequest(kind, message);
-  } catch (err) {
-    if (err instanceof ConversionError) return { error: toServiceError(err.error) };
-    throw err;
+  carrier?: () => Record<string, unknown> | undefined,
+): Promise<{ answer: OkResponse<K> } | { error: ServiceErrorLike }> {
+  let request: RequestOf<K>;
+  // Field names in errors come from the protobuf message: a direct request decodes it only then.
+  let message: () => ProtoRequestMap[K];
+  if (input instanceof DirectRequest) {
+    request = input.request;
+    message = () => input.message;
+  } else {
+    message = () => input;
+    try {
+      request = toProtocolRequest(kind, input);
+    } catch (err) {
+      if (err instanceof ConversionError) return { error: toServiceError(err.error) };
+      throw err;
+    }
   }
   if (!principal.admin) {
     const scoped = authorize(principal, request);
-    if (!isRequest(scoped)) return { error: toServiceError(localizeError(kind, scoped, message)) };
-    request = scoped as typeof request;
+    if (!isRequest(scoped)) return { error: toServiceError(localizeError(kind, scoped, message())) };
+    request = scoped as RequestOf<K>;
   }
   const admitted = request;
-  const answer = await (tracingActive()
-    ? traceRequest(admitted, () => metadata?.getMap(), () => ctx.engine.handle(admitted))
-    : ctx.engine.handle(admitted));
-  if (!("data" in answer)) return { error: toServiceError(localizeError(kind, answer.error, message)) };
+  const answer = await (tracingActive() ? traceRequest(admitted, () => carrier?.(), () => ctx.engine.handle(admitted)) : ctx.engine.handle(admitted));
+  if (!("data" in answer)) return { error: toServiceError(localizeError(kind, answer.error, message())) };
   const ok = answer as OkResponse<K>;
   if (kind === "task.fence") {
     const fence = ok as OkResponse<"task.fence">;
     const inner = fenceInnerError(fence);
-    if (inner !== undefined) return { error: toServiceError(localizeError(kind, inner, message), fence.data.action.kind) };
+    if (inner !== undefined) return { error: toServiceError(localizeError(kind, inner, message()), fence.data.action.kind) };
   }
-  return { response: fromProtocolResponse(ok) };
+  return { answer: ok };
 }
 
-/** The grpc-js unary handler of a protocol request kind. */
+export type UnaryResult<K extends Kind> = { answer: OkResponse<K> } | { error: ServiceErrorLike };
+
+/**
+ * One unary call of `kind`, whichever transport carries it: authenticate
+ * the `authorization` value, run the request, observe the outcome. The one
+ * place per-request instrumentation goes; it never rejects (a failure that
+ * is not the caller's becomes INTERNAL here).
+ */
+export function serveUnary<K extends Kind>(
+  ctx: HandlerContext,
+  kind: K,
+): (
+  message: ProtoRequestMap[K] | DirectRequest<K>,
+  authorization: string | undefined,
+  /** The call's headers, read only when tracing is on (for `traceparent`). */
+  carrier?: () => Record<string, unknown> | undefined,
+) => Promise<UnaryResult<K>> {
+  const { method } = rpcOf(kind);
+  const path = `/${method.parent.typeName}/${method.name}`;
+  const observed = (result: UnaryResult<K>, started: number): UnaryResult<K> => {
+    observeCall(ctx, path, "error" in result ? result.error.code : grpc.status.OK, started);
+    return result;
+  };
+  const failed = (err: unknown, started: number): UnaryResult<K> => observed({ error: internalError(ctx, path, err) }, started);
+  return (message, authorization, carrier) => {
+    const started = performance.now();
+    const run =
+      ctx.auth === undefined
+        ? runUnary(ctx, kind, message, OPEN, carrier)
+        : authenticateHeader(ctx, authorization).then((principal) =>
+            isPrincipal(principal) ? runUnary(ctx, kind, message, principal, carrier) : { error: toServiceError(principal) },
+          );
+    return run.then(
+      (result) => observed(result, started),
+      (err: unknown) => failed(err, started),
+    );
+  };
+}
+
+/** The grpc-js unary handler of a protocol request kind (the lean path, unary-server.ts, serves these first). */
 export function unary<K extends Kind>(
   ctx: HandlerContext,
   kind: K,
 ): grpc.handleUnaryCall<ProtoRequestMap[K], ProtoResponseMap[K]> {
-  const { method } = rpcOf(kind);
-  const path = `/${method.parent.typeName}/${method.name}`;
-  // No closures built per call beyond the two continuations: this runs for every request.
+  const serve = serveUnary(ctx, kind);
   return (call, callback) => {
-    const started = performance.now();
-    const run =
-      ctx.auth === undefined
-        ? runUnary(ctx, kind, call.request, OPEN, call.metadata)
-        : authenticateCall(ctx, call.metadata).then((principal) =>
-            isPrincipal(principal) ? runUnary(ctx, kind, call.request, principal, call.metadata) : { error: toServiceError(principal) },
-          );
-    run.then(
-      (result) => {
-        if ("error" in result) {
-          observeCall(ctx, path, result.error.code, started);
-          callback(result.error);
-        } else {
-          observeCall(ctx, path, grpc.status.OK, started);
-          callback(null, result.response);
-        }
-      },
-      (err: unknown) => {
-        const error = internalError(ctx, path, err);
-        observeCall(ctx, path, error.code, started);
-        callback(error);
-      },
-    );
+    const value = ctx.auth === undefined ? undefined : call.metadata.get("authorization")[0];
+    void serve(call.request, typeof value === "string" ? value : value?.toString("utf8"), () => call.metadata.getMap()).then((result) => {
+      if ("error" in result) callback(result.error);
+      else callback(null, fromProtocolResponse(result.answer));
+    });
   };
 }
 

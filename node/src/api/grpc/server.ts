@@ -3,6 +3,7 @@
 // the one-port listener (api/server.ts) hands it the connections that open
 // with the HTTP/2 preface.
 
+import { create, fromBinary, isMessage, toBinary, type DescMessage } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { Health } from "../../gen/grpc/health/v1/health_pb.ts";
@@ -11,13 +12,17 @@ import { ScheduleService } from "../../gen/resonate/mesh/v1/schedule_service_pb.
 import { TaskService } from "../../gen/resonate/mesh/v1/task_service_pb.ts";
 import type { Engine } from "../../mesh/engine.ts";
 import type { Authenticator } from "../auth.ts";
-import { StreamRegistry, type CallObserver, type HandlerContext } from "./handler.ts";
+import { fromProtocolResponse, kinds, rpcOf } from "./convert.ts";
+import { takeStreamsFirst } from "./grpc-js-hook.ts";
+import { DirectRequest, serveUnary, StreamRegistry, type CallObserver, type HandlerContext } from "./handler.ts";
 import { HealthState, healthService } from "./health.ts";
 import { promiseService } from "./promises.ts";
 import { addReflection } from "./reflection.ts";
 import { scheduleService } from "./schedules.ts";
 import { addService } from "./service.ts";
 import { taskService } from "./tasks.ts";
+import { UnaryServer, UndecodableRequestError, type UnaryRoute } from "./unary-server.ts";
+import { decodeRequest, encodeAnswer } from "./wire.ts";
 import { WatchHub } from "./watch.ts";
 
 export interface GrpcServerOptions {
@@ -41,6 +46,11 @@ export interface GrpcServerOptions {
   onRefused?: (reason: "streams" | "slow_reader") => void;
   /** Bytes queued for a Poll stream that does not read before it is cut. */
   maxQueuedBytesPerStream?: number;
+  /**
+   * Who serves the protocol's unary calls: "lean" (default, unary-server.ts)
+   * or "grpc-js" (as before it; kept to compare the two in a benchmark).
+   */
+  unaryPath?: "lean" | "grpc-js";
 }
 
 export interface GrpcServer {
@@ -55,8 +65,9 @@ export interface GrpcServer {
 export const SERVICE_NAMES = [PromiseService.typeName, TaskService.typeName, ScheduleService.typeName] as const;
 
 export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
+  const maxReceiveMessageBytes = options.maxReceiveMessageBytes ?? 16 * 1024 * 1024;
   const server = new grpc.Server({
-    "grpc.max_receive_message_length": options.maxReceiveMessageBytes ?? 16 * 1024 * 1024,
+    "grpc.max_receive_message_length": maxReceiveMessageBytes,
     "grpc.max_send_message_length": -1,
     // Detect workers that vanished without closing their Poll stream (a pulled cable, a frozen VM).
     "grpc.keepalive_time_ms": 30_000,
@@ -84,6 +95,9 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   addService(server, ScheduleService, scheduleService(ctx));
   addService(server, Health, healthService(health));
   addReflection(server);
+  if ((options.unaryPath ?? "lean") === "lean") {
+    takeStreamsFirst(server, new UnaryServer(unaryRoutes(ctx), { maxReceiveMessageBytes }));
+  }
 
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   let shutdownPromise: Promise<void> | undefined;
@@ -112,4 +126,38 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       return shutdownPromise;
     },
   };
+}
+
+/** Every protocol request kind's unary method, by path, for the lean path. */
+function unaryRoutes(ctx: HandlerContext): Map<string, UnaryRoute> {
+  const routes = new Map<string, UnaryRoute>();
+  for (const kind of kinds) {
+    const { method } = rpcOf(kind);
+    const serve = serveUnary(ctx, kind);
+    const output: DescMessage = method.output;
+    routes.set(`/${method.parent.typeName}/${method.name}`, {
+      decode: (bytes) => {
+        const direct = decodeRequest(kind, bytes);
+        if (direct !== undefined) return new DirectRequest(direct, () => fromBinary(method.input, bytes) as never);
+        try {
+          return fromBinary(method.input, bytes);
+        } catch (err) {
+          throw new UndecodableRequestError(method.input.typeName, err);
+        }
+      },
+      serve: (request, authorization, carrier) =>
+        serve(request as never, authorization, carrier).then((result) => {
+          if ("error" in result) return result;
+          try {
+            const bytes = encodeAnswer(result.answer);
+            if (bytes !== undefined) return { response: bytes };
+            const message = fromProtocolResponse(result.answer);
+            return { response: toBinary(output, isMessage(message, output) ? message : create(output, message as never)) };
+          } catch {
+            return { error: { code: grpc.status.INTERNAL, details: "Error serializing response" } };
+          }
+        }),
+    });
+  }
+  return routes;
 }
