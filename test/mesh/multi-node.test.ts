@@ -117,8 +117,8 @@ describe("three nodes on one nats-server", () => {
     const caller = sdk(c!, "callers");
 
     const n = 12;
-    // Work parked on a node where no worker of its group is attached waits for the retry timer
-    // (30 s); attach every worker before starting so the run shows dispatch, not retries.
+    // Attach every worker before starting, so the run shows dispatch rather than the hand-off of
+    // parked work to a worker that attaches later (test/mesh/parked-handoff.test.ts covers that).
     const workersOn = (node: RunningNode) => node.node.stats().messages.workers;
     await waitFor("the workers to attach", () => workersOn(a!) >= 1 && workersOn(b!) >= 1 && workersOn(c!) >= 2, 10_000);
     const result = await caller.rpc<number>("fan-1", "fanOut", n).target("poll://any@orchestrators");
