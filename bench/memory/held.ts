@@ -19,7 +19,7 @@
 //   task      a targeted promise with its task, run here and finished
 //             (task.create, then task.fulfill): a settled workflow
 
-import { MeshNode } from "@resonate-mesh/node/local";
+import { createMeshNode, type MeshNode } from "@resonate-mesh/node/local";
 import type { Request, Response } from "@resonate-mesh/node/protocol";
 import { MemoryStore } from "@resonate-mesh/node/store";
 import { writeHeapSnapshot } from "node:v8";
@@ -109,11 +109,11 @@ async function main(): Promise<void> {
   const store = new MemoryStore();
   // Started, as `resonate dev` runs it: the search indexes and the timer index
   // follow the store, so what they keep per record is counted too.
-  const node = new MeshNode({ store });
+  const node = createMeshNode({ store });
   await node.start();
   // Warm the code paths (and their one-off allocations) on a throwaway node first.
   const warmStore = new MemoryStore();
-  const warm = new MeshNode({ store: warmStore });
+  const warm = createMeshNode({ store: warmStore });
   await warm.start();
   await fill(warm, kind, 1000);
   await warm.stop();

@@ -4,7 +4,7 @@
 
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { ManualClock, MeshNode } from "@resonate-mesh/node/local";
+import { createMeshNode, ManualClock, type MeshNode } from "@resonate-mesh/node/local";
 import type { Kind, RequestOf, Response } from "@resonate-mesh/node/protocol";
 import { startServer, type RunningServer } from "@resonate-mesh/node/server";
 import { MemoryStore } from "@resonate-mesh/node/store";
@@ -21,7 +21,7 @@ let node: MeshNode;
 let server: RunningServer;
 
 beforeAll(async () => {
-  node = new MeshNode({ store: new MemoryStore(), clock: new ManualClock(Date.now()) });
+  node = createMeshNode({ store: new MemoryStore(), clock: new ManualClock(Date.now()) });
   server = await startServer({ engine: node, port: 0, host: "127.0.0.1" });
 });
 

@@ -5,7 +5,7 @@
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { NodeClient } from "@resonate-mesh/node/client";
-import { ManualClock, MeshNode } from "@resonate-mesh/node/local";
+import { createMeshNode, ManualClock, type MeshNode } from "@resonate-mesh/node/local";
 import type { PromiseCreateRequest, PromiseSettleRequest, Response } from "@resonate-mesh/node/protocol";
 import { startServer, type RunningServer } from "@resonate-mesh/node/server";
 import { MemoryStore } from "@resonate-mesh/node/store";
@@ -21,7 +21,7 @@ let server: RunningServer;
 const transports: Record<string, Transport> = {};
 
 beforeAll(async () => {
-  node = new MeshNode({ store: new MemoryStore(), clock: new ManualClock(T0) });
+  node = createMeshNode({ store: new MemoryStore(), clock: new ManualClock(T0) });
   server = await startServer({ engine: node, port: 0, host: "127.0.0.1" });
   transports.local = new LocalTransport({ node });
   transports.grpc = new GrpcTransport({ url: `http://${server.address}`, logger: pino({ level: "silent" }) });

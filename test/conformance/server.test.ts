@@ -5,7 +5,7 @@ import { describe, expect, test } from "vitest";
 import { startServer } from "@resonate-mesh/node/server";
 import { classifyFirstBytes } from "@resonate-mesh/node/internal-for-tests";
 import { HealthCheckResponse_ServingStatus as Serving } from "@resonate-mesh/node/proto";
-import { MeshNode } from "@resonate-mesh/node/local";
+import { createMeshNode } from "@resonate-mesh/node/local";
 import { MemoryStore } from "@resonate-mesh/node/store";
 import { HOUR, T0, grpc, nodePerTest } from "./harness.ts";
 
@@ -64,7 +64,7 @@ describe("one port", () => {
 describe("readiness", () => {
   test("GET /ready answers 503 while the engine is not ready", async () => {
     const store = new MemoryStore();
-    const node = new MeshNode({ store });
+    const node = createMeshNode({ store });
     const server = await startServer({ engine: node, port: 0, ready: () => false });
     try {
       const res = await fetch(`http://${server.address}/ready`);

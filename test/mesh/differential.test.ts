@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { ManualClock, MeshNode } from "@resonate-mesh/node/local";
+import { createMeshNode, ManualClock } from "@resonate-mesh/node/local";
 import { taskKey } from "@resonate-mesh/node/protocol";
 import { JetStreamStore, MemoryStore, type Store } from "@resonate-mesh/node/store";
 import { IDS, opArb, toRequest, type Op } from "../../node/test/protocol/generator.ts";
@@ -55,8 +55,8 @@ async function runBoth(ops: Op[], partitions: number): Promise<void> {
   const natsClock = new ManualClock(T0);
   const memory = new MemoryStore();
   const jet = await JetStreamStore.open({ servers: nats.url, namespace, partitions });
-  const a = new MeshNode({ store: memory, clock: memoryClock });
-  const b = new MeshNode({ store: jet, clock: natsClock });
+  const a = createMeshNode({ store: memory, clock: memoryClock });
+  const b = createMeshNode({ store: jet, clock: natsClock });
   try {
     for (const [i, o] of ops.entries()) {
       if (o.op === "advance") {

@@ -5,7 +5,7 @@
 // their tasks.
 
 import { describe, expect, it } from "vitest";
-import { ManualClock, MeshNode } from "@resonate-mesh/node/local";
+import { createMeshNode, ManualClock } from "@resonate-mesh/node/local";
 import { MemoryStore } from "@resonate-mesh/node/store";
 import { startNode } from "../support/node.ts";
 import { stopAll } from "../support/processes.ts";
@@ -57,7 +57,7 @@ describe("retention", () => {
   it("removes settled promises and their tasks older than the retention age, and nothing else", async () => {
     const clock = new ManualClock(T0);
     const store = new MemoryStore();
-    const node = new MeshNode({ store, clock, limits: { retentionMs: 24 * HOUR } });
+    const node = createMeshNode({ store, clock, limits: { retentionMs: 24 * HOUR } });
     await node.handle({ kind: "promise.create", data: { id: "old", timeoutAt: T0 + 100 * HOUR, param: empty, tags: { "resonate:target": "poll://any@g" } } });
     await node.handle({ kind: "promise.settle", data: { id: "old", state: "resolved", value: empty } });
     await node.handle({ kind: "promise.create", data: { id: "open", timeoutAt: T0 + 100 * HOUR, param: empty, tags: {} } });
@@ -78,7 +78,7 @@ describe("retention", () => {
 
   it("is off by default", async () => {
     const clock = new ManualClock(T0);
-    const node = new MeshNode({ store: new MemoryStore(), clock });
+    const node = createMeshNode({ store: new MemoryStore(), clock });
     await node.handle({ kind: "promise.create", data: { id: "kept", timeoutAt: T0 + HOUR, param: empty, tags: {} } });
     await node.handle({ kind: "promise.settle", data: { id: "kept", state: "resolved", value: empty } });
     clock.advance(1_000 * 24 * HOUR);

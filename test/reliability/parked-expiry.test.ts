@@ -4,7 +4,7 @@
 // clock, driven by tick().
 
 import { describe, expect, it } from "vitest";
-import { ManualClock, MeshNode } from "@resonate-mesh/node/local";
+import { createMeshNode, ManualClock } from "@resonate-mesh/node/local";
 import { MemoryStore } from "@resonate-mesh/node/store";
 
 const T0 = 1_700_000_000_000;
@@ -13,7 +13,7 @@ const MINUTE = 60_000;
 describe("parked executes", () => {
   it("for tasks that finished are dropped after their time to live, with no worker ever connecting", async () => {
     const clock = new ManualClock(T0);
-    const node = new MeshNode({ store: new MemoryStore(), clock, limits: { parkedExecuteTtlMs: 10 * MINUTE } });
+    const node = createMeshNode({ store: new MemoryStore(), clock, limits: { parkedExecuteTtlMs: 10 * MINUTE } });
     for (let i = 0; i < 50; i++) {
       const created = await node.handle({
         kind: "promise.create",

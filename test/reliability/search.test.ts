@@ -7,7 +7,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "@resonate-mesh/node/server";
-import { MeshNode } from "@resonate-mesh/node/local";
+import { createMeshNode, type MeshNode } from "@resonate-mesh/node/local";
 import { MemoryStore, type ListOptions } from "@resonate-mesh/node/store";
 
 const COUNT = 300_000;
@@ -36,7 +36,7 @@ let url: string;
 
 beforeAll(async () => {
   store = new CountingStore();
-  node = new MeshNode({ store });
+  node = createMeshNode({ store });
   await node.handle({ kind: "promise.create", data: { id: "template", timeoutAt: FAR, param: empty, tags: { kind: "bulk" } } });
   const template = (await store.get("p/template"))!.value as Record<string, unknown>;
   for (let i = 0; i < COUNT; i++) {

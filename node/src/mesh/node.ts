@@ -2,44 +2,53 @@
 // mode call. Every request is validated, run through the protocol against the
 // store by the driver, and its messages dispatched after the commit; the
 // timer loop does the same for what time makes due.
+//
+// The node builds none of its parts: `composeNode` (compose.ts) builds and
+// wires them (also for `startNode` and `createMeshNode`), and hands them here.
 
 import type { Logger } from "pino";
-import { resolveConfig, type ProtocolConfig } from "../protocol/config.ts";
+import type { ProtocolConfig } from "../protocol/config.ts";
 import { homeIdOf } from "../protocol/outbox.ts";
 import { transition } from "../protocol/transition.ts";
 import type { Kind, Message, ProtocolError, Request, RequestOf, Response } from "../protocol/types.ts";
 import { KINDS, validateRequest } from "../protocol/validate.ts";
 import { StoreUnavailableError } from "../store/errors.ts";
 import type { Store } from "../store/types.ts";
-import { systemClock, type Clock } from "./clock.ts";
-import { Dispatcher, type DispatcherStats, type GroupStats } from "./dispatcher.ts";
+import type { Clock } from "./clock.ts";
+import type { Dispatcher, DispatcherStats, GroupStats } from "./dispatcher.ts";
 import type { MeshDelivery } from "./delivery.ts";
 import { ContentionError, Driver, type DriverStats } from "./driver.ts";
 import type { Engine, Subscription, WorkerSink } from "./engine.ts";
-import { resolveNodeLimits, type NodeLimits } from "./limits.ts";
-import { MemoryBudget, type MemoryStats } from "./memory.ts";
-import { OutboxRelay, type OutboxStats } from "./outbox.ts";
-import { Retention } from "./retention.ts";
+import type { NodeLimits } from "./limits.ts";
+import type { MemoryBudget, MemoryStats } from "./memory.ts";
+import type { OutboxRelay, OutboxStats } from "./outbox.ts";
+import type { Retention } from "./retention.ts";
 import { isSearch, search } from "./search.ts";
-import { SearchView } from "./search-view.ts";
+import type { SearchView } from "./search-view.ts";
 import { Histogram, LATENCY_BUCKETS } from "./histogram.ts";
-import { TimerLoop, type TimerKind, type TimerStats } from "./timers.ts";
+import type { TimerKind, TimerLoop, TimerStats } from "./timers.ts";
 
-export interface MeshNodeOptions {
+/** What a node runs on, built and wired by `composeNode` (compose.ts). */
+export interface MeshNodeParts {
   store: Store;
-  clock?: Clock;
-  protocol?: Partial<ProtocolConfig>;
-  /** Longest sleep of the timer loop (ms). */
-  timerPollMs?: number;
-  /** What the node holds and accepts (mesh/limits.ts; defaults there). */
-  limits?: Partial<NodeLimits>;
+  clock: Clock;
+  config: ProtocolConfig;
+  limits: NodeLimits;
   logger?: Logger;
-  /** In a mesh of several nodes: dispatch across nodes, and which timers this node runs. */
-  mesh?: {
-    delivery: MeshDelivery;
-    /** Does this node own the partition of `key` (so it runs that record's timers)? */
-    owns: (key: string) => boolean;
-  };
+  driver: Driver;
+  /** This node's workers. */
+  dispatcher: Dispatcher;
+  /** Where the messages of a commit go: this node's workers, or across the mesh. */
+  send: (messages: readonly Message[]) => void;
+  /** In a mesh of several nodes: tells the others which workers are attached here. */
+  delivery?: MeshDelivery;
+  timers: TimerLoop;
+  view: SearchView;
+  memory: MemoryBudget;
+  /** Only with a retention period. */
+  retention?: Retention;
+  /** Only with a store of several partitions. */
+  outbox?: OutboxRelay;
 }
 
 export interface MeshNodeStats {
@@ -92,6 +101,7 @@ export class MeshNode implements Engine {
   private readonly driver: Driver;
   private readonly dispatcher: Dispatcher;
   private readonly timers: TimerLoop;
+  private readonly send: (messages: readonly Message[]) => void;
   private readonly delivery?: MeshDelivery;
   private readonly requests = new Map<string, Map<number, number>>();
   /** Seconds per request, by kind (the labels of `requests`). */
@@ -102,50 +112,21 @@ export class MeshNode implements Engine {
   private readonly retention: Retention | undefined;
   private readonly outbox: OutboxRelay | undefined;
 
-  constructor(options: MeshNodeOptions) {
-    this.store = options.store;
-    this.clock = options.clock ?? systemClock;
-    this.config = resolveConfig(options.protocol);
-    this.limits = resolveNodeLimits(options.limits);
-    this.view = new SearchView(this.store, this.logger);
-    this.memory = new MemoryBudget(this.limits.memoryBudgetBytes > 0 ? this.limits.memoryBudgetBytes : MemoryBudget.defaultBudgetBytes());
-    this.retention =
-      this.limits.retentionMs > 0 ? new Retention({ store: this.store, clock: this.clock, retentionMs: this.limits.retentionMs, logger: this.logger }) : undefined;
-    this.logger = options.logger;
-    this.driver = new Driver({ store: this.store, clock: this.clock, config: this.config });
-    this.dispatcher = new Dispatcher({
-      clock: this.clock,
-      logger: this.logger,
-      // It must outlive the retry interval, which parks a fresh one for every task still pending.
-      parkedExecuteTtlMs: Math.max(this.limits.parkedExecuteTtlMs, 4 * this.config.retryIntervalMs),
-      maxOutstanding: this.limits.maxOutstandingPerWorker,
-      stallMs: this.limits.workerStallMs,
-    });
-    if (this.driver.partitions > 1) {
-      const relay = new OutboxRelay({
-        store: this.store,
-        driver: this.driver,
-        config: this.config,
-        send: (messages) => this.send(messages),
-        owns: options.mesh?.owns,
-        logger: this.logger,
-        clock: this.clock,
-      });
-      this.driver.applyOutbox = (entries) => relay.applyNow(entries);
-      this.outbox = relay;
-    }
-    this.delivery = options.mesh?.delivery;
-    this.delivery?.bind(this.dispatcher);
-    this.timers = new TimerLoop({
-      store: this.store,
-      driver: this.driver,
-      dispatcher: { sendAll: (messages) => this.send(messages) },
-      owns: options.mesh?.owns,
-      clock: this.clock,
-      config: this.config,
-      logger: this.logger,
-      pollMs: options.timerPollMs,
-    });
+  constructor(parts: MeshNodeParts) {
+    this.store = parts.store;
+    this.clock = parts.clock;
+    this.config = parts.config;
+    this.limits = parts.limits;
+    this.logger = parts.logger;
+    this.driver = parts.driver;
+    this.dispatcher = parts.dispatcher;
+    this.send = parts.send;
+    this.delivery = parts.delivery;
+    this.timers = parts.timers;
+    this.view = parts.view;
+    this.memory = parts.memory;
+    this.retention = parts.retention;
+    this.outbox = parts.outbox;
   }
 
   async handle<K extends Kind>(request: RequestOf<K>): Promise<Response<K>> {
@@ -262,13 +243,6 @@ export class MeshNode implements Engine {
         message: `internal error while handling ${replyKind}: ${err instanceof Error ? err.message : String(err)}`,
       });
     }
-  }
-
-  /** To local workers, or across the mesh when it has several nodes. */
-  private send(messages: readonly Message[]): void {
-    if (messages.length === 0) return;
-    if (this.delivery !== undefined) this.delivery.sendAll(messages);
-    else this.dispatcher.sendAll(messages);
   }
 
   private count(response: Response, seconds: number): void {

@@ -1,6 +1,9 @@
-// The composition root: `startNode(config)` assembles a node (store, mesh
-// node with its timers and dispatch, the one-port API server) for the CLI,
-// the tests, the container image and the cluster alike.
+// The composition root: `startNode(config)` assembles a node for the CLI,
+// the tests, the container image and the cluster alike. It opens the store
+// and starts the one-port API server itself; everything between them (the
+// mesh node with its driver, dispatch, timers, views, outbox relay and, on
+// JetStream, membership, ownership and delivery across nodes) is built by
+// `composeNode` (compose.ts), the one place that wiring lives.
 //
 // The server listens at once. With the JetStream store the node connects in
 // the background: while NATS is unreachable or JetStream is off it says so
@@ -21,11 +24,9 @@ import type { Store } from "../store/types.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import type { Engine, Subscription, WorkerSink } from "./engine.ts";
 import { hostname } from "node:os";
-import { MeshDelivery } from "./delivery.ts";
-import { Membership } from "./membership.ts";
+import { composeNode, type ComposedNode } from "./compose.ts";
 import type { NodeLimits } from "./limits.ts";
-import { MeshNode, type MeshNodeOptions, type NodeTelemetry } from "./node.ts";
-import { ownsKey } from "./ownership.ts";
+import type { MeshNode, NodeTelemetry } from "./node.ts";
 import { startTracing } from "../telemetry/tracing.ts";
 
 export type StoreConfig = { kind: "memory" } | ({ kind: "jetstream" } & Omit<JetStreamStoreOptions, "logger">);
@@ -80,12 +81,11 @@ export async function startNode(config: NodeConfig = {}): Promise<RunningNode> {
   const logger = config.logger;
   const engine = new StartingEngine();
   let store: (Store & { ready?: boolean }) | undefined;
+  let composed: ComposedNode | undefined;
   let node: MeshNode | undefined;
   let closing = false;
   let wakeRetry: (() => void) | undefined;
   const nodeId = config.mesh?.nodeId ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  let membership: Membership | undefined;
-  let delivery: MeshDelivery | undefined;
 
   // Traces when the OTEL_* variables ask for them (telemetry/tracing.ts).
   const tracing = await startTracing("resonate-node");
@@ -110,31 +110,18 @@ export async function startNode(config: NodeConfig = {}): Promise<RunningNode> {
       return;
     }
     store = opened;
-    let meshOptions: MeshNodeOptions["mesh"];
-    if (opened instanceof JetStreamStore) {
-      const js = opened;
-      membership = new Membership({
-        nc: js.connection,
-        namespace: js.namespace,
-        nodeId,
-        heartbeatMs: config.mesh?.heartbeatMs,
-        expireMs: config.mesh?.expireMs,
-        logger,
-      });
-      await membership.start();
-      delivery = new MeshDelivery({ nc: js.connection, namespace: js.namespace, logger });
-      const members = membership;
-      meshOptions = { delivery, owns: (key) => ownsKey(key, js.partitions, nodeId, members.members()) };
-    }
-    const mesh = new MeshNode({
+    // Several nodes over one JetStream cluster are one mesh; the memory store is one node alone.
+    composed = composeNode({
       store: opened,
       clock: config.clock ?? systemClock,
       protocol: config.protocol,
       logger,
       timerPollMs: config.timerPollMs,
-      mesh: meshOptions,
       limits: config.limits,
+      mesh: opened instanceof JetStreamStore ? { nodeId, heartbeatMs: config.mesh?.heartbeatMs, expireMs: config.mesh?.expireMs } : undefined,
     });
+    await composed.join();
+    const mesh = composed.node;
     if (config.timers ?? true) await mesh.start();
     node = mesh;
     engine.attach(mesh);
@@ -158,15 +145,13 @@ export async function startNode(config: NodeConfig = {}): Promise<RunningNode> {
       return store;
     },
     nodeId,
-    members: () => membership?.members() ?? [nodeId],
+    members: () => composed?.membership?.members() ?? [nodeId],
     async close() {
       closing = true;
       wakeRetry?.();
       await server.close();
       await ready.catch(() => undefined);
-      await node?.stop();
-      delivery?.stop();
-      await membership?.stop();
+      await composed?.stop();
       await store?.close();
       await tracing?.flush();
     },

@@ -18,7 +18,8 @@ import {
   PromiseServiceCreateRequestSchema,
   PromiseServiceCreateResponseSchema,
 } from "../../src/gen/resonate/mesh/v1/promise_service_pb.ts";
-import { MeshNode } from "../../src/mesh/node.ts";
+import { createMeshNode } from "../../src/mesh/compose.ts";
+import type { MeshNode } from "../../src/mesh/node.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 
 const CREATE = `/${PromiseService.typeName}/${PromiseService.method.create.name}`;
@@ -111,7 +112,7 @@ let lean: Listening;
 let grpcJs: Listening;
 
 beforeAll(async () => {
-  node = new MeshNode({ store: new MemoryStore() });
+  node = createMeshNode({ store: new MemoryStore() });
   lean = await listen(createGrpcServer({ engine: node }));
   grpcJs = await listen(createGrpcServer({ engine: node, unaryPath: "grpc-js" }));
 });

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { NoAnswerError, NodeClient } from "../../src/client/index.ts";
 import { startServer, type RunningServer } from "../../src/api/index.ts";
-import { ManualClock, MeshNode } from "../../src/local/index.ts";
+import { createMeshNode, ManualClock, type MeshNode } from "../../src/local/index.ts";
 import { MemoryStore } from "../../src/store/index.ts";
 import type { Response } from "../../src/protocol/index.ts";
 
@@ -18,7 +18,7 @@ describe("NodeClient", () => {
   let client: NodeClient;
 
   beforeAll(async () => {
-    node = new MeshNode({ store: new MemoryStore(), clock: new ManualClock(T0) });
+    node = createMeshNode({ store: new MemoryStore(), clock: new ManualClock(T0) });
     server = await startServer({ engine: node, port: 0 });
     client = new NodeClient({ address: server.address });
   });

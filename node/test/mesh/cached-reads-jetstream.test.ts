@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startNats, type NatsServer } from "../../../test/support/nats.ts";
 import { ManualClock } from "../../src/mesh/clock.ts";
-import { MeshNode } from "../../src/mesh/node.ts";
+import { createMeshNode } from "../../src/mesh/compose.ts";
 import { JetStreamStore } from "../../src/store/jetstream.ts";
 import type { Response } from "../../src/protocol/types.ts";
 import { req, T0 } from "./helpers.ts";
@@ -32,7 +32,7 @@ async function twoNodes() {
     await JetStreamStore.open({ servers: nats.url, namespace, partitions: 4 }),
   ];
   const clock = new ManualClock(T0);
-  const [a, b] = stores.map((store) => new MeshNode({ store, clock }));
+  const [a, b] = stores.map((store) => createMeshNode({ store, clock }));
   return {
     a: a!,
     b: b!,

@@ -3,7 +3,7 @@
 
 import { ManualClock } from "../../src/mesh/clock.ts";
 import type { WorkerSink } from "../../src/mesh/engine.ts";
-import { MeshNode } from "../../src/mesh/node.ts";
+import { createMeshNode } from "../../src/mesh/compose.ts";
 import type { ProtocolConfig } from "../../src/protocol/config.ts";
 import type { Message, Request } from "../../src/protocol/types.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
@@ -40,7 +40,7 @@ export class CountingStore extends MemoryStore {
 export function makeNode(options: { protocol?: Partial<ProtocolConfig>; start?: number } = {}) {
   const clock = new ManualClock(options.start ?? T0);
   const store = new CountingStore();
-  const node = new MeshNode({ store, clock, protocol: options.protocol });
+  const node = createMeshNode({ store, clock, protocol: options.protocol });
   return { node, store, clock };
 }
 

@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/mesh/clock.ts";
-import { MeshNode } from "../../src/mesh/node.ts";
+import { createMeshNode } from "../../src/mesh/compose.ts";
 import type { PromiseRecord, Request, StoredTask, TaskRecord } from "../../src/protocol/types.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { ConflictError, type CommitOp } from "../../src/store/types.ts";
@@ -70,7 +70,7 @@ describe("dispatch to workers", () => {
         throw new Error("disk on fire");
       }
     })();
-    const node = new MeshNode({ store, clock: new ManualClock(T0) });
+    const node = createMeshNode({ store, clock: new ManualClock(T0) });
     const worker = new Inbox();
     node.poll("g", "w", worker);
     const answer = await node.handle(req.targeted("wf", T0 + HOUR, "poll://any@g"));
@@ -92,7 +92,7 @@ describe("bad input and failures", () => {
         return super.commit(ops);
       }
     })();
-    const node = new MeshNode({ store, clock: new ManualClock(T0) });
+    const node = createMeshNode({ store, clock: new ManualClock(T0) });
     const bad: unknown[] = [
       { kind: "promise.create", data: { id: "", timeoutAt: T0 + HOUR } },
       { kind: "promise.create", data: { id: "a\u0000b", timeoutAt: T0 + HOUR } },
@@ -118,7 +118,7 @@ describe("bad input and failures", () => {
         throw new ConflictError(ops[0]!.key, ops[0]!.expectedRevision, ops[0]!.expectedRevision + 1);
       }
     })();
-    const node = new MeshNode({ store, clock: new ManualClock(T0) });
+    const node = createMeshNode({ store, clock: new ManualClock(T0) });
     const answer = await node.handle(req.create("hot", T0 + HOUR));
     expect(answer.status).toBe(503);
     expect(answer.status === 503 && answer.error.code).toBe("UNAVAILABLE");
@@ -133,7 +133,7 @@ describe("bad input and failures", () => {
         throw new Error("connection reset");
       }
     })();
-    const node = new MeshNode({ store, clock: new ManualClock(T0), logger });
+    const node = createMeshNode({ store, clock: new ManualClock(T0), logger });
     const answer = await node.handle(req.get("p1"));
     expect(answer.status).toBe(500);
     expect(answer.status === 500 && answer.error.message).toMatch(/connection reset/);

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startNats, type NatsServer } from "../../../test/support/nats.ts";
 import { ManualClock } from "../../src/mesh/clock.ts";
-import { MeshNode } from "../../src/mesh/node.ts";
+import { createMeshNode } from "../../src/mesh/compose.ts";
+import type { MeshNode } from "../../src/mesh/node.ts";
 import { OUTBOX_PREFIX, partitionOfId, receiptKey, taskKey } from "../../src/protocol/keys.ts";
 import { Tag, type Message, type Request, type StoredTask } from "../../src/protocol/types.ts";
 import { JetStreamStore } from "../../src/store/jetstream.ts";
@@ -38,7 +39,7 @@ async function cluster(): Promise<() => Promise<JetStreamStore>> {
 }
 
 function node(store: Store, clock: ManualClock, options: { dies?: boolean } = {}): MeshNode {
-  const n = new MeshNode({ store, clock });
+  const n = createMeshNode({ store, clock });
   nodes.push(n);
   // As if the process died right after each commit: its outbox entries stay for others to apply.
   if (options.dies === true) (n as unknown as { driver: { applyOutbox?: unknown } }).driver.applyOutbox = undefined;

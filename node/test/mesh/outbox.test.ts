@@ -6,7 +6,8 @@
 import fc from "fast-check";
 import { describe, expect, test, vi } from "vitest";
 import { ManualClock } from "../../src/mesh/clock.ts";
-import { MeshNode } from "../../src/mesh/node.ts";
+import { createMeshNode } from "../../src/mesh/compose.ts";
+import type { MeshNode } from "../../src/mesh/node.ts";
 import { OUTBOX_PREFIX, RECEIPT_PREFIX, partitionOfId, promiseKey, taskKey } from "../../src/protocol/keys.ts";
 import { Tag, type Message, type Request, type StoredTask } from "../../src/protocol/types.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
@@ -37,8 +38,8 @@ async function runBoth(ops: Op[]): Promise<void> {
   const splitClock = new ManualClock(T0);
   const one = new MemoryStore();
   const split = new MemoryStore({ partitions: P });
-  const a = new MeshNode({ store: one, clock: oneClock });
-  const b = new MeshNode({ store: split, clock: splitClock });
+  const a = createMeshNode({ store: one, clock: oneClock });
+  const b = createMeshNode({ store: split, clock: splitClock });
   for (const [i, o] of ops.entries()) {
     if (o.op === "advance") {
       oneClock.advance(o.ms);
@@ -79,7 +80,7 @@ describe("a store split into partitions answers like one partition", () => {
 
 /** A node on `store` whose commits leave their outbox entries unapplied, as if it died right after each commit. */
 function dyingNode(store: Store, clock: ManualClock): MeshNode {
-  const node = new MeshNode({ store, clock });
+  const node = createMeshNode({ store, clock });
   (node as unknown as { driver: { applyOutbox?: unknown } }).driver.applyOutbox = undefined;
   return node;
 }
@@ -111,7 +112,7 @@ describe("an effect committed but not applied by its node", () => {
     const [w, x] = twoTrees();
     const store = new MemoryStore({ partitions: P });
     const clock = new ManualClock(T0);
-    const healthy = new MeshNode({ store, clock });
+    const healthy = createMeshNode({ store, clock });
     await suspendedAwaiter(healthy, clock, w, x);
     expect((await task(store, w)).state).toBe("suspended");
 
@@ -140,7 +141,7 @@ describe("an effect committed but not applied by its node", () => {
     const [w, x] = twoTrees();
     const store = new MemoryStore({ partitions: P });
     const clock = new ManualClock(T0);
-    const healthy = new MeshNode({ store, clock });
+    const healthy = createMeshNode({ store, clock });
     const dying = dyingNode(store, clock);
     const timeoutAt = clock.now() + 3_600_000;
     await ok(healthy, { kind: "promise.create", data: { id: x, timeoutAt } });
@@ -166,8 +167,8 @@ describe("an effect committed but not applied by its node", () => {
     const [w, x] = twoTrees();
     const store = new MemoryStore({ partitions: P });
     const clock = new ManualClock(T0);
-    const n1 = new MeshNode({ store, clock });
-    const n2 = new MeshNode({ store, clock });
+    const n1 = createMeshNode({ store, clock });
+    const n2 = createMeshNode({ store, clock });
     await suspendedAwaiter(n1, clock, w, x);
     const before = n1.stats().outbox!.applied + n2.stats().outbox!.applied;
     await ok(dyingNode(store, clock), { kind: "promise.settle", data: { id: x, state: "resolved" } });
@@ -186,7 +187,7 @@ describe("an effect committed but not applied by its node", () => {
     const [w, x] = twoTrees();
     const store = new MemoryStore({ partitions: P });
     const clock = new ManualClock(T0);
-    const healthy = new MeshNode({ store, clock });
+    const healthy = createMeshNode({ store, clock });
     await suspendedAwaiter(healthy, clock, w, x);
     await ok(dyingNode(store, clock), { kind: "promise.settle", data: { id: x, state: "resolved" } });
     // Meanwhile the task was released by an operator and acquired again (another path, same tree).
@@ -209,7 +210,7 @@ describe("an effect committed but not applied by its node", () => {
     const [w, x] = twoTrees();
     const store = new MemoryStore({ partitions: P });
     const clock = new ManualClock(T0);
-    const n = new MeshNode({ store, clock });
+    const n = createMeshNode({ store, clock });
     await suspendedAwaiter(n, clock, w, x);
     await ok(n, { kind: "promise.settle", data: { id: x, state: "resolved" } });
     // Entries are deleted right after the answer.

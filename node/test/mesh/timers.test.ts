@@ -241,8 +241,8 @@ describe("timers through the node", () => {
   it("timers already in the store when the node starts are found and run", async () => {
     const { node, store, clock } = setup();
     await node.handle(req.targeted("t1", T0 + 10 * MINUTE, "poll://any@g"));
-    const { MeshNode } = await import("../../src/mesh/node.ts");
-    const restarted = new MeshNode({ store, clock });
+    const { createMeshNode } = await import("../../src/mesh/compose.ts");
+    const restarted = createMeshNode({ store, clock });
     nodes.push(restarted);
     const worker = new Inbox();
     restarted.poll("g", "w", worker);
@@ -280,8 +280,8 @@ describe("timers through the node", () => {
 
   it("the running loop fires due timers without tick() being called", async () => {
     const made = makeNode();
-    const { MeshNode } = await import("../../src/mesh/node.ts");
-    const node = new MeshNode({ store: made.store, clock: made.clock, timerPollMs: 5 });
+    const { createMeshNode } = await import("../../src/mesh/compose.ts");
+    const node = createMeshNode({ store: made.store, clock: made.clock, timerPollMs: 5 });
     nodes.push(node);
     const worker = new Inbox();
     node.poll("g", "w", worker);
@@ -294,8 +294,8 @@ describe("timers through the node", () => {
 
   it("stop() ends the loop: nothing fires after it", async () => {
     const made = makeNode();
-    const { MeshNode } = await import("../../src/mesh/node.ts");
-    const node = new MeshNode({ store: made.store, clock: made.clock, timerPollMs: 5 });
+    const { createMeshNode } = await import("../../src/mesh/compose.ts");
+    const node = createMeshNode({ store: made.store, clock: made.clock, timerPollMs: 5 });
     const worker = new Inbox();
     node.poll("g", "w", worker);
     await node.start();

@@ -3,7 +3,7 @@
 // protocol code a node process runs: one implementation of the rules.
 
 import { ManualClock, type Clock } from "@resonate-mesh/node/local";
-import { MeshNode } from "@resonate-mesh/node/local";
+import { createMeshNode, type MeshNode } from "@resonate-mesh/node/local";
 import type { ProtocolConfig } from "@resonate-mesh/node/protocol";
 import type { Kind, Message, RequestOf, Response } from "@resonate-mesh/node/protocol";
 import { MemoryStore } from "@resonate-mesh/node/store";
@@ -30,7 +30,7 @@ export class LocalTransport implements Transport {
       return;
     }
     this.store = new MemoryStore();
-    this.node = new MeshNode({ store: this.store, clock: options.clock, protocol: options.protocol });
+    this.node = createMeshNode({ store: this.store, clock: options.clock, protocol: options.protocol });
     // A manual clock moves only when a test says so; its timers run on node.tick().
     this.ready = options.clock instanceof ManualClock ? Promise.resolve() : this.node.start();
   }
