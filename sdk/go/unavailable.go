@@ -3,6 +3,7 @@ package resonate
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,7 +42,7 @@ func (u *unavailableRetry) intercept(ctx context.Context, method string, req, re
 	backoff := newBackoff(100*time.Millisecond, 2*time.Second)
 	for {
 		err := invoker(ctx, method, req, reply, cc, opts...)
-		if status.Code(err) != codes.Unavailable {
+		if !retryable(err) {
 			if err == nil {
 				u.over()
 			}
@@ -83,4 +84,10 @@ func (u *unavailableRetry) over() {
 	if was {
 		u.logger().Warn("node answers again")
 	}
+}
+
+// retryable: UNAVAILABLE, except a failed TLS handshake (an untrusted
+// certificate, a plain-text node): no wait fixes configuration.
+func retryable(err error) bool {
+	return status.Code(err) == codes.Unavailable && !strings.Contains(err.Error(), "authentication handshake failed")
 }
