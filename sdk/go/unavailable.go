@@ -19,14 +19,15 @@ const DefaultUnavailableRetry = 30 * time.Second
 // unavailableRetry retries every unary call that fails UNAVAILABLE: the
 // connection is lost or refused, or the node answered 503 "retry later" (not
 // ready yet, its store briefly out of reach, e.g. while a JetStream stream
-// elects a new leader; nothing was written). It waits with jittered backoff
+// elects a new leader). It waits with jittered backoff
 // for up to `window` in all, then returns the last error.
 //
 // Retrying is safe for every unary request this SDK sends (see the protocol
 // reference): PromiseService.Get reads; PromiseService.Create is idempotent by
 // id (an existing id answers its record); TaskService.Acquire, Fulfill and
-// Release carry the task version, so a repeat after a lost answer is refused
-// (409) rather than applied twice; Heartbeat only extends leases. The streams
+// Release carry the task version, so a repeat after a lost answer, or after
+// a 503 saying a commit's outcome is unknown, is refused (409) rather than
+// applied twice; Heartbeat only extends leases. The streams
 // (Poll, Watch) are reopened by Worker.Run and Client.Await themselves.
 type unavailableRetry struct {
 	window time.Duration

@@ -136,9 +136,10 @@ def temp_path(name: str) -> str:
     return os.path.join(tempfile.mkdtemp(prefix="resonate-py-"), name)
 
 
-def start_nats(port: int = 0) -> "tuple[Proc, str]":
-    """`nats-server -js` on 127.0.0.1 (a free port when 0), its store in a fresh temporary directory."""
-    store = tempfile.mkdtemp(prefix="resonate-py-nats-")
+def start_nats(port: int = 0, store: Optional[str] = None) -> "tuple[Proc, str]":
+    """`nats-server -js` on 127.0.0.1 (a free port when 0), its store in `store` (a restart after a crash)
+    or a fresh temporary directory."""
+    store = store or tempfile.mkdtemp(prefix="resonate-py-nats-")
     proc = Proc("nats-server", [os.environ.get("NATS_SERVER", "nats-server"), "-a", "127.0.0.1", "-p", str(port or -1),
                                 "-js", "--store_dir", store])
     match = proc.wait_for(r"Listening for client connections on [^\s]*:(\d+)", 30)
@@ -146,24 +147,29 @@ def start_nats(port: int = 0) -> "tuple[Proc, str]":
     return proc, f"nats://127.0.0.1:{match.group(1)}"
 
 
-def start_unready_node(nats_port: int) -> "tuple[Proc, str]":
-    """`resonate serve --store jetstream` whose NATS (on `nats_port`) is not up yet: it serves but is not
-    ready, and answers every request 503 UNAVAILABLE until NATS is there."""
+def start_jetstream_node(nats_port: int, ready: bool = True) -> "tuple[Proc, str]":
+    """`resonate serve --store jetstream` with its NATS on `nats_port`. With `ready=False`, NATS is not up yet:
+    the node serves but is not ready, and answers every request 503 UNAVAILABLE until NATS is there."""
     port = free_port()
     proc = Proc("node", ["node", str(REPO / "node/bin/resonate.js"), "serve", "--host", "127.0.0.1", "--port", str(port),
                          "--store", "jetstream", "--nats", f"nats://127.0.0.1:{nats_port}", "--replicas", "1"])
     url = f"http://127.0.0.1:{port}"
 
-    def not_ready() -> bool:
+    def serving() -> bool:
         if not proc.running:
             raise AssertionError(f"the node exited early:\n{proc.output}")
-        try:
-            urllib.request.urlopen(f"{url}/ready", timeout=2).close()
-            return False
-        except urllib.error.HTTPError as err:
-            return err.code == 503
-        except OSError:
-            return False
+        return ready_status(url) == (200 if ready else 503)
 
-    wait_until(f"the node to serve, not ready, on {url}", not_ready, 60)
+    wait_until(f"the node to serve, {'ready' if ready else 'not ready'}, on {url}", serving, 60)
     return proc, url
+
+
+def ready_status(url: str) -> Optional[int]:
+    """The node's GET /ready status, None when it does not answer."""
+    try:
+        with urllib.request.urlopen(f"{url}/ready", timeout=2) as res:
+            return res.status
+    except urllib.error.HTTPError as err:
+        return err.code
+    except OSError:
+        return None

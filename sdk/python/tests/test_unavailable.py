@@ -1,13 +1,16 @@
 """A node that answers 503 UNAVAILABLE ("retry later") for a while, as a
 JetStream node does while its store is out of reach (a stream electing a new
 leader; here: NATS not started yet, so the node serves, is not ready, and
-answers every request 503). The client retries such an answer within
-`unavailable_retry_s`, as it retries a lost connection."""
+answers every request 503; or NATS crashed while a leaf ran). The client
+retries such an answer within `unavailable_retry_s`, as it retries a lost
+connection."""
 
 import logging
+import tempfile
 import threading
+import time
 
-from support import free_port, start_nats, start_unready_node
+from support import free_port, ready_status, start_jetstream_node, start_nats, wait_until
 
 from resonate_mesh import Resonate
 from resonate_mesh.errors import ServerError
@@ -15,7 +18,7 @@ from resonate_mesh.errors import ServerError
 
 def test_a_call_the_node_answers_unavailable_is_retried_until_the_node_can_answer_it(caplog):
     nats_port = free_port()
-    node, url = start_unready_node(nats_port)
+    node, url = start_jetstream_node(nats_port, ready=False)
     nats = None
     client = Resonate(url, group="py-unavailable", unavailable_retry_s=120, stop_grace_s=0)
     try:
@@ -50,7 +53,7 @@ def test_a_call_the_node_answers_unavailable_is_retried_until_the_node_can_answe
 
 
 def test_a_node_that_stays_unavailable_fails_the_call_once_the_window_ends():
-    node, url = start_unready_node(free_port())
+    node, url = start_jetstream_node(free_port(), ready=False)
     client = Resonate(url, group="py-unavailable", unavailable_retry_s=1)
     try:
         try:
@@ -61,3 +64,37 @@ def test_a_node_that_stays_unavailable_fails_the_call_once_the_window_ends():
     finally:
         client.stop()
         node.stop()
+
+
+def test_a_leaf_that_ends_while_nats_is_down_is_fulfilled_once_nats_is_back_and_runs_once():
+    nats_port = free_port()
+    store = tempfile.mkdtemp(prefix="resonate-py-nats-")
+    nats, _ = start_nats(nats_port, store)
+    node, url = start_jetstream_node(nats_port)
+    worker = Resonate(url, group="py-failover", ttl=120_000, unavailable_retry_s=120, stop_grace_s=0)
+    started, finish, runs = threading.Event(), threading.Event(), []
+
+    def leaf(_ctx, name):
+        runs.append(name)
+        started.set()
+        finish.wait(60)
+        return f"hello {name}"
+
+    try:
+        worker.register(leaf, name="leaf")
+        handle = worker.run("py-failover-1", leaf, "Ada")
+        assert started.wait(30), "the leaf did not start"
+
+        nats.crash()
+        wait_until("the node to notice NATS is gone (/ready 503)", lambda: ready_status(url) == 503, 60)
+        finish.set()  # its fulfil now meets a node that answers 503 (or does not answer in time)
+        time.sleep(1.5)
+        nats, _ = start_nats(nats_port, store)
+
+        assert handle.result(120) == "hello Ada"
+        assert runs == ["Ada"], "the leaf ran again: its fulfil was taken for a failure"
+    finally:
+        finish.set()
+        worker.stop()
+        node.stop()
+        nats.stop()

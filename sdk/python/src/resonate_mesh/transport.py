@@ -3,7 +3,7 @@ safe to share between threads). Requests are retried, with jittered backoff,
 for up to `unavailable_retry_s` while the node does not answer (UNAVAILABLE,
 DEADLINE_EXCEEDED without the node's `resonate-code`) or answers UNAVAILABLE
 itself ("retry later": not ready yet, its store briefly out of reach, e.g.
-while a JetStream stream elects a new leader; nothing was written). A refusal
+while a JetStream stream elects a new leader). A refusal
 the node sent becomes a ServerError carrying the gRPC status and the node's
 stable code.
 
@@ -16,7 +16,9 @@ already holds answers 409, which run() reads as "held elsewhere: wait for it";
 Acquire, Fence, Suspend, Fulfill and Release carry the task version, so a
 repeat after a lost answer is refused (409) rather than applied twice, and
 Fence's inner create/settle is itself idempotent; Heartbeat only extends
-leases. A 503 answer wrote nothing at all."""
+leases. A 503 mostly means nothing was written; when it says a commit's
+outcome is unknown (JetStream did not acknowledge it), the repeat meets the
+same idempotency and version checks, so nothing is applied twice."""
 
 from __future__ import annotations
 
