@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -40,28 +41,22 @@ func startUnreadyNode(t *testing.T, natsPort int) *nodeProc {
 		"--port", fmt.Sprint(port), "--store", "jetstream", "--nats", fmt.Sprintf("nats://127.0.0.1:%d", natsPort),
 		"--replicas", "1")
 	n := startProcess(t, cmd, fmt.Sprintf("127.0.0.1:%d", port))
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if res, err := http.Get("http://" + n.addr + "/ready"); err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusServiceUnavailable {
-				return n
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("the node did not serve (not ready) on %s within 60 s:\n%s", n.addr, n.output.String())
-	return nil
+	waitForReady(t, n, http.StatusServiceUnavailable)
+	return n
 }
 
-// startNats starts `nats-server -js` on 127.0.0.1:port, its store in a temporary directory.
-func startNats(t *testing.T, port int) *nodeProc {
+// startNats starts `nats-server -js` on 127.0.0.1:port, its store in `store`
+// (a restart after a crash) or a temporary directory when "".
+func startNats(t *testing.T, port int, store string) *nodeProc {
 	t.Helper()
+	if store == "" {
+		store = t.TempDir()
+	}
 	server := os.Getenv("NATS_SERVER")
 	if server == "" {
 		server = "nats-server"
 	}
-	cmd := exec.Command(server, "-a", "127.0.0.1", "-p", fmt.Sprint(port), "-js", "--store_dir", t.TempDir())
+	cmd := exec.Command(server, "-a", "127.0.0.1", "-p", fmt.Sprint(port), "-js", "--store_dir", store)
 	n := startProcess(t, cmd, fmt.Sprintf("127.0.0.1:%d", port))
 	ready := regexp.MustCompile(`Server is ready`)
 	deadline := time.Now().Add(30 * time.Second)
@@ -72,6 +67,44 @@ func startNats(t *testing.T, port int) *nodeProc {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return n
+}
+
+// startJetStreamNode starts `resonate serve --store jetstream` with its NATS
+// on natsPort, and waits until GET /ready answers 200.
+func startJetStreamNode(t *testing.T, natsPort int) *nodeProc {
+	t.Helper()
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("node", filepath.Join(repoRoot(), "node/bin/resonate.js"), "serve", "--host", "127.0.0.1",
+		"--port", fmt.Sprint(port), "--store", "jetstream", "--nats", fmt.Sprintf("nats://127.0.0.1:%d", natsPort),
+		"--replicas", "1")
+	n := startProcess(t, cmd, fmt.Sprintf("127.0.0.1:%d", port))
+	waitForReady(t, n, http.StatusOK)
+	return n
+}
+
+// waitForReady waits until the node's GET /ready answers `want`.
+func waitForReady(t *testing.T, n *nodeProc, want int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if res, err := http.Get("http://" + n.addr + "/ready"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == want {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("the node on %s did not answer /ready %d within 60 s:\n%s", n.addr, want, n.output.String())
+}
+
+// crash SIGKILLs the process group.
+func (n *nodeProc) crash() {
+	_ = syscall.Kill(-n.cmd.Process.Pid, syscall.SIGKILL)
+	_ = n.cmd.Wait()
 }
 
 // startProcess starts cmd in its own process group, stopped when the test ends.
@@ -119,7 +152,7 @@ func TestACallTheNodeAnswersUnavailableIsRetriedUntilTheNodeCanAnswerIt(t *testi
 	case <-time.After(1500 * time.Millisecond):
 	}
 
-	startNats(t, natsPort)
+	startNats(t, natsPort, "")
 	select {
 	case r := <-done:
 		if r.err != nil {
@@ -150,5 +183,56 @@ func TestANodeThatStaysUnavailableFailsTheCallOnceTheWindowEnds(t *testing.T) {
 	_, err = c.Promises.Get(context.Background(), &meshv1.PromiseServiceGetRequest{Id: "go-unavailable-2"})
 	if status.Code(err) != codes.Unavailable {
 		t.Fatalf("want UNAVAILABLE once the window ends, got %v", err)
+	}
+}
+
+func TestALeafThatEndsWhileNatsIsDownIsFulfilledOnceNatsIsBackAndRunsOnce(t *testing.T) {
+	natsPort, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := t.TempDir()
+	nats := startNats(t, natsPort, store)
+	n := startJetStreamNode(t, natsPort)
+	var runs atomic.Int32
+	started, finish := make(chan struct{}, 1), make(chan struct{})
+	_, group := startWorker(t, n.addr, map[string]resonate.Func{
+		"leaf": func(ctx context.Context, call *resonate.Call) (any, error) {
+			runs.Add(1)
+			started <- struct{}{}
+			select {
+			case <-finish:
+			case <-ctx.Done():
+			}
+			return "hello " + call.Args[0].(string), nil
+		},
+	}, func(w *resonate.Worker) { w.TTL = 2 * time.Minute })
+	c, err := resonate.Dial(n.addr, resonate.WithUnavailableRetry(2*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := testContext(t, 3*time.Minute)
+	if _, err := c.Start(ctx, "go-failover-1", "leaf", []any{"Ada"}, resonate.StartOptions{Group: group}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-started:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the leaf did not start within 30 s")
+	}
+
+	nats.crash()
+	waitForReady(t, n, http.StatusServiceUnavailable)
+	close(finish) // its fulfil now meets a node that answers 503 (or does not answer in time)
+	time.Sleep(1500 * time.Millisecond)
+	startNats(t, natsPort, store)
+
+	value, err := c.Await(ctx, "go-failover-1")
+	if err != nil || value != "hello Ada" {
+		t.Fatalf("want hello Ada, got %v, %v\n%s", value, err, n.output.String())
+	}
+	if got := runs.Load(); got != 1 {
+		t.Fatalf("the leaf ran %d times: its fulfil was taken for a failure", got)
 	}
 }
