@@ -13,6 +13,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"os"
 	"strings"
@@ -39,26 +40,46 @@ type Client struct {
 	conn     *grpc.ClientConn
 	Promises meshv1.PromiseServiceClient
 	Tasks    meshv1.TaskServiceClient
+	retry    *unavailableRetry
+	logger   *slog.Logger
 }
 
 // DialOption configures Dial.
 type DialOption func(*dialConfig)
 
 type dialConfig struct {
-	caFile string
+	caFile           string
+	caFileGiven      bool // by WithCAFile rather than RESONATE_CA_FILE
+	unavailableRetry time.Duration
+	logger           *slog.Logger
 }
 
 // WithCAFile trusts the CA in this PEM file for an https:// node instead of
 // the system roots (RESONATE_CA_FILE when not given).
 func WithCAFile(path string) DialOption {
-	return func(c *dialConfig) { c.caFile = path }
+	return func(c *dialConfig) { c.caFile, c.caFileGiven = path, true }
+}
+
+// WithUnavailableRetry is how long each unary call (Start, Fulfill, Acquire,
+// calls of one's own through Promises and Tasks, ...) is retried, with
+// jittered backoff, while the node is unreachable or answers UNAVAILABLE;
+// then the call fails with the last error. DefaultUnavailableRetry (30 s)
+// when not given; zero or less does not retry.
+func WithUnavailableRetry(d time.Duration) DialOption {
+	return func(c *dialConfig) { c.unavailableRetry = d }
+}
+
+// WithLogger is the client's logger (one warning per outage); slog.Default()
+// when not given. A Worker logs to its Logger field instead.
+func WithLogger(logger *slog.Logger) DialOption {
+	return func(c *dialConfig) { c.logger = logger }
 }
 
 // Dial connects to a node at "host:port" (an http:// prefix is accepted;
 // https:// or grpcs:// connects with TLS). The connection is made lazily and
 // re-made after failures.
 func Dial(address string, opts ...DialOption) (*Client, error) {
-	config := dialConfig{caFile: os.Getenv("RESONATE_CA_FILE")}
+	config := dialConfig{caFile: os.Getenv("RESONATE_CA_FILE"), unavailableRetry: DefaultUnavailableRetry}
 	for _, opt := range opts {
 		opt(&config)
 	}
@@ -68,14 +89,25 @@ func Dial(address string, opts ...DialOption) (*Client, error) {
 		if creds, err = tlsCredentials(config.caFile); err != nil {
 			return nil, err
 		}
-	} else if config.caFile != "" && len(opts) > 0 {
+	} else if config.caFile != "" && config.caFileGiven {
 		return nil, fmt.Errorf("a CA file (%s) needs an https:// address, not %q", config.caFile, address)
 	}
-	conn, err := grpc.NewClient(Target(address), grpc.WithTransportCredentials(creds))
+	c := &Client{logger: config.logger}
+	c.retry = &unavailableRetry{window: config.unavailableRetry, logger: c.log}
+	conn, err := grpc.NewClient(Target(address), grpc.WithTransportCredentials(creds),
+		grpc.WithChainUnaryInterceptor(c.retry.intercept))
 	if err != nil {
 		return nil, err
 	}
-	return &Client{conn: conn, Promises: meshv1.NewPromiseServiceClient(conn), Tasks: meshv1.NewTaskServiceClient(conn)}, nil
+	c.conn, c.Promises, c.Tasks = conn, meshv1.NewPromiseServiceClient(conn), meshv1.NewTaskServiceClient(conn)
+	return c, nil
+}
+
+func (c *Client) log() *slog.Logger {
+	if c.logger != nil {
+		return c.logger
+	}
+	return slog.Default()
 }
 
 func tlsCredentials(caFile string) (credentials.TransportCredentials, error) {

@@ -9,9 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
 	meshv1 "github.com/resonate-mesh/mesh/sdk/go/gen/resonate/mesh/v1"
 )
 
@@ -68,7 +65,9 @@ func NewWorker(address, group, pid string, opts ...DialOption) (*Worker, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &Worker{Group: group, PID: pid, client: client, funcs: map[string]Func{}, held: map[string]*running{}, connected: make(chan struct{}, 1)}, nil
+	w := &Worker{Group: group, PID: pid, client: client, funcs: map[string]Func{}, held: map[string]*running{}, connected: make(chan struct{}, 1)}
+	client.retry.logger = w.log
+	return w, nil
 }
 
 // Register serves `fn` under `name`, the name callers pass to rpc.
@@ -102,7 +101,7 @@ func (w *Worker) log() *slog.Logger {
 	if w.Logger != nil {
 		return w.Logger
 	}
-	return slog.Default()
+	return w.client.log()
 }
 
 // Run serves until ctx ends, reconnecting with capped jittered backoff when
@@ -237,8 +236,7 @@ func invoke(ctx context.Context, fn Func, call *Call) (value any, err error) {
 	return fn(ctx, call)
 }
 
-// fulfil settles the task's promise, retrying while the node is unreachable
-// and the lease may still hold.
+// fulfil settles the task's promise.
 func (w *Worker) fulfil(id string, version int64, value any, callErr error) {
 	state := meshv1.SettleState_SETTLE_STATE_RESOLVED
 	if callErr != nil {
@@ -253,20 +251,11 @@ func (w *Worker) fulfil(id string, version int64, value any, callErr error) {
 		Id: id, Version: version,
 		Action: &meshv1.PromiseServiceSettleRequest{Id: id, State: state, Value: &meshv1.Value{Data: data}},
 	}
-	backoff := newBackoff(100*time.Millisecond, 2*time.Second)
-	deadline := time.Now().Add(w.ttl())
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, err := w.client.Tasks.Fulfill(ctx, req)
-		cancel()
-		if err == nil {
-			return
-		}
-		if status.Code(err) != codes.Unavailable || time.Now().After(deadline) {
-			w.log().Warn("fulfil failed; the task returns to the group when its lease ends", "task", id, "err", err)
-			return
-		}
-		_ = backoff.wait(context.Background())
+	// The client retries UNAVAILABLE (a lost connection, the node's 503) within its unavailable window.
+	ctx, cancel := context.WithTimeout(context.Background(), w.client.retry.window+10*time.Second)
+	defer cancel()
+	if _, err := w.client.Tasks.Fulfill(ctx, req); err != nil {
+		w.log().Warn("fulfil failed; the task returns to the group when its lease ends", "task", id, "err", err)
 	}
 }
 

@@ -14,6 +14,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
@@ -133,3 +134,42 @@ def start_py_worker(script: str, url: str, **env: str) -> Proc:
 
 def temp_path(name: str) -> str:
     return os.path.join(tempfile.mkdtemp(prefix="resonate-py-"), name)
+
+
+def start_nats(port: int = 0, store: Optional[str] = None) -> "tuple[Proc, str]":
+    """`nats-server -js` on 127.0.0.1 (a free port when 0), its store in `store` (a restart after a crash)
+    or a fresh temporary directory."""
+    store = store or tempfile.mkdtemp(prefix="resonate-py-nats-")
+    proc = Proc("nats-server", [os.environ.get("NATS_SERVER", "nats-server"), "-a", "127.0.0.1", "-p", str(port or -1),
+                                "-js", "--store_dir", store])
+    match = proc.wait_for(r"Listening for client connections on [^\s]*:(\d+)", 30)
+    proc.wait_for(r"Server is ready", 30)
+    return proc, f"nats://127.0.0.1:{match.group(1)}"
+
+
+def start_jetstream_node(nats_port: int, ready: bool = True) -> "tuple[Proc, str]":
+    """`resonate serve --store jetstream` with its NATS on `nats_port`. With `ready=False`, NATS is not up yet:
+    the node serves but is not ready, and answers every request 503 UNAVAILABLE until NATS is there."""
+    port = free_port()
+    proc = Proc("node", ["node", str(REPO / "node/bin/resonate.js"), "serve", "--host", "127.0.0.1", "--port", str(port),
+                         "--store", "jetstream", "--nats", f"nats://127.0.0.1:{nats_port}", "--replicas", "1"])
+    url = f"http://127.0.0.1:{port}"
+
+    def serving() -> bool:
+        if not proc.running:
+            raise AssertionError(f"the node exited early:\n{proc.output}")
+        return ready_status(url) == (200 if ready else 503)
+
+    wait_until(f"the node to serve, {'ready' if ready else 'not ready'}, on {url}", serving, 60)
+    return proc, url
+
+
+def ready_status(url: str) -> Optional[int]:
+    """The node's GET /ready status, None when it does not answer."""
+    try:
+        with urllib.request.urlopen(f"{url}/ready", timeout=2) as res:
+            return res.status
+    except urllib.error.HTTPError as err:
+        return err.code
+    except OSError:
+        return None

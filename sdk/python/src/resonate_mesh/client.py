@@ -24,7 +24,7 @@ from .outcome import outcome_of
 from .errors import ServerError, function_not_registered, invalid_argument, stopped
 from .records import BRANCH, ORIGIN, PARENT, SCOPE, TARGET, PromiseRecord, from_proto
 from .retry import Retry
-from .transport import Transport, trailer, CODE_METADATA
+from .transport import Transport
 from .worker import Registry, Worker
 
 
@@ -240,7 +240,8 @@ class Resonate:
             except grpc.RpcError as err:
                 if err.code() == grpc.StatusCode.DEADLINE_EXCEEDED and deadline is not None:
                     raise TimeoutError(f'promise "{promise_id}" did not settle in time') from err
-                if trailer(err, CODE_METADATA) is not None or err.code() not in (grpc.StatusCode.UNAVAILABLE,):
+                # UNAVAILABLE, the node's ("retry later") or a lost connection: watch again, as for a broken stream.
+                if err.code() != grpc.StatusCode.UNAVAILABLE:
                     from .transport import server_error
                     raise server_error("PromiseService.Watch", err, promise_id) from err
             time.sleep(delay * (0.5 + random.random() / 2))

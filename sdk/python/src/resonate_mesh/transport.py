@@ -1,13 +1,30 @@
 """The node over gRPC (synchronous grpcio stubs; one channel per client,
-safe to share between threads). Requests are retried while the node does not
-answer (UNAVAILABLE, DEADLINE_EXCEEDED without the node's `resonate-code`)
-for up to `unavailable_retry_s`; a refusal the node sent becomes a
-ServerError carrying the gRPC status and the node's stable code."""
+safe to share between threads). Requests are retried, with jittered backoff,
+for up to `unavailable_retry_s` while the node does not answer (UNAVAILABLE,
+DEADLINE_EXCEEDED without the node's `resonate-code`) or answers UNAVAILABLE
+itself ("retry later": not ready yet, its store briefly out of reach, e.g.
+while a JetStream stream elects a new leader). A refusal
+the node sent becomes a ServerError carrying the gRPC status and the node's
+stable code.
+
+Retrying is safe for every request this SDK sends, because each is a read,
+idempotent by id, or fenced by the task version (see the protocol reference):
+PromiseService.Get/Watch and TaskService.Poll read or (re)register; Promise
+Create is idempotent by id (an existing id returns its record) and Settle of a
+settled promise returns it unchanged; TaskService.Create of a task this pid
+already holds answers 409, which run() reads as "held elsewhere: wait for it";
+Acquire, Fence, Suspend, Fulfill and Release carry the task version, so a
+repeat after a lost answer is refused (409) rather than applied twice, and
+Fence's inner create/settle is itself idempotent; Heartbeat only extends
+leases. A 503 mostly means nothing was written; when it says a commit's
+outcome is unknown (JetStream did not acknowledge it), the repeat meets the
+same idempotency and version checks, so nothing is applied twice."""
 
 from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from typing import Any, Callable, List, Optional, Tuple
 from urllib.parse import urlparse
@@ -89,26 +106,47 @@ class Transport:
         self.request_timeout_s = request_timeout_s
         self.unavailable_retry_s = unavailable_retry_s
         self.closed = False
+        self._outage = False
+        self._outage_lock = threading.Lock()
 
     def call(self, method: Callable[..., Any], name: str, request: Any, promise_id: Optional[str] = None) -> Any:
-        """One unary call; retried while the node is unreachable."""
+        """One unary call; retried while the node is unreachable or answers UNAVAILABLE."""
         started = time.monotonic()
         delay = 0.1
         while True:
             try:
-                return method(request, timeout=self.request_timeout_s, metadata=self.metadata)
+                res = method(request, timeout=self.request_timeout_s, metadata=self.metadata)
+                self._outage_over()
+                return res
             except grpc.RpcError as err:
                 sent_by_node = trailer(err, CODE_METADATA) is not None
-                if err.code() in _NO_ANSWER and not sent_by_node and not self.closed:
-                    if time.monotonic() - started + delay > self.unavailable_retry_s:
-                        raise Unavailable(name, err.details() or err.code().name) from err
-                    log.debug("%s: node unavailable (%s); retrying", name, err.details())
+                retryable = err.code() == grpc.StatusCode.UNAVAILABLE or (err.code() in _NO_ANSWER and not sent_by_node)
+                if retryable and not self.closed and time.monotonic() - started + delay <= self.unavailable_retry_s:
+                    self._outage_begins(name, err)
                     time.sleep(delay * (0.5 + random.random() / 2))
                     delay = min(delay * 2, 2.0)
                     continue
-                if err.code() in _NO_ANSWER or err.code() == grpc.StatusCode.CANCELLED:
+                if err.code() in _NO_ANSWER and not sent_by_node or err.code() == grpc.StatusCode.CANCELLED:
                     raise Unavailable(name, err.details() or err.code().name) from err
                 raise server_error(name, err, promise_id) from err
+
+    def _outage_begins(self, name: str, err: grpc.RpcError) -> None:
+        """One warning per outage, however many requests retry through it."""
+        with self._outage_lock:
+            first = not self._outage
+            self._outage = True
+        if first:
+            log.warning("node %s unavailable (%s on %s: %s); retrying requests for up to %gs",
+                        self.target, err.code().name, name, err.details(), self.unavailable_retry_s)
+        else:
+            log.debug("%s: node unavailable (%s); retrying", name, err.details())
+
+    def _outage_over(self) -> None:
+        if self._outage:
+            with self._outage_lock:
+                was, self._outage = self._outage, False
+            if was:
+                log.warning("node %s answers again", self.target)
 
     def close(self) -> None:
         self.closed = True
