@@ -76,6 +76,8 @@ export class MemoryStore implements Store {
   /** One counter for the whole store, like a stream sequence: a re-created key never reuses a revision. */
   private sequence = 0;
   private readonly watchers = new Set<Watcher>();
+  /** The watchers as an array, replaced (never mutated) when one comes or goes: delivery walks it without a copy per change. */
+  private watcherList: readonly Watcher[] = [];
   private readonly pending: PendingChange[] = [];
   private delivering = false;
   private closed = false;
@@ -117,9 +119,10 @@ export class MemoryStore implements Store {
     this.assertOpen();
     const watcher: Watcher = { prefix, onChange, active: true };
     this.watchers.add(watcher);
+    this.watcherList = [...this.watchers];
     return () => {
       watcher.active = false;
-      this.watchers.delete(watcher);
+      if (this.watchers.delete(watcher)) this.watcherList = [...this.watchers];
     };
   }
 
@@ -127,6 +130,7 @@ export class MemoryStore implements Store {
     this.closed = true;
     for (const w of this.watchers) w.active = false;
     this.watchers.clear();
+    this.watcherList = [];
   }
 
   /** Number of live keys (for metrics and tests). */
@@ -208,7 +212,7 @@ export class MemoryStore implements Store {
     try {
       for (let next = 0; next < this.pending.length; next++) {
         const change = this.pending[next]!;
-        for (const w of [...this.watchers]) {
+        for (const w of this.watcherList) {
           if (!w.active || !change.key.startsWith(w.prefix)) continue;
           try {
             // Each watcher gets its own copy, as each reader does.
