@@ -76,6 +76,8 @@ export class MemoryStore implements Store {
   /** One counter for the whole store, like a stream sequence: a re-created key never reuses a revision. */
   private sequence = 0;
   private readonly watchers = new Set<Watcher>();
+  /** The watchers as an array, replaced (never mutated) when one comes or goes: delivery walks it without a copy per change. */
+  private watcherList: readonly Watcher[] = [];
   private readonly pending: PendingChange[] = [];
   private delivering = false;
   private closed = false;
@@ -117,9 +119,10 @@ export class MemoryStore implements Store {
     this.assertOpen();
     const watcher: Watcher = { prefix, onChange, active: true };
     this.watchers.add(watcher);
+    this.watcherList = [...this.watchers];
     return () => {
       watcher.active = false;
-      this.watchers.delete(watcher);
+      if (this.watchers.delete(watcher)) this.watcherList = [...this.watchers];
     };
   }
 
@@ -127,6 +130,7 @@ export class MemoryStore implements Store {
     this.closed = true;
     for (const w of this.watchers) w.active = false;
     this.watchers.clear();
+    this.watcherList = [];
   }
 
   /** Number of live keys (for metrics and tests). */
@@ -163,14 +167,15 @@ export class MemoryStore implements Store {
   // Check every expected revision first, then apply: a commit lands whole or not at all.
   private apply(ops: CommitOp[]): number[] {
     this.assertOpen();
-    const seen = new Set<string>();
+    // Most commits write one key: no set needed to find a key named twice.
+    const seen = ops.length > 1 ? new Set<string>() : undefined;
     const partition = ops.length === 0 ? 0 : partitionOf(ops[0]!.key, this.partitions);
     for (const op of ops) {
       if (partitionOf(op.key, this.partitions) !== partition) {
         throw new Error(`a commit spans partitions (${ops[0]!.key}, ${op.key}); effects across partitions go through the outbox`);
       }
-      if (seen.has(op.key)) throw new Error(`commit names the key ${op.key} twice; merge the writes first`);
-      seen.add(op.key);
+      if (seen?.has(op.key)) throw new Error(`commit names the key ${op.key} twice; merge the writes first`);
+      seen?.add(op.key);
       const actual = this.revisionOf(op.key);
       if (actual !== op.expectedRevision) throw new ConflictError(op.key, op.expectedRevision, actual);
     }
@@ -178,7 +183,8 @@ export class MemoryStore implements Store {
     const stored = ops.map((op) => (isDeletion(op) ? undefined : storedCopy(op.value)));
     const revisions: number[] = [];
     const changes: PendingChange[] = [];
-    ops.forEach((op, i) => {
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
       const value = stored[i];
       const revision = ++this.sequence;
       revisions.push(revision);
@@ -187,13 +193,13 @@ export class MemoryStore implements Store {
           this.keys.delete(op.key);
           changes.push({ key: op.key, value: null, revision });
         }
-        return;
+        continue;
       }
       if (!this.slots.has(op.key)) this.keys.insert(op.key);
       this.slots.set(op.key, { value, revision });
       this.remember(op.key, revision);
       changes.push({ key: op.key, value, revision });
-    });
+    }
     this.publish(changes);
     return revisions;
   }
@@ -202,13 +208,13 @@ export class MemoryStore implements Store {
   // watcher that commits from its callback cannot reorder what others see.
   private publish(changes: PendingChange[]): void {
     if (this.watchers.size === 0) return;
-    this.pending.push(...changes);
+    for (const change of changes) this.pending.push(change);
     if (this.delivering) return;
     this.delivering = true;
     try {
       for (let next = 0; next < this.pending.length; next++) {
         const change = this.pending[next]!;
-        for (const w of [...this.watchers]) {
+        for (const w of this.watcherList) {
           if (!w.active || !change.key.startsWith(w.prefix)) continue;
           try {
             // Each watcher gets its own copy, as each reader does.

@@ -37,6 +37,47 @@ describe("postings", () => {
     );
   });
 
+  it("members added in key order, then others between them and deletes, stay in key order and are found", () => {
+    // Keys in slot order: adding slots in ascending order appends to the last chunk.
+    const orderedKeyOf = (slot: number) => `k${String(slot).padStart(6, "0")}`;
+    const slots = new SortedSlots(orderedKeyOf);
+    for (let s = 0; s < 5_000; s += 2) slots.add(s);
+    for (let s = 0; s < 5_000; s += 2) slots.add(s); // already members: no duplicates
+    for (let s = 1; s < 5_000; s += 2) slots.add(s);
+    for (let s = 0; s < 5_000; s += 5) slots.delete(s);
+    for (let s = 5_000; s < 6_500; s++) slots.add(s);
+    const expected = Array.from({ length: 6_500 }, (_, s) => s).filter((s) => s >= 5_000 || s % 5 !== 0);
+    expect(slots.size).toBe(expected.length);
+    expect([...slots.from(undefined)]).toEqual(expected);
+    expect([...slots.from(orderedKeyOf(4_999))]).toEqual(expected.filter((s) => s > 4_999));
+    for (let s = 0; s < 6_500; s++) expect(slots.find(orderedKeyOf(s))).toBe(s < 5_000 && s % 5 === 0 ? undefined : s);
+  });
+
+  it("a posting whose members mostly arrive in key order holds exactly the slots added and not deleted since", () => {
+    const orderedKeyOf = (slot: number) => `k${String(slot).padStart(6, "0")}`;
+    const rising = fc.array(fc.record({ add: fc.integer({ min: 0, max: 9 }), step: fc.integer({ min: -40, max: 60 }) }), { maxLength: 4_000 });
+    fc.assert(
+      fc.property(rising, (steps) => {
+        let posting: Posting | undefined;
+        const model = new Set<number>();
+        let slot = 0;
+        for (const { add, step } of steps) {
+          slot = Math.max(0, slot + step);
+          if (add > 1) {
+            posting = postingAdd(posting, slot, orderedKeyOf);
+            model.add(slot);
+          } else {
+            posting = postingDelete(posting, slot, orderedKeyOf);
+            model.delete(slot);
+          }
+        }
+        expect(postingSize(posting)).toBe(model.size);
+        expect([...{ [Symbol.iterator]: () => postingFrom(posting, undefined, orderedKeyOf) }]).toEqual([...model].sort((a, b) => a - b));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it("a large set splits into chunks and still finds every member by key", () => {
     const slots = new SortedSlots(keyOf);
     for (let s = 0; s < 5_000; s++) slots.add(s);
