@@ -7,8 +7,9 @@
 import { afterAll, expect, it } from "vitest";
 import { Resonate } from "@resonate-mesh/sdk";
 import { startNats, type NatsServer } from "../support/nats.ts";
-import { freePort, resonateBin } from "../support/node.ts";
-import { spawnProcess, type Proc } from "../support/processes.ts";
+import { spawnJetStreamServe } from "../support/mesh-processes.ts";
+import { freePort } from "../support/node.ts";
+import type { Proc } from "../support/processes.ts";
 import { waitFor } from "../support/wait.ts";
 
 let node: Proc | undefined;
@@ -23,22 +24,9 @@ afterAll(async () => {
 
 it("a call the node answers 503 UNAVAILABLE is retried until the node can answer it", async () => {
   const natsPort = await freePort();
-  const port = await freePort();
-  node = spawnProcess("node", process.execPath, [
-    resonateBin,
-    "serve",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--store",
-    "jetstream",
-    "--nats",
-    `nats://127.0.0.1:${natsPort}`,
-    "--replicas",
-    "1",
-  ]);
-  const url = `http://127.0.0.1:${port}`;
+  const served = await spawnJetStreamServe({ name: "node", nats: `nats://127.0.0.1:${natsPort}`, replicas: 1 });
+  node = served.proc;
+  const url = served.url;
   const notReady = async () => {
     if (!node!.running) throw new Error(`the node exited early:\n${node!.printed()}`);
     try {

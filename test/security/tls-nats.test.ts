@@ -4,8 +4,9 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startNats, type NatsServer } from "../support/nats.ts";
-import { cli, freePort, resonateBin } from "../support/node.ts";
-import { spawnProcess, stopAll, type Proc } from "../support/processes.ts";
+import { spawnJetStreamServe } from "../support/mesh-processes.ts";
+import { cli, freePort } from "../support/node.ts";
+import { stopAll, type Proc } from "../support/processes.ts";
 import { waitFor } from "../support/wait.ts";
 import { certDir, issue, makeCa, type Ca, type Cert } from "./tls-support.ts";
 
@@ -31,22 +32,8 @@ afterAll(async () => {
 
 async function serve(natsArgs: string[]): Promise<{ proc: Proc; url: string }> {
   const port = await freePort();
-  const proc = spawnProcess("node", process.execPath, [
-    resonateBin,
-    "serve",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--store",
-    "jetstream",
-    "--nats",
-    `tls://127.0.0.1:${nats.port}`,
-    "--nats-namespace",
-    `tls${port}`,
-    ...natsArgs,
-  ]);
-  return { proc, url: `http://127.0.0.1:${port}` };
+  const node = await spawnJetStreamServe({ name: "node", nats: `tls://127.0.0.1:${nats.port}`, namespace: `tls${port}`, args: natsArgs });
+  return { proc: node.proc, url: node.url };
 }
 
 async function readyStatus(url: string): Promise<number | undefined> {

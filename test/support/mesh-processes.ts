@@ -12,6 +12,8 @@ export interface ServeOptions {
   replicas?: 1 | 3;
   partitions?: number;
   namespace?: string;
+  /** More `serve` flags (TLS to NATS, ...). */
+  args?: string[];
   env?: NodeJS.ProcessEnv;
 }
 
@@ -24,14 +26,22 @@ export async function isReady(port: number): Promise<boolean> {
   }
 }
 
-/** `resonate serve --store jetstream ...`, resolved once it is ready. */
-export async function serveJetStream(options: ServeOptions): Promise<NodeProc> {
+/** `resonate serve --store jetstream ...` started on a free port, not waited for (it may not be ready yet). */
+export async function spawnJetStreamServe(options: ServeOptions): Promise<NodeProc> {
   const port = await freePort();
   const args = ["serve", "--host", "127.0.0.1", "--port", String(port), "--store", "jetstream", "--nats", options.nats];
   if (options.replicas !== undefined) args.push("--replicas", String(options.replicas));
   if (options.partitions !== undefined) args.push("--partitions", String(options.partitions));
   if (options.namespace !== undefined) args.push("--nats-namespace", options.namespace);
+  args.push(...(options.args ?? []));
   const proc = spawnProcess(options.name, process.execPath, [resonateBin, ...args], { env: options.env });
+  return { url: `http://127.0.0.1:${port}`, port, address: `127.0.0.1:${port}`, proc, stop: () => proc.stop("SIGTERM") };
+}
+
+/** `resonate serve --store jetstream ...`, resolved once it is ready. */
+export async function serveJetStream(options: ServeOptions): Promise<NodeProc> {
+  const node = await spawnJetStreamServe(options);
+  const { proc, port } = node;
   await waitFor(
     () => `${options.name} to be ready on port ${port}\n${proc.printed()}`,
     async () => {
@@ -41,5 +51,5 @@ export async function serveJetStream(options: ServeOptions): Promise<NodeProc> {
     60_000,
     100,
   );
-  return { url: `http://127.0.0.1:${port}`, port, address: `127.0.0.1:${port}`, proc, stop: () => proc.stop("SIGTERM") };
+  return node;
 }
