@@ -11,6 +11,7 @@ package resonate
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
@@ -50,6 +51,9 @@ type DialOption func(*dialConfig)
 type dialConfig struct {
 	caFile           string
 	caFileGiven      bool // by WithCAFile rather than RESONATE_CA_FILE
+	certFile         string
+	keyFile          string
+	certGiven        bool // by WithClientCert rather than RESONATE_CERT_FILE/RESONATE_KEY_FILE
 	unavailableRetry time.Duration
 	logger           *slog.Logger
 }
@@ -58,6 +62,13 @@ type dialConfig struct {
 // the system roots (RESONATE_CA_FILE when not given).
 func WithCAFile(path string) DialOption {
 	return func(c *dialConfig) { c.caFile, c.caFileGiven = path, true }
+}
+
+// WithClientCert presents this PEM certificate and its private key to a node
+// that requires client certificates (started with --tls-client-ca);
+// RESONATE_CERT_FILE and RESONATE_KEY_FILE when not given.
+func WithClientCert(certFile, keyFile string) DialOption {
+	return func(c *dialConfig) { c.certFile, c.keyFile, c.certGiven = certFile, keyFile, true }
 }
 
 // WithUnavailableRetry is how long each unary call (Start, Fulfill, Acquire,
@@ -79,18 +90,25 @@ func WithLogger(logger *slog.Logger) DialOption {
 // https:// or grpcs:// connects with TLS). The connection is made lazily and
 // re-made after failures.
 func Dial(address string, opts ...DialOption) (*Client, error) {
-	config := dialConfig{caFile: os.Getenv("RESONATE_CA_FILE"), unavailableRetry: DefaultUnavailableRetry}
+	config := dialConfig{
+		caFile:           os.Getenv("RESONATE_CA_FILE"),
+		certFile:         os.Getenv("RESONATE_CERT_FILE"),
+		keyFile:          os.Getenv("RESONATE_KEY_FILE"),
+		unavailableRetry: DefaultUnavailableRetry,
+	}
 	for _, opt := range opts {
 		opt(&config)
 	}
 	creds := insecure.NewCredentials()
 	if IsSecure(address) {
 		var err error
-		if creds, err = tlsCredentials(config.caFile); err != nil {
+		if creds, err = tlsCredentials(config); err != nil {
 			return nil, err
 		}
 	} else if config.caFile != "" && config.caFileGiven {
 		return nil, fmt.Errorf("a CA file (%s) needs an https:// address, not %q", config.caFile, address)
+	} else if config.certGiven {
+		return nil, fmt.Errorf("a client certificate (%s) needs an https:// address, not %q", config.certFile, address)
 	}
 	c := &Client{logger: config.logger}
 	c.retry = &unavailableRetry{window: config.unavailableRetry, logger: c.log}
@@ -110,15 +128,29 @@ func (c *Client) log() *slog.Logger {
 	return slog.Default()
 }
 
-func tlsCredentials(caFile string) (credentials.TransportCredentials, error) {
-	if caFile == "" {
-		return credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12}), nil
+func tlsCredentials(config dialConfig) (credentials.TransportCredentials, error) {
+	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
+	if config.caFile != "" {
+		pem, err := os.ReadFile(config.caFile)
+		if err != nil {
+			return nil, fmt.Errorf("the CA file %s cannot be used: %w", config.caFile, err)
+		}
+		tlsConfig.RootCAs = x509.NewCertPool()
+		if !tlsConfig.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("the CA file %s cannot be used: it holds no PEM certificate", config.caFile)
+		}
 	}
-	creds, err := credentials.NewClientTLSFromFile(caFile, "")
-	if err != nil {
-		return nil, fmt.Errorf("the CA file %s cannot be used: %w", caFile, err)
+	if (config.certFile == "") != (config.keyFile == "") {
+		return nil, fmt.Errorf("a client certificate needs both its certificate and its key file, got cert %q and key %q", config.certFile, config.keyFile)
 	}
-	return creds, nil
+	if config.certFile != "" {
+		pair, err := tls.LoadX509KeyPair(config.certFile, config.keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("the client certificate %s (key %s) cannot be used: %w", config.certFile, config.keyFile, err)
+		}
+		tlsConfig.Certificates = []tls.Certificate{pair}
+	}
+	return credentials.NewTLS(tlsConfig), nil
 }
 
 // IsSecure reports whether the address asks for TLS (https:// or grpcs://).

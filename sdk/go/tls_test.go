@@ -63,18 +63,54 @@ func writeCerts(t *testing.T, dir string) (caFile, certFile, keyFile string) {
 		t.Fatal(err)
 	}
 	keyDER, _ := x509.MarshalPKCS8PrivateKey(nodeKey)
+	caKeyDER, _ := x509.MarshalPKCS8PrivateKey(caKey)
+	write("ca.key", "PRIVATE KEY", caKeyDER)
 	return write("ca.pem", "CERTIFICATE", caDER), write("node.pem", "CERTIFICATE", nodeDER), write("node.key", "PRIVATE KEY", keyDER)
 }
 
+// writeClientCert writes worker.pem and worker.key, a client certificate signed by dir's ca.pem/ca.key.
+func writeClientCert(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	pair, err := tls.LoadX509KeyPair(filepath.Join(dir, "ca.pem"), filepath.Join(dir, "ca.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(pair.Certificate[0])
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	template := &x509.Certificate{
+		SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "go worker"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, template, ca, &key.PublicKey, pair.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, _ := x509.MarshalPKCS8PrivateKey(key)
+	certFile, keyFile = filepath.Join(dir, "worker.pem"), filepath.Join(dir, "worker.key")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
 // startTLSNode starts `resonate dev` serving TLS and waits until GET https://.../ready answers 200.
-func startTLSNode(t *testing.T, caFile, certFile, keyFile string) string {
+// With a client certificate (clientCert, clientKey), the node requires one signed by caFile (--tls-client-ca).
+func startTLSNode(t *testing.T, caFile, certFile, keyFile string, clientCert ...string) string {
 	t.Helper()
 	port, err := freePort()
 	if err != nil {
 		t.Fatal(err)
 	}
 	root := repoRoot()
-	cmd := exec.Command("node", filepath.Join(root, "node/bin/resonate.js"), "dev", "--port", fmt.Sprint(port), "--tls-cert", certFile, "--tls-key", keyFile)
+	args := []string{filepath.Join(root, "node/bin/resonate.js"), "dev", "--port", fmt.Sprint(port), "--tls-cert", certFile, "--tls-key", keyFile}
+	if len(clientCert) == 2 {
+		args = append(args, "--tls-client-ca", caFile)
+	}
+	cmd := exec.Command("node", args...)
 	cmd.Dir = root
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -87,7 +123,15 @@ func startTLSNode(t *testing.T, caFile, certFile, keyFile string) string {
 	pem, _ := os.ReadFile(caFile)
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(pem)
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}, Timeout: 5 * time.Second}
+	probe := &tls.Config{RootCAs: roots}
+	if len(clientCert) == 2 {
+		pair, err := tls.LoadX509KeyPair(clientCert[0], clientCert[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		probe.Certificates = []tls.Certificate{pair}
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: probe}, Timeout: 5 * time.Second}
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		if res, err := client.Get("https://" + n.addr + "/ready"); err == nil {
@@ -124,5 +168,66 @@ func TestDialHTTPSWithCAFileReachesATLSNode(t *testing.T) {
 	_, err = untrusting.Promises.Get(ctx, &meshv1.PromiseServiceGetRequest{Id: "tls-missing"})
 	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("want Unavailable naming the certificate without the CA, got %v", err)
+	}
+}
+
+func TestWithClientCertReachesANodeRequiringClientCertificates(t *testing.T) {
+	dir := t.TempDir()
+	caFile, certFile, keyFile := writeCerts(t, dir)
+	workerCert, workerKey := writeClientCert(t, dir)
+	url := startTLSNode(t, caFile, certFile, keyFile, workerCert, workerKey)
+	ctx := testContext(t, 30*time.Second)
+
+	client, err := resonate.Dial(url, resonate.WithCAFile(caFile), resonate.WithClientCert(workerCert, workerKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	_, err = client.Promises.Get(ctx, &meshv1.PromiseServiceGetRequest{Id: "mtls-missing"})
+	if status.Code(err) != codes.NotFound {
+		t.Fatalf("want NotFound from the node over mTLS, got %v", err)
+	}
+
+	anonymous, err := resonate.Dial(url, resonate.WithCAFile(caFile), resonate.WithUnavailableRetry(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer anonymous.Close()
+	_, err = anonymous.Promises.Get(ctx, &meshv1.PromiseServiceGetRequest{Id: "mtls-missing"})
+	if status.Code(err) != codes.Unavailable {
+		t.Fatalf("want Unavailable without a client certificate, got %v", err)
+	}
+}
+
+func TestWithClientCertFromTheEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	caFile, certFile, keyFile := writeCerts(t, dir)
+	workerCert, workerKey := writeClientCert(t, dir)
+	url := startTLSNode(t, caFile, certFile, keyFile, workerCert, workerKey)
+	t.Setenv("RESONATE_CA_FILE", caFile)
+	t.Setenv("RESONATE_CERT_FILE", workerCert)
+	t.Setenv("RESONATE_KEY_FILE", workerKey)
+	client, err := resonate.Dial(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	_, err = client.Promises.Get(testContext(t, 30*time.Second), &meshv1.PromiseServiceGetRequest{Id: "mtls-env-missing"})
+	if status.Code(err) != codes.NotFound {
+		t.Fatalf("want NotFound from the node over mTLS, got %v", err)
+	}
+}
+
+func TestAClientCertWithoutItsKeyIsRefusedByDial(t *testing.T) {
+	_, err := resonate.Dial("https://127.0.0.1:1", resonate.WithClientCert("/nonexistent.pem", ""))
+	if err == nil || !strings.Contains(err.Error(), "needs both its certificate and its key file") {
+		t.Fatalf("want a refusal naming the missing key file, got %v", err)
+	}
+}
+
+func TestAClientCertWithAPlaintextAddressIsRefusedByDial(t *testing.T) {
+	_, err := resonate.Dial("http://127.0.0.1:1", resonate.WithClientCert("/w.pem", "/w.key"))
+	if err == nil || !strings.Contains(err.Error(), "needs an https:// address") {
+		t.Fatalf("want a refusal naming https://, got %v", err)
 	}
 }

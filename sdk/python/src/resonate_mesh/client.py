@@ -104,11 +104,15 @@ class Resonate:
 
     def __init__(self, url: Optional[str] = None, group: str = "default", pid: Optional[str] = None,
                  ttl: int = 10_000, token: Optional[str] = None, *, stop_grace_s: float = 10.0,
-                 max_concurrency: int = 16, unavailable_retry_s: float = 30.0, ca_file: Optional[str] = None):
+                 max_concurrency: int = 16, unavailable_retry_s: float = 30.0, ca_file: Optional[str] = None,
+                 cert_file: Optional[str] = None, key_file: Optional[str] = None):
         url = url or os.environ.get("RESONATE_URL") or "http://127.0.0.1:8001"
         token = token if token is not None else os.environ.get("RESONATE_TOKEN")
         # With an https:// url: the CA that signed the node's certificate (default: the system roots).
         ca_file = ca_file if ca_file is not None else (os.environ.get("RESONATE_CA_FILE") or None)
+        # For a node that requires client certificates (--tls-client-ca): this worker's certificate and key.
+        cert_file = cert_file if cert_file is not None else (os.environ.get("RESONATE_CERT_FILE") or None)
+        key_file = key_file if key_file is not None else (os.environ.get("RESONATE_KEY_FILE") or None)
         if not isinstance(group, str) or group == "" or "/" in group or "@" in group:
             raise invalid_argument(f"group must be a non-empty name without '/' or '@', got {group!r}.")
         if not isinstance(ttl, int) or ttl < 1:
@@ -117,7 +121,8 @@ class Resonate:
         self.pid = pid or uuid.uuid4().hex
         self.ttl = ttl
         self.stop_grace_s = stop_grace_s
-        self.transport = Transport(url, token, unavailable_retry_s=unavailable_retry_s, ca_file=ca_file)
+        self.transport = Transport(url, token, unavailable_retry_s=unavailable_retry_s, ca_file=ca_file,
+                                   cert_file=cert_file, key_file=key_file)
         self.registry = Registry()
         self.promises = Promises(self.transport)
         self.worker = Worker(self.transport, group, self.pid, ttl, self.registry, lambda _r: None, max_concurrency)

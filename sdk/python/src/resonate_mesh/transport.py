@@ -64,15 +64,26 @@ def grpc_target(url: str) -> Tuple[str, bool]:
     return f"{host}:{parsed.port or 8001}", secure
 
 
-def tls_credentials(ca_file: Optional[str]) -> grpc.ChannelCredentials:
-    """TLS trusting the CA in `ca_file` (PEM), or the system roots without one."""
-    if ca_file is None:
-        return grpc.ssl_channel_credentials()
+def _read_pem(what: str, path: str) -> bytes:
     try:
-        with open(ca_file, "rb") as f:
-            return grpc.ssl_channel_credentials(root_certificates=f.read())
+        with open(path, "rb") as f:
+            return f.read()
     except OSError as err:
-        raise ValueError(f"ca_file {ca_file} cannot be read: {err.strerror}") from err
+        raise ValueError(f"{what} {path} cannot be read: {err.strerror}") from err
+
+
+def tls_credentials(ca_file: Optional[str], cert_file: Optional[str] = None,
+                    key_file: Optional[str] = None) -> grpc.ChannelCredentials:
+    """TLS trusting the CA in `ca_file` (PEM), or the system roots without one;
+    presenting the client certificate `cert_file` with its key `key_file` when given."""
+    if (cert_file is None) != (key_file is None):
+        raise ValueError(f"a client certificate needs both cert_file and key_file, got cert_file={cert_file!r} "
+                         f"and key_file={key_file!r}")
+    roots = None if ca_file is None else _read_pem("ca_file", ca_file)
+    if cert_file is None:
+        return grpc.ssl_channel_credentials(root_certificates=roots)
+    return grpc.ssl_channel_credentials(root_certificates=roots, private_key=_read_pem("key_file", key_file),
+                                        certificate_chain=_read_pem("cert_file", cert_file))
 
 
 def trailer(err: grpc.RpcError, key: str) -> Optional[str]:
@@ -93,12 +104,15 @@ def server_error(method: str, err: grpc.RpcError, promise_id: Optional[str] = No
 
 class Transport:
     def __init__(self, url: str, token: Optional[str] = None, request_timeout_s: float = 30.0,
-                 unavailable_retry_s: float = 30.0, ca_file: Optional[str] = None):
+                 unavailable_retry_s: float = 30.0, ca_file: Optional[str] = None,
+                 cert_file: Optional[str] = None, key_file: Optional[str] = None):
         self.target, secure = grpc_target(url)
         options = [("grpc.primary_user_agent", "resonate-mesh-python")]
         if ca_file is not None and not secure:
             raise ValueError(f"ca_file {ca_file} needs an https:// url, not {url}")
-        self.channel = (grpc.secure_channel(self.target, tls_credentials(ca_file), options)
+        if cert_file is not None and not secure:
+            raise ValueError(f"cert_file {cert_file} needs an https:// url, not {url}")
+        self.channel = (grpc.secure_channel(self.target, tls_credentials(ca_file, cert_file, key_file), options)
                         if secure else grpc.insecure_channel(self.target, options))
         self.metadata: List[Tuple[str, str]] = [] if token is None else [("authorization", f"Bearer {token}")]
         self.promises = promise_service_pb2_grpc.PromiseServiceStub(self.channel)
