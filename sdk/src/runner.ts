@@ -205,6 +205,8 @@ export class Attempt {
     }
     sent.then(
       (res) => {
+        // A malformed write refuses it all: the writes alone, then the fulfill without them.
+        if (res.status === 400) return this.resendAlone(writes, () => this.send(c.req, c.request));
         if (!("data" in res)) {
           for (const w of writes) this.answer(w.req, { response: { kind: "task.fence", status: res.status, error: res.error } });
         } else if (res.data.actions?.length !== writes.length) {
@@ -281,12 +283,8 @@ export class Attempt {
     }
     sent.then(
       (res) => {
-        if (res.status === 400 && !this.speculative) {
-          // One malformed write refuses the whole batch; sent alone, only that one is refused.
-          // (Speculating, the refusal goes to every write: the core replays without speculation.)
-          for (const w of writes) this.send(w.req, w.request);
-          return;
-        }
+        // One malformed write refuses the whole batch; sent alone, only that one is refused.
+        if (res.status === 400) return this.resendAlone(writes);
         if (!("data" in res)) {
           for (const w of writes) this.answer(w.req, { response: { kind: "task.fence", status: res.status, error: res.error } });
           return;
@@ -304,6 +302,36 @@ export class Attempt {
         for (const w of writes) this.answer(w.req, { error });
       },
     );
+  }
+
+  /**
+   * The writes of a call refused as malformed (400), sent again as task.fence
+   * calls, so only the bad one is refused; then `after`. Speculating, one at a
+   * time, each after the answer to the one before: a refused write makes the
+   * core replay, and the writes after it (which may rest on its value) are
+   * never sent.
+   */
+  private resendAlone(writes: Outgoing<"task.fence">[], after?: () => void): void {
+    if (!this.speculative) {
+      for (const w of writes) this.send(w.req, w.request);
+      return after?.();
+    }
+    const next = (i: number): void => {
+      if (this.done) return;
+      if (i === writes.length) return after?.();
+      const w = writes[i]!;
+      let sent: Promise<Response>;
+      try {
+        sent = this.deps.send(w.request);
+      } catch (error) {
+        sent = Promise.reject(error);
+      }
+      sent.then(
+        (response) => (this.answer(w.req, { response }), next(i + 1)),
+        (error: unknown) => (this.answer(w.req, { error }), next(i + 1)),
+      );
+    };
+    next(0);
   }
 
   private answer(req: number, answer: Answer): void {

@@ -182,3 +182,39 @@ describe("a write recorded otherwise drops what ran on it", () => {
     expect(defaultCodec.decode((await promiseOf(c, id)).value)).toBe(42);
   });
 });
+
+describe("a malformed write carried by the fulfill", () => {
+  test("refuses only itself: the writes are sent again alone, in order, then the fulfill without them", async () => {
+    const transport = new CountingTransport(grpc());
+    const c = client(transport);
+    const tooLong = "x".repeat(2_000);
+    let refused: unknown;
+    async function step(_ctx: Context, n: number) {
+      return n + 1;
+    }
+    async function flow(ctx: Context) {
+      const a = await ctx.run(step, 1);
+      // Spawned and not awaited: its create is still unsent when the root returns, so it rides the fulfill.
+      ctx
+        .detached("nobody", a)
+        .id(tooLong)
+        .spawn()
+        .catch((error: { code?: string }) => (refused = error.code));
+      return a;
+    }
+    c.register(flow);
+    const id = `malformed-fulfill-${Date.now()}`;
+    expect(await c.run(id, flow)).toBe(2);
+
+    expect(transport.sent).toEqual([
+      "task.create",
+      "task.fulfill+writes:2",
+      `task.fence:promise.create:${id}.0`,
+      `task.fence:promise.create:${tooLong}`,
+      "task.fulfill",
+    ]);
+    expect(refused).toBe("SERVER_ERROR");
+    expect((await promiseOf(c, `${id}.0`)).state).toBe("resolved");
+    expect((await promiseOf(c, id)).state).toBe("resolved");
+  });
+});
