@@ -445,7 +445,7 @@ export class ReplayCore {
     this.fence(id, action, (record) => {
       if (record === "lost") return;
       if (record instanceof Error) return this.replay(`the write recording "${id}" was refused: ${record.message}`);
-      if (record.state !== settled.state || record.value.data !== settled.value.data) {
+      if (record.state !== settled.state || !sameData(record.value.data, settled.value.data)) {
         return this.replay(`"${id}" was recorded ${record.state} with another value than this attempt computed`);
       }
       if (--this.unacked > 0) return;
@@ -694,6 +694,11 @@ export class ReplayCore {
     if (c === undefined) throw new Error(`replay core: no child ${handle}`);
     return c;
   }
+}
+
+/** The same bytes: the node may spell base64 another way (gRPC carries bytes; a codec may write base64url or no padding). */
+function sameData(a: string, b: string): boolean {
+  return a === b || Buffer.from(a, "base64").equals(Buffer.from(b, "base64"));
 }
 
 function retryable(error: unknown): boolean {
