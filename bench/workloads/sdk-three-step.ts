@@ -1,7 +1,8 @@
 // W1 of ../shared/reference/peers.md with our SDK: a workflow runs three
 // durable steps one after another and returns their concatenation. The
 // client runs it here (`resonate.run`): task.create, one fenced create of an
-// already-settled promise per step, task.fulfill.
+// already-settled promise per step, the last one carried by task.fulfill
+// (four round trips: sdk/CORE.md rule 11).
 
 import { Resonate, type Context } from "@resonate-mesh/sdk";
 import { closedLoop } from "../lib/measure.ts";

@@ -5,7 +5,7 @@
 
 import type { PromiseRecord, Response, TaskRef } from "@resonate-mesh/node/protocol";
 import { ReplayCore } from "./core/machine.ts";
-import type { Answer, AttemptResult, ChildSpec, Command, Outgoing, RootInvocation } from "./core/types.ts";
+import type { Answer, AttemptResult, ChildSpec, Command, CoreResult, Outgoing, RootInvocation } from "./core/types.ts";
 import type { ContextInfo } from "./context.ts";
 import { Child, Execution, within, type CoreDeps } from "./execution.ts";
 import type { Outcome } from "./outcome.ts";
@@ -27,6 +27,14 @@ export class Attempt {
   private finish!: (result: AttemptResult) => void;
   /** Fenced writes decided in a row, not sent yet: they travel as one task.fence_batch. */
   private fences: Outgoing<"task.fence">[] = [];
+  /** Speculating (CORE.md rule 11): fenced writes sent and not answered yet; while any is, nothing else leaves. */
+  private readonly writesInFlight = new Set<number>();
+  /** Requests decided while writes were in flight, sent once they are answered. */
+  private waiting: (Outgoing<"promise.get"> | Outgoing<"task.suspend"> | Outgoing<"task.fulfill">)[] = [];
+  /** Speculating: local functions that returned this turn, reported to the core once user code went quiet. */
+  private returns: [number, Outcome][] = [];
+  /** The attempt that replays this one after its speculation failed (CORE.md rule 11). */
+  private successor: Attempt | undefined;
   private flushScheduled = false;
   private checkScheduled = false;
   private done = false;
@@ -41,7 +49,9 @@ export class Attempt {
     readonly task: TaskRef,
     readonly root: PromiseRecord,
     preload: PromiseRecord[],
-    invocation: RootInvocation,
+    private readonly invocation: RootInvocation,
+    /** Off in the replay after a failed speculation, so that one makes progress the plain way. */
+    private readonly speculative = true,
   ) {
     this.core = new ReplayCore({
       task,
@@ -51,6 +61,7 @@ export class Attempt {
       codec: deps.codec,
       now: () => deps.clock.now(),
       timerTarget: deps.timerTarget,
+      speculate: speculative,
     });
     this.result = new Promise((resolve) => (this.finish = resolve));
     this.rootTrace = continuedFrom(root.param.headers);
@@ -67,6 +78,7 @@ export class Attempt {
 
   /** Give up this attempt (the client is stopping): nothing continues. */
   abandon(reason: string): void {
+    if (this.successor !== undefined) return this.successor.abandon(reason);
     this.core.abandon(reason);
     this.flush();
   }
@@ -132,8 +144,9 @@ export class Attempt {
         return;
       case "read":
       case "suspend":
+        return this.request(c);
       case "fulfill":
-        return this.send(c.req, c.request);
+        return this.fulfill(c);
       case "run":
         return this.run(c.exec, c.id, c.fn, c.args, c.info);
       case "created":
@@ -158,9 +171,79 @@ export class Attempt {
     }
   }
 
+  /** A read or suspend: after the writes decided before it (held while speculative writes are in flight). */
+  private request(c: Outgoing<"promise.get"> | Outgoing<"task.suspend">): void {
+    if (this.holding()) return void this.waiting.push(c);
+    this.sendFences();
+    this.send(c.req, c.request);
+  }
+
+  /**
+   * Settle the root. Speculating, the writes not sent yet travel in it as its
+   * `actions` (one round trip, one commit), once the writes already sent are
+   * answered: the core sees each write answered as its own task.fence.
+   */
+  private fulfill(c: Outgoing<"task.fulfill">): void {
+    if (!this.speculative) {
+      this.sendFences();
+      return this.send(c.req, c.request);
+    }
+    if (this.holding() || this.fences.length > MAX_FENCE_BATCH) {
+      this.sendFences();
+      return void this.waiting.push(c);
+    }
+    const writes = this.fences;
+    this.fences = [];
+    if (writes.length === 0) return this.send(c.req, c.request);
+    for (const w of writes) this.writesInFlight.add(w.req);
+    const request = { ...c.request, data: { ...c.request.data, actions: writes.map((w) => w.request.data.action) } };
+    let sent: Promise<Response<"task.fulfill">>;
+    try {
+      sent = this.deps.send(request);
+    } catch (error) {
+      sent = Promise.reject(error);
+    }
+    sent.then(
+      (res) => {
+        // A malformed write refuses it all: the writes alone, then the fulfill without them.
+        if (res.status === 400) return this.resendAlone(writes, () => this.send(c.req, c.request));
+        if (!("data" in res)) {
+          for (const w of writes) this.answer(w.req, { response: { kind: "task.fence", status: res.status, error: res.error } });
+        } else if (res.data.actions?.length !== writes.length) {
+          const error = new Error(`task.fulfill answered ${res.data.actions?.length ?? 0} writes of ${writes.length}`);
+          for (const w of writes) this.answer(w.req, { error });
+          return this.answer(c.req, { error });
+        } else {
+          res.data.actions.forEach((action, i) =>
+            this.answer(writes[i]!.req, { response: { kind: "task.fence", status: 200, data: { action, preload: [] } } }),
+          );
+        }
+        this.answer(c.req, { response: res });
+      },
+      (error: unknown) => {
+        for (const w of writes) this.answer(w.req, { error });
+        this.answer(c.req, { error });
+      },
+    );
+  }
+
+  /** Speculating, a write is in flight: what follows waits for its answer (a refusal must stop it). */
+  private holding(): boolean {
+    return this.speculative && this.writesInFlight.size > 0;
+  }
+
+  /** The last write in flight was answered: send what waited, in order. */
+  private drained(): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    const last = waiting.at(-1);
+    const fulfill = last?.request.kind === "task.fulfill" ? (waiting.pop() as Outgoing<"task.fulfill">) : undefined;
+    if (waiting.length > 0) this.sendFences();
+    for (const w of waiting) this.send(w.req, w.request);
+    if (fulfill !== undefined) this.fulfill(fulfill);
+  }
+
   private send(req: number, request: Parameters<CoreDeps["send"]>[0]): void {
-    // Requests leave in the order the core decided them: the writes decided before this one first.
-    if (request.kind !== "task.fence") this.sendFences();
     let sent: Promise<Response>;
     try {
       sent = this.deps.send(request);
@@ -175,8 +258,10 @@ export class Attempt {
 
   /** The fenced writes decided since the last send: one alone as task.fence, more as task.fence_batch. */
   private sendFences(): void {
+    if (this.holding() || this.fences.length === 0) return;
     const writes = this.fences;
     this.fences = [];
+    if (this.speculative) for (const w of writes) this.writesInFlight.add(w.req);
     for (let i = 0; i < writes.length; i += MAX_FENCE_BATCH) {
       const chunk = writes.slice(i, i + MAX_FENCE_BATCH);
       if (chunk.length === 1) this.send(chunk[0]!.req, chunk[0]!.request);
@@ -198,11 +283,8 @@ export class Attempt {
     }
     sent.then(
       (res) => {
-        if (res.status === 400) {
-          // One malformed write refuses the whole batch; sent alone, only that one is refused.
-          for (const w of writes) this.send(w.req, w.request);
-          return;
-        }
+        // One malformed write refuses the whole batch; sent alone, only that one is refused.
+        if (res.status === 400) return this.resendAlone(writes);
         if (!("data" in res)) {
           for (const w of writes) this.answer(w.req, { response: { kind: "task.fence", status: res.status, error: res.error } });
           return;
@@ -222,10 +304,42 @@ export class Attempt {
     );
   }
 
+  /**
+   * The writes of a call refused as malformed (400), sent again as task.fence
+   * calls, so only the bad one is refused; then `after`. Speculating, one at a
+   * time, each after the answer to the one before: a refused write makes the
+   * core replay, and the writes after it (which may rest on its value) are
+   * never sent.
+   */
+  private resendAlone(writes: Outgoing<"task.fence">[], after?: () => void): void {
+    if (!this.speculative) {
+      for (const w of writes) this.send(w.req, w.request);
+      return after?.();
+    }
+    const next = (i: number): void => {
+      if (this.done) return;
+      if (i === writes.length) return after?.();
+      const w = writes[i]!;
+      let sent: Promise<Response>;
+      try {
+        sent = this.deps.send(w.request);
+      } catch (error) {
+        sent = Promise.reject(error);
+      }
+      sent.then(
+        (response) => (this.answer(w.req, { response }), next(i + 1)),
+        (error: unknown) => (this.answer(w.req, { error }), next(i + 1)),
+      );
+    };
+    next(0);
+  }
+
   private answer(req: number, answer: Answer): void {
     if (this.done) return;
+    const write = this.writesInFlight.delete(req);
     this.core.answered(req, answer);
     this.flush();
+    if (write && this.writesInFlight.size === 0 && !this.done) this.drained();
   }
 
   private run(handle: number, id: string, fn: DurableFunction, args: unknown[], info: ContextInfo): void {
@@ -244,17 +358,24 @@ export class Attempt {
     runWithin(span?.context, () => within(exec, async () => await fn(exec.ctx, ...args))).then(
       (value) => {
         if (span !== undefined && this.openSpans.delete(span)) span.end();
-        this.returned(handle, { ok: true, value });
+        this.returned(handle, { ok: true, value }, isRoot);
       },
       (error: unknown) => {
         if (span !== undefined && this.openSpans.delete(span)) span.end(error);
-        this.returned(handle, { ok: false, error });
+        this.returned(handle, { ok: false, error }, isRoot);
       },
     );
   }
 
-  private returned(handle: number, outcome: Outcome): void {
+  private returned(handle: number, outcome: Outcome, isRoot: boolean): void {
     if (this.done) return;
+    if (this.speculative && !isRoot) {
+      // Reported at the quiet point, so every step user code starts in this turn starts before
+      // one that finished in it can hold the next ones back (rule 11's gate): a fan-out is not
+      // split by the order of microtasks.
+      this.returns.push([handle, outcome]);
+      return this.poke();
+    }
     this.core.returned(handle, outcome);
     this.flush();
   }
@@ -278,6 +399,13 @@ export class Attempt {
     this.checkScheduled = true;
     setImmediate(() => {
       this.checkScheduled = false;
+      if (this.returns.length > 0 && !this.done) {
+        // What ran on these values runs first; their writes leave at the next quiet point.
+        const returns = this.returns;
+        this.returns = [];
+        for (const [handle, outcome] of returns) this.core.returned(handle, outcome);
+        return this.flush();
+      }
       // The fenced writes wait until here, so steps finishing in different turns of user code travel together.
       this.sendFences();
       if (this.done) return;
@@ -289,9 +417,11 @@ export class Attempt {
     });
   }
 
-  private end(result: AttemptResult): void {
+  private end(result: CoreResult): void {
     if (this.done) return;
-    this.sendFences();
+    // Speculating, writes not sent may rest on values never made durable: they are dropped.
+    if (this.speculative) this.fences = [];
+    else this.sendFences();
     this.done = true;
     for (const span of this.openSpans) span.end(undefined, { "resonate.attempt.outcome": result.kind });
     this.openSpans.clear();
@@ -299,6 +429,13 @@ export class Attempt {
     this.timers.clear();
     if (result.kind === "failed") {
       this.deps.logger.warn({ promise: this.root.id, err: result.error }, "execution failed unexpectedly; releasing the task");
+    }
+    if (result.kind === "replay") {
+      // Still held at this version: run again from what is durable, this time not speculating.
+      this.deps.logger.info({ promise: this.root.id, reason: result.reason }, "speculative progress dropped; replaying");
+      this.successor = new Attempt(this.deps, this.task, this.root, result.records, this.invocation, false);
+      void this.successor.execute().then((r) => this.finish(r));
+      return;
     }
     this.finish(result);
   }

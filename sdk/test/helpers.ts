@@ -25,7 +25,7 @@ export function peer(of: Resonate, options: LocalOptions = {}): Resonate {
   return local({ ...options, node: of.node! });
 }
 
-/** Wraps a transport and records the kind of every request (the fenced action and id; a batch's size). */
+/** Wraps a transport and records the kind of every request (the fenced action and id; a batch's size; the writes a fulfill carries). */
 export class CountingTransport implements Transport {
   readonly mode;
   readonly sent: string[] = [];
@@ -35,12 +35,15 @@ export class CountingTransport implements Transport {
   send<K extends Kind>(request: RequestOf<K>): Promise<Response<K>> {
     const r = request as RequestOf<"task.fence">;
     const b = request as RequestOf<"task.fence_batch">;
+    const f = request as RequestOf<"task.fulfill">;
     this.sent.push(
       request.kind === "task.fence"
         ? `task.fence:${r.data.action.kind}:${r.data.action.data.id}`
         : request.kind === "task.fence_batch"
           ? `task.fence_batch:${b.data.actions.length}`
-          : request.kind,
+          : request.kind === "task.fulfill" && f.data.actions !== undefined
+            ? `task.fulfill+writes:${f.data.actions.length}`
+            : request.kind,
     );
     return this.inner.send(request);
   }

@@ -11,3 +11,4 @@ await import("./kinds.test.ts");
 await import("./bad-input.test.ts");
 await import("./compare.test.ts");
 await import("./sse.test.ts");
+await import("./fulfill-writes.test.ts");

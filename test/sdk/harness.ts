@@ -8,8 +8,8 @@ import { spawnProcess, type Proc } from "../support/processes.ts";
 const programs = join(dirname(fileURLToPath(import.meta.url)), "programs");
 
 /** A worker program of test/sdk/programs, ready once it printed "ready <pid>". */
-export async function startWorker(url: string, env: Record<string, string>): Promise<Proc & { pid: string }> {
-  const proc = spawnProcess(`worker(${env.GROUP ?? "default"})`, process.execPath, ["--import", "tsx", join(programs, "worker.ts")], {
+export async function startWorker(url: string, env: Record<string, string>, program = "worker.ts"): Promise<Proc & { pid: string }> {
+  const proc = spawnProcess(`worker(${env.GROUP ?? "default"})`, process.execPath, ["--import", "tsx", join(programs, program)], {
     env: { RESONATE_URL: url, ...env },
   });
   const m = await proc.waitForOutput(/ready (\S+)/);

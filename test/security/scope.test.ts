@@ -44,7 +44,12 @@ const BASELINE: { [K in Kind]: RequestOf<K> } = {
   },
   "task.fulfill": {
     kind: "task.fulfill",
-    data: { id: "a/root", version: 1, action: { kind: "promise.settle", data: { id: "a/root", state: "resolved" } } },
+    data: {
+      id: "a/root",
+      version: 1,
+      action: { kind: "promise.settle", data: { id: "a/root", state: "resolved" } },
+      actions: [{ kind: "promise.create", data: { id: "a/root.4", timeoutAt: FAR, tags: lineage("a/root") } }],
+    },
   },
   "task.fence": {
     kind: "task.fence",

@@ -89,8 +89,9 @@ function adds(request: Request, size: number): boolean {
       return true;
     case "task.fence":
       return request.data.action.kind === "promise.create" || size > SMALL_VALUE;
-    case "promise.settle":
     case "task.fulfill":
+      return request.data.actions?.some((a) => a.kind === "promise.create") === true || size > SMALL_VALUE;
+    case "promise.settle":
       return size > SMALL_VALUE;
     default:
       return false;

@@ -18,12 +18,16 @@
 //   its slot, not a failure of the batch;
 // - all writes commit together (one compare-and-set), so a crash or a lost
 //   race leaves either the whole batch or none of it.
+//
+// task.fulfill may carry the same writes as its `actions` (tasks.ts): they
+// are a batch applied by the same rules, right before the settlement and in
+// its commit, so a worker's last steps and its result cost one round trip.
 
 import { promiseCreate, promiseSettle } from "./promises.ts";
 import { fail, ok } from "./responses.ts";
 import { held, isError } from "./tasks.ts";
 import type { Tx } from "./tx.ts";
-import type { RequestOf, Response } from "./types.ts";
+import type { FencedAnswer, FencedWrite, RequestOf, Response } from "./types.ts";
 
 /** Most actions one batch may carry: bounds one commit's size. */
 export const MAX_FENCE_BATCH = 1000;
@@ -32,8 +36,12 @@ export function taskFenceBatch(tx: Tx, data: RequestOf<"task.fence_batch">["data
   const kind = "task.fence_batch";
   const fence = held(tx, data.id, data.version);
   if (isError(fence)) return fail(kind, fence);
-  const actions = data.actions.map((action) =>
+  return ok(kind, { actions: applyFencedWrites(tx, data.actions) });
+}
+
+/** The writes of a batch whose fence held, in order, each seeing the ones before it; one answer each. */
+export function applyFencedWrites(tx: Tx, actions: readonly FencedWrite[]): FencedAnswer[] {
+  return actions.map((action) =>
     action.kind === "promise.create" ? promiseCreate(tx, action.data) : promiseSettle(tx, action.data),
   );
-  return ok(kind, { actions });
 }

@@ -1,6 +1,7 @@
 // task.get, task.create, task.acquire, task.release, task.suspend,
 // task.fulfill, task.fence, task.heartbeat, task.halt, task.continue.
 
+import { applyFencedWrites } from "./fence-batch.ts";
 import { createPromise, promiseCreate, promiseSettle } from "./promises.ts";
 import { normalizeValue, patch, projectPromise, publicTask } from "./records.ts";
 import { errors, fail, ok } from "./responses.ts";
@@ -119,6 +120,7 @@ export function taskSuspend(tx: Tx, data: DataOf<"task.suspend">): Response<"tas
 
 export function taskFulfill(tx: Tx, data: DataOf<"task.fulfill">): Response<"task.fulfill"> {
   const kind = "task.fulfill";
+  if (data.actions !== undefined && data.actions.length > 0) return fulfillWithWrites(tx, data);
   const loaded = load(tx, data.id);
   if (loaded === undefined) return fail(kind, errors.taskNotFound(data.id));
   const { task, promise } = loaded;
@@ -133,6 +135,27 @@ export function taskFulfill(tx: Tx, data: DataOf<"task.fulfill">): Response<"tas
       : promise;
   fulfil(tx, tx.storedTask(data.id)!);
   return ok(kind, { promise: projectPromise(settled, tx.now) });
+}
+
+/**
+ * task.fulfill carrying fenced writes (our extension): exactly task.fence_batch
+ * then task.fulfill, in one transition. So the fence is the batch's (acquired
+ * at `version`; a task fulfilled already refuses, as the batch would), the
+ * writes run in order (fence-batch.ts), then the root settles; one commit.
+ */
+function fulfillWithWrites(tx: Tx, data: DataOf<"task.fulfill">): Response<"task.fulfill"> {
+  const kind = "task.fulfill";
+  const loaded = held(tx, data.id, data.version);
+  if (isError(loaded)) return fail(kind, loaded);
+  const actions = applyFencedWrites(tx, data.actions!);
+  // The writes may have timed out or resumed nothing of the root, but read it again all the same.
+  const promise = tx.storedPromise(data.id)!;
+  const settled =
+    promise.state === "pending"
+      ? settle(tx, promise, data.action.data.state, normalizeValue(data.action.data.value), tx.now)
+      : promise;
+  fulfil(tx, tx.storedTask(data.id)!);
+  return ok(kind, { promise: projectPromise(settled, tx.now), actions });
 }
 
 export function taskFence(tx: Tx, data: DataOf<"task.fence">): Response<"task.fence"> {

@@ -59,6 +59,7 @@ const collectors: Record<Kind, Collect> = {
   "task.fulfill": (d, at, out) => {
     id(d, at, "id", out);
     nested(d, at, "action", out);
+    fencedWrites(d, at, out);
   },
   "task.fence": (d, at, out) => {
     id(d, at, "id", out);
@@ -66,11 +67,7 @@ const collectors: Record<Kind, Collect> = {
   },
   "task.fence_batch": (d, at, out) => {
     id(d, at, "id", out);
-    const actions = d["actions"];
-    if (!Array.isArray(actions)) return;
-    actions.forEach((action: unknown, i) => {
-      if (isObject(action)) nestedRequest(action, action["kind"], `${at}.actions[${i}]`, out);
-    });
+    fencedWrites(d, at, out);
   },
   "task.heartbeat": (d, at, out) => {
     const tasks = d["tasks"];
@@ -96,6 +93,15 @@ const collectors: Record<Kind, Collect> = {
   "schedule.delete": (d, at, out) => id(d, at, "id", out),
   "schedule.search": (d, at, out) => filter(d, at, out),
 };
+
+/** The fenced writes of task.fence_batch and task.fulfill (`data.actions`). */
+function fencedWrites(d: Obj, at: string, out: TouchedId[]): void {
+  const actions = d["actions"];
+  if (!Array.isArray(actions)) return;
+  actions.forEach((action: unknown, i) => {
+    if (isObject(action)) nestedRequest(action, action["kind"], `${at}.actions[${i}]`, out);
+  });
+}
 
 /** Every id `request` names, with the field it came from, in request order. */
 export function touchedIds(request: Request): TouchedId[] {

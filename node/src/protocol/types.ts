@@ -123,6 +123,11 @@ export interface TaskRef {
 export type PromiseCreateRequest = { kind: "promise.create"; data: PromiseCreateData };
 export type PromiseSettleRequest = { kind: "promise.settle"; data: PromiseSettleData };
 
+/** One fenced write (task.fence's action; each of task.fence_batch's and task.fulfill's actions). */
+export type FencedWrite = PromiseCreateRequest | PromiseSettleRequest;
+/** What one fenced write answers, as its own promise.create / promise.settle would. */
+export type FencedAnswer = Response<"promise.create"> | Response<"promise.settle">;
+
 export type Request =
   | { kind: "promise.get"; data: { id: string } }
   | PromiseCreateRequest
@@ -138,13 +143,18 @@ export type Request =
       kind: "task.suspend";
       data: TaskRef & { actions: { kind: "promise.register_callback"; data: PromiseRegisterCallbackData }[] };
     }
-  | { kind: "task.fulfill"; data: TaskRef & { action: PromiseSettleRequest } }
+  /**
+   * `actions` is our extension (see fence-batch.ts): fenced writes applied
+   * before the settlement, in order, in the same commit, as a
+   * task.fence_batch followed by this task.fulfill would be, minus a round trip.
+   */
+  | { kind: "task.fulfill"; data: TaskRef & { action: PromiseSettleRequest; actions?: FencedWrite[] } }
   | { kind: "task.fence"; data: TaskRef & { action: PromiseCreateRequest | PromiseSettleRequest } }
   /**
    * Our extension (see fence-batch.ts): several fenced writes in one call,
    * the fence checked once, all committed together, answered in order.
    */
-  | { kind: "task.fence_batch"; data: TaskRef & { actions: (PromiseCreateRequest | PromiseSettleRequest)[] } }
+  | { kind: "task.fence_batch"; data: TaskRef & { actions: FencedWrite[] } }
   | { kind: "task.heartbeat"; data: { pid: string; tasks: TaskRef[] } }
   | { kind: "task.halt"; data: { id: string } }
   | { kind: "task.continue"; data: { id: string } }
@@ -181,13 +191,14 @@ export interface ResponseDataMap {
   "task.release": Record<string, never>;
   /** status 200: suspended, `{}`; status 300: redirect, continue with `preload`. */
   "task.suspend": { preload?: PromiseRecord[] };
-  "task.fulfill": { promise: PromiseRecord };
+  /** `actions`: one answer per request action, in order; present when the request carried actions. */
+  "task.fulfill": { promise: PromiseRecord; actions?: FencedAnswer[] };
   "task.fence": {
     action: Response<"promise.create"> | Response<"promise.settle">;
     preload: PromiseRecord[];
   };
   /** One answer per action, in the order of the request's actions. */
-  "task.fence_batch": { actions: (Response<"promise.create"> | Response<"promise.settle">)[] };
+  "task.fence_batch": { actions: FencedAnswer[] };
   "task.heartbeat": Record<string, never>;
   "task.halt": Record<string, never>;
   "task.continue": Record<string, never>;

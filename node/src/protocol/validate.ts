@@ -249,7 +249,8 @@ function taskFulfill(d: Obj, c: ProtocolConfig): Problem {
       `must be the task id "${d["id"]}": a task fulfils its own promise, got ${show(action.data["id"])}`,
     );
   }
-  return undefined;
+  // Our extension: fenced writes carried by the fulfill, checked as a batch's.
+  return d["actions"] === undefined ? undefined : fencedActions(d["actions"], d["id"] as string, c, 0);
 }
 
 function taskFence(d: Obj, c: ProtocolConfig): Problem {
@@ -276,15 +277,20 @@ function fencedAction(v: unknown, at: string, taskId: string, c: ProtocolConfig)
 function taskFenceBatch(d: Obj, c: ProtocolConfig): Problem {
   const problem = id(d, "data", "id", c) ?? version(d);
   if (problem) return problem;
-  const actions = d["actions"];
-  if (!Array.isArray(actions) || actions.length === 0) {
-    return invalid("data.actions", `must be a non-empty array of promise.create or promise.settle actions, got ${show(actions)}`);
+  return fencedActions(d["actions"], d["id"] as string, c, 1);
+}
+
+/** The writes of task.fence_batch (at least one) or task.fulfill (possibly none): each a fenced write. */
+function fencedActions(actions: unknown, taskId: string, c: ProtocolConfig, min: 0 | 1): Problem {
+  if (!Array.isArray(actions) || actions.length < min) {
+    const what = min === 0 ? "an array" : "a non-empty array";
+    return invalid("data.actions", `must be ${what} of promise.create or promise.settle actions, got ${show(actions)}`);
   }
   if (actions.length > MAX_FENCE_BATCH) {
     return invalid("data.actions", `must hold at most ${MAX_FENCE_BATCH} actions, got ${actions.length}`);
   }
   for (let i = 0; i < actions.length; i++) {
-    const p = fencedAction(actions[i], `data.actions[${i}]`, d["id"] as string, c);
+    const p = fencedAction(actions[i], `data.actions[${i}]`, taskId, c);
     if (p) return p;
   }
   return undefined;

@@ -108,6 +108,14 @@ describe("hand-written answers equal protobuf-es's bytes", () => {
       { numRuns: 200 },
     ));
 
+  test("task.fulfill with the answers of the writes it carried, refused ones among them", () =>
+    fc.assert(
+      fc.property(promise, fc.array(fc.oneof(fenced, fencedError), { minLength: 1, maxLength: 6 }), (p, actions) =>
+        sameBytes(ok("task.fulfill", { promise: p, actions })),
+      ),
+      { numRuns: 200 },
+    ));
+
   test("a fence whose inner write failed is left to the general path", () => {
     const answer = ok("task.fence", {
       action: { kind: "promise.create", status: 409, error: { status: 409, code: "TASK_STATE_CONFLICT", message: "no" } },
@@ -183,6 +191,13 @@ describe("hand-written requests equal protobuf-es's bytes", () => {
       ),
       { numRuns: 200 },
     ));
+  test("task.fulfill carrying fenced writes", () =>
+    fc.assert(
+      fc.property(text, version, settleData, fc.array(fencedWrite, { minLength: 1, maxLength: 6 }), (id, v, data, actions) =>
+        sameRequestBytes({ kind: "task.fulfill", data: { id, version: v, action: { kind: "promise.settle", data }, actions } }),
+      ),
+      { numRuns: 200 },
+    ));
   test("task.fence", () =>
     fc.assert(
       fc.property(text, version, fencedWrite, (id, v, action) => sameRequestBytes({ kind: "task.fence", data: { id, version: v, action } })),
@@ -205,7 +220,7 @@ describe("hand-written requests equal protobuf-es's bytes", () => {
 
 describe("answers in the usual domain are read without the general path", () => {
   const usualPromise = promise.map((p) => ({ ...p, timeoutAt: Math.trunc(Math.abs(p.timeoutAt)) % 2 ** 45, createdAt: 7, settledAt: NEVER }));
-  test("task.fence and task.fence_batch", () => {
+  test("task.fence, task.fence_batch and task.fulfill", () => {
     usual = true;
     try {
       fc.assert(fc.property(fenced, fc.array(usualPromise, { maxLength: 2 }), (action, pre) => {
@@ -214,6 +229,10 @@ describe("answers in the usual domain are read without the general path", () => 
         sameBytes(ok("task.fence", { action: a, preload: pre }));
       }), { numRuns: 200 });
       fc.assert(fc.property(fc.array(fencedError, { maxLength: 4 }), (actions) => sameBytes(ok("task.fence_batch", { actions }))), { numRuns: 100 });
+      fc.assert(
+        fc.property(usualPromise, fc.array(fencedError, { minLength: 1, maxLength: 4 }), (p, actions) => sameBytes(ok("task.fulfill", { promise: p, actions }))),
+        { numRuns: 100 },
+      );
     } finally {
       usual = false;
     }
@@ -260,6 +279,12 @@ describe("requests in the usual domain are read without the general path", () =>
       fc.assert(
         fc.property(text, version, settleData, (id, v, data) =>
           sameRequestBytes({ kind: "task.fulfill", data: { id, version: v, action: { kind: "promise.settle", data } } }),
+        ),
+        { numRuns: 100 },
+      );
+      fc.assert(
+        fc.property(text, version, settleData, fc.array(usualWrite, { minLength: 1, maxLength: 5 }), (id, v, data, actions) =>
+          sameRequestBytes({ kind: "task.fulfill", data: { id, version: v, action: { kind: "promise.settle", data }, actions } }),
         ),
         { numRuns: 100 },
       );

@@ -23,9 +23,12 @@ import { childTags, paramOf } from "../children.ts";
 import { describeCall, sameCall } from "../calls.ts";
 import { outcomeOf, settlementOf, type Outcome } from "../outcome.ts";
 import type { DurableFunction } from "../types.ts";
-import type { Answer, AttemptResult, ChildHandle, ChildSpec, Command, CoreInit, ExecHandle } from "./types.ts";
+import type { Answer, ChildHandle, ChildSpec, Command, CoreInit, CoreResult, ExecHandle } from "./types.ts";
 
 const DAY = 24 * 60 * 60 * 1000;
+const EMPTY: Value = { headers: {}, data: "" };
+
+type Settlement = ReturnType<typeof settlementOf>;
 
 /** Errors that retrying cannot fix. */
 const FINAL_CODES = ["NON_DETERMINISTIC", "NOT_SERIALIZABLE", "CONTEXT_OUTSIDE_FUNCTION", "FUTURE_ALREADY_AWAITED", "PROMISE_TIMED_OUT"];
@@ -98,6 +101,10 @@ export class ReplayCore {
   private counter = 0;
   private poison?: ResonateError;
   private ended = false;
+  /** Speculative writes (rule 11) not acknowledged yet. */
+  private unacked = 0;
+  /** What waits until they are: function starts, reads, suspends. */
+  private gated: (() => void)[] = [];
 
   constructor(private readonly init: CoreInit) {
     this.merge(init.preload);
@@ -314,6 +321,8 @@ export class ReplayCore {
   }
 
   private startTry(func: Func): void {
+    // Rule 11: no function starts while what it could have been given is not durable.
+    if (this.unacked > 0) return void this.gated.push(() => func.done || this.startTry(func));
     func.tries++;
     const info: ContextInfo = {
       parentId: func.parentId,
@@ -413,6 +422,7 @@ export class ReplayCore {
           recorded === undefined
             ? { kind: "promise.create", data: { id: spec.id, timeoutAt, param, tags, settled } }
             : { kind: "promise.settle", data: { id: spec.id, ...settled } };
+        if (this.init.speculate === true) return this.speculate(child, action, settled);
         this.fence(spec.id, action, (record) => {
           if (record === "lost") return;
           if (record instanceof Error) return this.failChild(child, record);
@@ -420,6 +430,36 @@ export class ReplayCore {
         });
       },
     );
+  }
+
+  /**
+   * Rule 11: the write is sent, and the child settles now with the value it
+   * records (decoded, as a replay would see it). Until the write is
+   * acknowledged nothing starts (startTry, send); an acknowledgement that
+   * refuses it or recorded another outcome drops all that ran since: the
+   * attempt ends in a replay without speculation.
+   */
+  private speculate(child: Child, action: PromiseCreateRequest | PromiseSettleRequest, settled: Settlement): void {
+    const id = child.id;
+    this.unacked++;
+    this.fence(id, action, (record) => {
+      if (record === "lost") return;
+      if (record instanceof Error) return this.replay(`the write recording "${id}" was refused: ${record.message}`);
+      if (record.state !== settled.state || !sameData(record.value.data, settled.value.data)) {
+        return this.replay(`"${id}" was recorded ${record.state} with another value than this attempt computed`);
+      }
+      if (--this.unacked > 0) return;
+      const gated = this.gated;
+      this.gated = [];
+      for (const k of gated) k();
+    });
+    const local: PromiseRecord = { id, state: settled.state, param: EMPTY, value: settled.value, tags: {}, timeoutAt: 0, createdAt: 0 };
+    this.settleChild(child, outcomeOf(local, this.init.codec));
+  }
+
+  /** Speculative progress is dropped: run the task again at this version from what is durable, not speculating. */
+  private replay(reason: string): void {
+    this.end({ kind: "replay", reason, records: [...this.cache.values()] });
   }
 
   private createRemote(child: Child, spec: Exclude<ChildSpec, { kind: "run" }>, param: Value): void {
@@ -603,6 +643,8 @@ export class ReplayCore {
     k: (res: Response<K>) => void,
     ids?: string[],
   ): void {
+    // Rule 11: a read or a suspend waits until every speculative write is acknowledged.
+    if (this.unacked > 0 && (kind === "read" || kind === "suspend")) return void this.gated.push(() => this.send(kind, request, k, ids));
     const req = this.register(k);
     this.emit({ kind, req, request, ...(ids !== undefined ? { ids } : {}) } as Command);
   }
@@ -622,9 +664,10 @@ export class ReplayCore {
     this.end({ kind: "failed", error });
   }
 
-  private end(result: AttemptResult): void {
+  private end(result: CoreResult): void {
     if (this.ended) return;
     this.ended = true;
+    this.gated = [];
     for (const e of this.running) e.running = false;
     this.running.clear();
     this.joining.clear();
@@ -651,6 +694,11 @@ export class ReplayCore {
     if (c === undefined) throw new Error(`replay core: no child ${handle}`);
     return c;
   }
+}
+
+/** The same bytes: the node may spell base64 another way (gRPC carries bytes; a codec may write base64url or no padding). */
+function sameData(a: string, b: string): boolean {
+  return a === b || Buffer.from(a, "base64").equals(Buffer.from(b, "base64"));
 }
 
 function retryable(error: unknown): boolean {

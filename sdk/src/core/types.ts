@@ -64,6 +64,17 @@ export type AttemptResult =
   /** Something unexpected: the task should be released so it runs again. */
   | { kind: "failed"; error: unknown };
 
+/** How the core ends an attempt: an AttemptResult, or a replay the runner performs itself. */
+export type CoreResult =
+  | AttemptResult
+  /**
+   * A speculative write was refused or recorded something else: what ran on
+   * its value is dropped. The task is still held: run it again at the same
+   * version, without speculation, replaying from `records` (every record
+   * this attempt knew). The runner does this itself; workers never see it.
+   */
+  | { kind: "replay"; reason: string; records: PromiseRecord[] };
+
 /** The answer to a request the core asked for: the node's response, or the transport's failure. */
 export type Answer = { response: Response } | { error: unknown };
 
@@ -99,7 +110,7 @@ export type Command =
   /** A replayed call differs from its record: the attempt is poisoned; the root will reject with `error`. */
   | { kind: "nonDeterministic"; id: string; error: Error }
   /** The attempt is over; nothing of it continues (pending JS promises stay pending). */
-  | { kind: "done"; result: AttemptResult };
+  | { kind: "done"; result: CoreResult };
 
 /** What the core needs besides the events. All of it is synchronous. */
 export interface CoreInit {
@@ -112,4 +123,11 @@ export interface CoreInit {
   now(): number;
   /** Where timer promises point, so the node times them out actively. */
   timerTarget: string;
+  /**
+   * Speculative continuation (CORE.md rule 11): the code awaiting a local
+   * child that finished goes on with its value before the write recording it
+   * is acknowledged; no function starts and no read or suspend leaves until
+   * every such write is. Off by default (and in a replay after one failed).
+   */
+  speculate?: boolean;
 }

@@ -47,6 +47,8 @@ export interface Setup {
   preload?: PromiseRecord[];
   timeoutAt?: number;
   retry?: RootInvocation["retry"];
+  /** Speculative continuation (CORE.md rule 11); off unless asked for. */
+  speculate?: boolean;
 }
 
 /** A core for task `id` (version 1) with a clock the test moves, and the commands it emitted so far. */
@@ -69,6 +71,7 @@ export class Drive {
       codec,
       now: () => this.now,
       timerTarget: "poll://any@g",
+      ...(setup.speculate === true ? { speculate: true } : {}),
     });
   }
 

@@ -681,15 +681,25 @@ const mappings: { [K in Kind]: KindMapping<K> } = {
       id: m.id,
       version: toNumber(m.version, "version"),
       action: { kind: "promise.settle", data: settleDataFromProto(required(m.action, "action"), "action.") },
+      ...(m.actions.length > 0 ? { actions: m.actions.map((a, i) => fencedWriteFromProto(a, `actions[${i}].`)) } : {}),
     }),
     requestToProto: (d) =>
       create(TaskServiceFulfillRequestSchema, {
         id: d.id,
         version: toBigInt(d.version),
         action: settleDataToProto(d.action.data),
+        actions: (d.actions ?? []).map(fencedWriteToProto),
       }),
-    response: (r) => create(TaskServiceFulfillResponseSchema, { promise: promiseToProto(r.data.promise) }),
-    responseFromProto: (m) => ok("task.fulfill", { promise: promiseFromProto(required(m.promise, "promise")) }),
+    response: (r) =>
+      create(TaskServiceFulfillResponseSchema, {
+        promise: promiseToProto(r.data.promise),
+        results: (r.data.actions ?? []).map(fencedResultToProto),
+      }),
+    responseFromProto: (m) => {
+      const promise = promiseFromProto(required(m.promise, "promise"));
+      if (m.results.length === 0) return ok("task.fulfill", { promise });
+      return ok("task.fulfill", { promise, actions: m.results.map((result, i) => fencedResultFromProto(result, `results[${i}].`)) });
+    },
   },
   "task.fence": {
     service: TaskService,
@@ -985,9 +995,9 @@ export function protoFieldPath(kind: Kind, field: string, message?: ProtoRequest
   if (kind === "task.fence") {
     const fenceCase = (message as TaskServiceFenceRequest | undefined)?.action.case ?? "action";
     path = path.replace(/^action\.data(?=\.|$)/, fenceCase);
-  } else if (kind === "task.fence_batch") {
+  } else if (kind === "task.fence_batch" || (kind === "task.fulfill" && /^actions\[/.test(path))) {
     // data.actions[i].data.x -> actions[i].create.x (or .settle.x), the FencedWrite's oneof case.
-    const batch = message as TaskServiceFenceBatchRequest | undefined;
+    const batch = message as TaskServiceFenceBatchRequest | TaskServiceFulfillRequest | undefined;
     path = path.replace(/^actions\[(\d+)\]\.data(?=\.|$)/, (_m, i: string) => `actions[${i}].${batch?.actions[Number(i)]?.action.case ?? "action"}`);
   } else {
     path = path.replace(/^action\.data(?=\.|$)/, "action");

@@ -26,7 +26,7 @@ function fencedAction(w: Writer, action: OkResponse<"task.fence">["data"]["actio
 
 type Encoder<K extends Kind> = (w: Writer, answer: OkResponse<K>) => boolean;
 
-type OnePromise = "promise.get" | "promise.create" | "promise.settle" | "task.fulfill";
+type OnePromise = "promise.get" | "promise.create" | "promise.settle";
 const onePromise = (w: Writer, r: OkResponse<OnePromise>): boolean => {
   promise(w, 1, r.data.promise);
   return true;
@@ -42,7 +42,11 @@ const encoders: Partial<{ [K in Kind]: Encoder<K> }> = {
   "promise.get": onePromise,
   "promise.create": onePromise,
   "promise.settle": onePromise,
-  "task.fulfill": onePromise,
+  "task.fulfill": (w, r) => {
+    promise(w, 1, r.data.promise);
+    for (const action of r.data.actions ?? []) fencedResult(w, 2, action);
+    return true;
+  },
   "task.create": taskAndPromise,
   "task.acquire": taskAndPromise,
   "task.fence": (w, r) => {
@@ -51,23 +55,26 @@ const encoders: Partial<{ [K in Kind]: Encoder<K> }> = {
     return true;
   },
   "task.fence_batch": (w, r) => {
-    for (const action of r.data.actions) {
-      w.message(1, () => {
-        if (fencedAction(w, action)) return;
-        if ("data" in action) return;
-        const { status, code, message } = action.error;
-        w.message(3, () => {
-          w.string(1, action.kind);
-          w.tag(2, VARINT);
-          w.varint(status);
-          w.string(3, code);
-          if (message !== "") w.string(4, message);
-        });
-      });
-    }
+    for (const action of r.data.actions) fencedResult(w, 1, action);
     return true;
   },
 };
+
+/** One FencedWriteResult as field `field` (a batch's 1, a fulfill's 2): the write's answer or its refusal. */
+function fencedResult(w: Writer, field: number, action: OkResponse<"task.fence">["data"]["action"]): void {
+  w.message(field, () => {
+    if (fencedAction(w, action)) return;
+    if ("data" in action) return;
+    const { status, code, message } = action.error;
+    w.message(3, () => {
+      w.string(1, action.kind);
+      w.tag(2, VARINT);
+      w.varint(status);
+      w.string(3, code);
+      if (message !== "") w.string(4, message);
+    });
+  });
+}
 
 /**
  * The protobuf bytes of a successful answer of `kind`, or undefined when
@@ -128,7 +135,7 @@ type AnswerReader<K extends Kind> = (r: Reader) => OkResponse<K>;
 
 const ok = <K extends Kind>(kind: K, data: unknown): OkResponse<K> => ({ kind, status: 200, data }) as OkResponse<K>;
 const promiseAnswer =
-  <K extends "promise.get" | "promise.create" | "promise.settle" | "task.fulfill">(kind: K): AnswerReader<K> =>
+  <K extends "promise.get" | "promise.create" | "promise.settle">(kind: K): AnswerReader<K> =>
   (r) =>
     ok(kind, { promise: readPromiseOnly(r, r.end) });
 const taskAnswer =
@@ -152,7 +159,18 @@ const answerReaders: Partial<{ [K in Kind]: AnswerReader<K> }> = {
   "promise.get": promiseAnswer("promise.get"),
   "promise.create": promiseAnswer("promise.create"),
   "promise.settle": promiseAnswer("promise.settle"),
-  "task.fulfill": promiseAnswer("task.fulfill"),
+  "task.fulfill": (r) => {
+    let promise: PromiseRecord | undefined;
+    const actions: FencedAnswer[] = [];
+    while (r.pos < r.end) {
+      const field = r.field(LEN);
+      if (field === 1 && promise === undefined) promise = readPromise(r);
+      else if (field === 2) actions.push(readFencedResult(r));
+      else throw GIVE_UP;
+    }
+    if (promise === undefined) throw GIVE_UP;
+    return ok("task.fulfill", actions.length > 0 ? { promise, actions } : { promise });
+  },
   "task.create": taskAnswer("task.create"),
   "task.acquire": taskAnswer("task.acquire"),
   "task.fence": (r) => {
@@ -171,19 +189,24 @@ const answerReaders: Partial<{ [K in Kind]: AnswerReader<K> }> = {
     const actions: FencedAnswer[] = [];
     while (r.pos < r.end) {
       if (r.field(LEN) !== 1) throw GIVE_UP;
-      const end = r.limit();
-      let action: FencedAnswer | undefined;
-      while (r.pos < end) {
-        if (action !== undefined) throw GIVE_UP;
-        const field = r.field(LEN);
-        action = field === 3 ? readFencedError(r) : readFenced(r, field);
-      }
-      if (r.pos !== end || action === undefined) throw GIVE_UP;
-      actions.push(action);
+      actions.push(readFencedResult(r));
     }
     return ok("task.fence_batch", { actions });
   },
 };
+
+/** One FencedWriteResult message, its tag already read. */
+function readFencedResult(r: Reader): FencedAnswer {
+  const end = r.limit();
+  let action: FencedAnswer | undefined;
+  while (r.pos < end) {
+    if (action !== undefined) throw GIVE_UP;
+    const field = r.field(LEN);
+    action = field === 3 ? readFencedError(r) : readFenced(r, field);
+  }
+  if (r.pos !== end || action === undefined) throw GIVE_UP;
+  return action;
+}
 
 /**
  * A successful answer of `kind` read from its protobuf bytes, or undefined

@@ -95,19 +95,22 @@ const requestEncoders: Partial<{ [K in Kind]: RequestEncoder<K> }> = {
     if (!idAndVersion(w, d.id, d.version)) return false;
     let ok = true;
     w.message(3, () => (ok = settleData(w, d.action.data)));
-    return ok;
+    if (!ok) return false;
+    return d.actions === undefined || fencedWrites(w, 4, d.actions);
   },
   "task.fence": (w, d) => idAndVersion(w, d.id, d.version) && fencedWrite(w, 3, d.action),
-  "task.fence_batch": (w, d) => {
-    if (!idAndVersion(w, d.id, d.version)) return false;
-    for (const action of d.actions) {
-      let ok = true;
-      w.message(3, () => (ok = fencedWrite(w, 1, action)));
-      if (!ok) return false;
-    }
-    return true;
-  },
+  "task.fence_batch": (w, d) => idAndVersion(w, d.id, d.version) && fencedWrites(w, 3, d.actions),
 };
+
+/** Repeated FencedWrite messages as field `field` (a batch's 3, a fulfill's 4). */
+function fencedWrites(w: Writer, field: number, actions: readonly (PromiseCreateRequest | PromiseSettleRequest)[]): boolean {
+  for (const action of actions) {
+    let ok = true;
+    w.message(field, () => (ok = fencedWrite(w, 1, action)));
+    if (!ok) return false;
+  }
+  return true;
+}
 
 /**
  * The protobuf bytes of a request, or undefined when this module does not
@@ -199,6 +202,18 @@ function readFencedWrite(r: Reader, createField: number, field: number): Promise
   throw GIVE_UP;
 }
 
+/** One FencedWrite message (its oneof: create 1, settle 2) of a batch or a fulfill. */
+function readBatchWrite(r: Reader): PromiseCreateRequest | PromiseSettleRequest {
+  const end = r.limit();
+  let action: PromiseCreateRequest | PromiseSettleRequest | undefined;
+  while (r.pos < end) {
+    if (action !== undefined) throw GIVE_UP;
+    action = readFencedWrite(r, 1, r.field(LEN));
+  }
+  if (r.pos !== end || action === undefined) throw GIVE_UP;
+  return action;
+}
+
 /** The `id = 1`, `version = 2` head of a task request, then `rest` for every other field. */
 function readTaskRequest(r: Reader, rest: (field: number) => void): { id: string; version: number } {
   let id = "";
@@ -237,25 +252,20 @@ const requestReaders: Partial<{ [K in Kind]: RequestReader<K> }> = {
     const actions: (PromiseCreateRequest | PromiseSettleRequest)[] = [];
     const head = readTaskRequest(r, (field) => {
       if (field !== 3) throw GIVE_UP;
-      const end = r.limit();
-      let action: PromiseCreateRequest | PromiseSettleRequest | undefined;
-      while (r.pos < end) {
-        if (action !== undefined) throw GIVE_UP;
-        action = readFencedWrite(r, 1, r.field(LEN));
-      }
-      if (r.pos !== end || action === undefined) throw GIVE_UP;
-      actions.push(action);
+      actions.push(readBatchWrite(r));
     });
     return { ...head, actions };
   },
   "task.fulfill": (r) => {
     let action: PromiseSettleRequest | undefined;
+    const actions: (PromiseCreateRequest | PromiseSettleRequest)[] = [];
     const head = readTaskRequest(r, (field) => {
+      if (field === 4) return void actions.push(readBatchWrite(r));
       if (field !== 3 || action !== undefined) throw GIVE_UP;
       action = { kind: "promise.settle", data: readSettleData(r, r.limit()) };
     });
     if (action === undefined) throw GIVE_UP;
-    return { ...head, action };
+    return actions.length > 0 ? { ...head, action, actions } : { ...head, action };
   },
   "task.create": (r) => {
     let pid = "";

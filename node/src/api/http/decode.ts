@@ -34,7 +34,7 @@ export interface DecodedEnvelope {
   request: Request;
   /** `task.fence` answers with a response envelope echoing its inner request's corrId. */
   innerCorrId?: string;
-  /** `task.fence_batch`: the corrId each inner answer echoes, one per action (the outer one when an action has none). */
+  /** `task.fence_batch`, `task.fulfill` with actions: the corrId each inner answer echoes, one per action (the outer one when an action has none). */
   innerCorrIds?: string[];
 }
 
@@ -97,7 +97,7 @@ export function decodeEnvelope(body: unknown): DecodedEnvelope | DecodedDebug {
   const request = { kind: k, data: MAPPERS[k](body.data) } as Request;
   const decoded: DecodedEnvelope = { kind: k, corrId: head.corrId, request };
   if (k === "task.fence") decoded.innerCorrId = nestedCorrId(body.data.action) ?? head.corrId;
-  if (k === "task.fence_batch" && Array.isArray(body.data.actions)) {
+  if ((k === "task.fence_batch" || k === "task.fulfill") && Array.isArray(body.data.actions)) {
     const outer = head.corrId;
     decoded.innerCorrIds = body.data.actions.map((a) => nestedCorrId(a) ?? outer);
   }
@@ -128,7 +128,12 @@ const MAPPERS: Record<Kind, (d: Obj) => Obj> = {
     if (present(d.actions)) out.actions = Array.isArray(d.actions) ? d.actions.map(nested) : d.actions;
     return out;
   },
-  "task.fulfill": (d) => ({ ...pick(d, ["id", "version"]), ...nestedField(d, "action") }),
+  "task.fulfill": (d) => {
+    const out: Obj = { ...pick(d, ["id", "version"]), ...nestedField(d, "action") };
+    // Our extension: fenced writes carried by the fulfill, each an envelope as in task.fence_batch.
+    if (present(d.actions)) out.actions = Array.isArray(d.actions) ? d.actions.map(nested) : d.actions;
+    return out;
+  },
   "task.fence": (d) => ({ ...pick(d, ["id", "version"]), ...nestedField(d, "action") }),
   // Our extension: several fenced writes, each an envelope like task.fence's action.
   "task.fence_batch": (d) => {

@@ -176,7 +176,7 @@ export function encodeResponse(
   return {
     kind: decoded.kind,
     head: { corrId: decoded.corrId, status: response.status, version: PROTOCOL_VERSION },
-    data: encodeData(decoded.kind, response.status, response.data, decoded.innerCorrId ?? decoded.corrId),
+    data: encodeData(decoded.kind, response.status, response.data, decoded.innerCorrId ?? decoded.corrId, decoded.innerCorrIds),
   };
 }
 
@@ -184,16 +184,22 @@ export function errorEnvelope(kind: string, corrId: string, status: number, mess
   return { kind, head: { corrId, status, version: PROTOCOL_VERSION }, data: message };
 }
 
-function encodeData(kind: Kind, status: number, data: unknown, innerCorrId: string): unknown {
+function encodeData(kind: Kind, status: number, data: unknown, innerCorrId: string, innerCorrIds?: string[]): unknown {
   switch (kind) {
     case "promise.get":
     case "promise.create":
     case "promise.settle":
     case "promise.register_callback":
-    case "promise.register_listener":
-    case "task.fulfill": {
+    case "promise.register_listener": {
       const d = data as { promise: PromiseRecord };
       return { promise: toWirePromise(d.promise) };
+    }
+    case "task.fulfill": {
+      const d = data as ResponseDataMap["task.fulfill"];
+      if (d.actions === undefined) return { promise: toWirePromise(d.promise) };
+      // Our extension: the carried writes' answers, as task.fence_batch's.
+      const actions = d.actions.map((a, i) => encodeResponse({ kind: a.kind, corrId: innerCorrIds?.[i] ?? innerCorrId }, a));
+      return { promise: toWirePromise(d.promise), actions };
     }
     case "promise.search": {
       const d = data as ResponseDataMap["promise.search"];

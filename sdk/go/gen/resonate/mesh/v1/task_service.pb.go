@@ -423,7 +423,10 @@ type TaskServiceFulfillRequest struct {
 	// The version held.
 	Version int64 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
 	// The settlement; its `id` must equal the task id.
-	Action        *PromiseServiceSettleRequest `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
+	Action *PromiseServiceSettleRequest `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
+	// Fenced writes of other promises applied before the settlement, in this
+	// order, in the same commit; 0 to 1000 of them.
+	Actions       []*FencedWrite `protobuf:"bytes,4,rep,name=actions,proto3" json:"actions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -479,11 +482,20 @@ func (x *TaskServiceFulfillRequest) GetAction() *PromiseServiceSettleRequest {
 	return nil
 }
 
+func (x *TaskServiceFulfillRequest) GetActions() []*FencedWrite {
+	if x != nil {
+		return x.Actions
+	}
+	return nil
+}
+
 // The settled promise.
 type TaskServiceFulfillResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The task's promise, settled (unchanged when it was settled already).
-	Promise       *Promise `protobuf:"bytes,1,opt,name=promise,proto3" json:"promise,omitempty"`
+	Promise *Promise `protobuf:"bytes,1,opt,name=promise,proto3" json:"promise,omitempty"`
+	// One per request action, same position (empty without actions).
+	Results       []*FencedWriteResult `protobuf:"bytes,2,rep,name=results,proto3" json:"results,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -521,6 +533,13 @@ func (*TaskServiceFulfillResponse) Descriptor() ([]byte, []int) {
 func (x *TaskServiceFulfillResponse) GetPromise() *Promise {
 	if x != nil {
 		return x.Promise
+	}
+	return nil
+}
+
+func (x *TaskServiceFulfillResponse) GetResults() []*FencedWriteResult {
+	if x != nil {
+		return x.Results
 	}
 	return nil
 }
@@ -1935,13 +1954,15 @@ const file_resonate_mesh_v1_task_service_proto_rawDesc = "" +
 	"\aactions\x18\x03 \x03(\v27.resonate.mesh.v1.PromiseServiceRegisterCallbackRequestR\aactions\"m\n" +
 	"\x1aTaskServiceSuspendResponse\x12\x1a\n" +
 	"\bredirect\x18\x01 \x01(\bR\bredirect\x123\n" +
-	"\apreload\x18\x02 \x03(\v2\x19.resonate.mesh.v1.PromiseR\apreload\"\x8c\x01\n" +
+	"\apreload\x18\x02 \x03(\v2\x19.resonate.mesh.v1.PromiseR\apreload\"\xc5\x01\n" +
 	"\x19TaskServiceFulfillRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x03R\aversion\x12E\n" +
-	"\x06action\x18\x03 \x01(\v2-.resonate.mesh.v1.PromiseServiceSettleRequestR\x06action\"Q\n" +
+	"\x06action\x18\x03 \x01(\v2-.resonate.mesh.v1.PromiseServiceSettleRequestR\x06action\x127\n" +
+	"\aactions\x18\x04 \x03(\v2\x1d.resonate.mesh.v1.FencedWriteR\aactions\"\x90\x01\n" +
 	"\x1aTaskServiceFulfillResponse\x123\n" +
-	"\apromise\x18\x01 \x01(\v2\x19.resonate.mesh.v1.PromiseR\apromise\"E\n" +
+	"\apromise\x18\x01 \x01(\v2\x19.resonate.mesh.v1.PromiseR\apromise\x12=\n" +
+	"\aresults\x18\x02 \x03(\v2#.resonate.mesh.v1.FencedWriteResultR\aresults\"E\n" +
 	"\x19TaskServiceReleaseRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x03R\aversion\"\x1c\n" +
@@ -2093,58 +2114,60 @@ var file_resonate_mesh_v1_task_service_proto_depIdxs = []int32{
 	34, // 7: resonate.mesh.v1.TaskServiceSuspendRequest.actions:type_name -> resonate.mesh.v1.PromiseServiceRegisterCallbackRequest
 	33, // 8: resonate.mesh.v1.TaskServiceSuspendResponse.preload:type_name -> resonate.mesh.v1.Promise
 	35, // 9: resonate.mesh.v1.TaskServiceFulfillRequest.action:type_name -> resonate.mesh.v1.PromiseServiceSettleRequest
-	33, // 10: resonate.mesh.v1.TaskServiceFulfillResponse.promise:type_name -> resonate.mesh.v1.Promise
-	31, // 11: resonate.mesh.v1.TaskServiceFenceRequest.create:type_name -> resonate.mesh.v1.PromiseServiceCreateRequest
-	35, // 12: resonate.mesh.v1.TaskServiceFenceRequest.settle:type_name -> resonate.mesh.v1.PromiseServiceSettleRequest
-	36, // 13: resonate.mesh.v1.TaskServiceFenceResponse.create:type_name -> resonate.mesh.v1.PromiseServiceCreateResponse
-	37, // 14: resonate.mesh.v1.TaskServiceFenceResponse.settle:type_name -> resonate.mesh.v1.PromiseServiceSettleResponse
-	33, // 15: resonate.mesh.v1.TaskServiceFenceResponse.preload:type_name -> resonate.mesh.v1.Promise
-	13, // 16: resonate.mesh.v1.TaskServiceFenceBatchRequest.actions:type_name -> resonate.mesh.v1.FencedWrite
-	31, // 17: resonate.mesh.v1.FencedWrite.create:type_name -> resonate.mesh.v1.PromiseServiceCreateRequest
-	35, // 18: resonate.mesh.v1.FencedWrite.settle:type_name -> resonate.mesh.v1.PromiseServiceSettleRequest
-	15, // 19: resonate.mesh.v1.TaskServiceFenceBatchResponse.results:type_name -> resonate.mesh.v1.FencedWriteResult
-	36, // 20: resonate.mesh.v1.FencedWriteResult.create:type_name -> resonate.mesh.v1.PromiseServiceCreateResponse
-	37, // 21: resonate.mesh.v1.FencedWriteResult.settle:type_name -> resonate.mesh.v1.PromiseServiceSettleResponse
-	16, // 22: resonate.mesh.v1.FencedWriteResult.error:type_name -> resonate.mesh.v1.FencedWriteError
-	38, // 23: resonate.mesh.v1.TaskServiceHeartbeatRequest.tasks:type_name -> resonate.mesh.v1.TaskRef
-	32, // 24: resonate.mesh.v1.TaskServiceGetResponse.task:type_name -> resonate.mesh.v1.Task
-	39, // 25: resonate.mesh.v1.TaskServiceSearchRequest.state:type_name -> resonate.mesh.v1.TaskState
-	32, // 26: resonate.mesh.v1.TaskServiceSearchResponse.tasks:type_name -> resonate.mesh.v1.Task
-	29, // 27: resonate.mesh.v1.TaskServicePollResponse.execute:type_name -> resonate.mesh.v1.Execute
-	30, // 28: resonate.mesh.v1.TaskServicePollResponse.unblock:type_name -> resonate.mesh.v1.Unblock
-	38, // 29: resonate.mesh.v1.Execute.task:type_name -> resonate.mesh.v1.TaskRef
-	33, // 30: resonate.mesh.v1.Unblock.promise:type_name -> resonate.mesh.v1.Promise
-	0,  // 31: resonate.mesh.v1.TaskService.Create:input_type -> resonate.mesh.v1.TaskServiceCreateRequest
-	2,  // 32: resonate.mesh.v1.TaskService.Acquire:input_type -> resonate.mesh.v1.TaskServiceAcquireRequest
-	4,  // 33: resonate.mesh.v1.TaskService.Suspend:input_type -> resonate.mesh.v1.TaskServiceSuspendRequest
-	6,  // 34: resonate.mesh.v1.TaskService.Fulfill:input_type -> resonate.mesh.v1.TaskServiceFulfillRequest
-	8,  // 35: resonate.mesh.v1.TaskService.Release:input_type -> resonate.mesh.v1.TaskServiceReleaseRequest
-	10, // 36: resonate.mesh.v1.TaskService.Fence:input_type -> resonate.mesh.v1.TaskServiceFenceRequest
-	12, // 37: resonate.mesh.v1.TaskService.FenceBatch:input_type -> resonate.mesh.v1.TaskServiceFenceBatchRequest
-	17, // 38: resonate.mesh.v1.TaskService.Heartbeat:input_type -> resonate.mesh.v1.TaskServiceHeartbeatRequest
-	19, // 39: resonate.mesh.v1.TaskService.Get:input_type -> resonate.mesh.v1.TaskServiceGetRequest
-	21, // 40: resonate.mesh.v1.TaskService.Halt:input_type -> resonate.mesh.v1.TaskServiceHaltRequest
-	23, // 41: resonate.mesh.v1.TaskService.Continue:input_type -> resonate.mesh.v1.TaskServiceContinueRequest
-	25, // 42: resonate.mesh.v1.TaskService.Search:input_type -> resonate.mesh.v1.TaskServiceSearchRequest
-	27, // 43: resonate.mesh.v1.TaskService.Poll:input_type -> resonate.mesh.v1.TaskServicePollRequest
-	1,  // 44: resonate.mesh.v1.TaskService.Create:output_type -> resonate.mesh.v1.TaskServiceCreateResponse
-	3,  // 45: resonate.mesh.v1.TaskService.Acquire:output_type -> resonate.mesh.v1.TaskServiceAcquireResponse
-	5,  // 46: resonate.mesh.v1.TaskService.Suspend:output_type -> resonate.mesh.v1.TaskServiceSuspendResponse
-	7,  // 47: resonate.mesh.v1.TaskService.Fulfill:output_type -> resonate.mesh.v1.TaskServiceFulfillResponse
-	9,  // 48: resonate.mesh.v1.TaskService.Release:output_type -> resonate.mesh.v1.TaskServiceReleaseResponse
-	11, // 49: resonate.mesh.v1.TaskService.Fence:output_type -> resonate.mesh.v1.TaskServiceFenceResponse
-	14, // 50: resonate.mesh.v1.TaskService.FenceBatch:output_type -> resonate.mesh.v1.TaskServiceFenceBatchResponse
-	18, // 51: resonate.mesh.v1.TaskService.Heartbeat:output_type -> resonate.mesh.v1.TaskServiceHeartbeatResponse
-	20, // 52: resonate.mesh.v1.TaskService.Get:output_type -> resonate.mesh.v1.TaskServiceGetResponse
-	22, // 53: resonate.mesh.v1.TaskService.Halt:output_type -> resonate.mesh.v1.TaskServiceHaltResponse
-	24, // 54: resonate.mesh.v1.TaskService.Continue:output_type -> resonate.mesh.v1.TaskServiceContinueResponse
-	26, // 55: resonate.mesh.v1.TaskService.Search:output_type -> resonate.mesh.v1.TaskServiceSearchResponse
-	28, // 56: resonate.mesh.v1.TaskService.Poll:output_type -> resonate.mesh.v1.TaskServicePollResponse
-	44, // [44:57] is the sub-list for method output_type
-	31, // [31:44] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	13, // 10: resonate.mesh.v1.TaskServiceFulfillRequest.actions:type_name -> resonate.mesh.v1.FencedWrite
+	33, // 11: resonate.mesh.v1.TaskServiceFulfillResponse.promise:type_name -> resonate.mesh.v1.Promise
+	15, // 12: resonate.mesh.v1.TaskServiceFulfillResponse.results:type_name -> resonate.mesh.v1.FencedWriteResult
+	31, // 13: resonate.mesh.v1.TaskServiceFenceRequest.create:type_name -> resonate.mesh.v1.PromiseServiceCreateRequest
+	35, // 14: resonate.mesh.v1.TaskServiceFenceRequest.settle:type_name -> resonate.mesh.v1.PromiseServiceSettleRequest
+	36, // 15: resonate.mesh.v1.TaskServiceFenceResponse.create:type_name -> resonate.mesh.v1.PromiseServiceCreateResponse
+	37, // 16: resonate.mesh.v1.TaskServiceFenceResponse.settle:type_name -> resonate.mesh.v1.PromiseServiceSettleResponse
+	33, // 17: resonate.mesh.v1.TaskServiceFenceResponse.preload:type_name -> resonate.mesh.v1.Promise
+	13, // 18: resonate.mesh.v1.TaskServiceFenceBatchRequest.actions:type_name -> resonate.mesh.v1.FencedWrite
+	31, // 19: resonate.mesh.v1.FencedWrite.create:type_name -> resonate.mesh.v1.PromiseServiceCreateRequest
+	35, // 20: resonate.mesh.v1.FencedWrite.settle:type_name -> resonate.mesh.v1.PromiseServiceSettleRequest
+	15, // 21: resonate.mesh.v1.TaskServiceFenceBatchResponse.results:type_name -> resonate.mesh.v1.FencedWriteResult
+	36, // 22: resonate.mesh.v1.FencedWriteResult.create:type_name -> resonate.mesh.v1.PromiseServiceCreateResponse
+	37, // 23: resonate.mesh.v1.FencedWriteResult.settle:type_name -> resonate.mesh.v1.PromiseServiceSettleResponse
+	16, // 24: resonate.mesh.v1.FencedWriteResult.error:type_name -> resonate.mesh.v1.FencedWriteError
+	38, // 25: resonate.mesh.v1.TaskServiceHeartbeatRequest.tasks:type_name -> resonate.mesh.v1.TaskRef
+	32, // 26: resonate.mesh.v1.TaskServiceGetResponse.task:type_name -> resonate.mesh.v1.Task
+	39, // 27: resonate.mesh.v1.TaskServiceSearchRequest.state:type_name -> resonate.mesh.v1.TaskState
+	32, // 28: resonate.mesh.v1.TaskServiceSearchResponse.tasks:type_name -> resonate.mesh.v1.Task
+	29, // 29: resonate.mesh.v1.TaskServicePollResponse.execute:type_name -> resonate.mesh.v1.Execute
+	30, // 30: resonate.mesh.v1.TaskServicePollResponse.unblock:type_name -> resonate.mesh.v1.Unblock
+	38, // 31: resonate.mesh.v1.Execute.task:type_name -> resonate.mesh.v1.TaskRef
+	33, // 32: resonate.mesh.v1.Unblock.promise:type_name -> resonate.mesh.v1.Promise
+	0,  // 33: resonate.mesh.v1.TaskService.Create:input_type -> resonate.mesh.v1.TaskServiceCreateRequest
+	2,  // 34: resonate.mesh.v1.TaskService.Acquire:input_type -> resonate.mesh.v1.TaskServiceAcquireRequest
+	4,  // 35: resonate.mesh.v1.TaskService.Suspend:input_type -> resonate.mesh.v1.TaskServiceSuspendRequest
+	6,  // 36: resonate.mesh.v1.TaskService.Fulfill:input_type -> resonate.mesh.v1.TaskServiceFulfillRequest
+	8,  // 37: resonate.mesh.v1.TaskService.Release:input_type -> resonate.mesh.v1.TaskServiceReleaseRequest
+	10, // 38: resonate.mesh.v1.TaskService.Fence:input_type -> resonate.mesh.v1.TaskServiceFenceRequest
+	12, // 39: resonate.mesh.v1.TaskService.FenceBatch:input_type -> resonate.mesh.v1.TaskServiceFenceBatchRequest
+	17, // 40: resonate.mesh.v1.TaskService.Heartbeat:input_type -> resonate.mesh.v1.TaskServiceHeartbeatRequest
+	19, // 41: resonate.mesh.v1.TaskService.Get:input_type -> resonate.mesh.v1.TaskServiceGetRequest
+	21, // 42: resonate.mesh.v1.TaskService.Halt:input_type -> resonate.mesh.v1.TaskServiceHaltRequest
+	23, // 43: resonate.mesh.v1.TaskService.Continue:input_type -> resonate.mesh.v1.TaskServiceContinueRequest
+	25, // 44: resonate.mesh.v1.TaskService.Search:input_type -> resonate.mesh.v1.TaskServiceSearchRequest
+	27, // 45: resonate.mesh.v1.TaskService.Poll:input_type -> resonate.mesh.v1.TaskServicePollRequest
+	1,  // 46: resonate.mesh.v1.TaskService.Create:output_type -> resonate.mesh.v1.TaskServiceCreateResponse
+	3,  // 47: resonate.mesh.v1.TaskService.Acquire:output_type -> resonate.mesh.v1.TaskServiceAcquireResponse
+	5,  // 48: resonate.mesh.v1.TaskService.Suspend:output_type -> resonate.mesh.v1.TaskServiceSuspendResponse
+	7,  // 49: resonate.mesh.v1.TaskService.Fulfill:output_type -> resonate.mesh.v1.TaskServiceFulfillResponse
+	9,  // 50: resonate.mesh.v1.TaskService.Release:output_type -> resonate.mesh.v1.TaskServiceReleaseResponse
+	11, // 51: resonate.mesh.v1.TaskService.Fence:output_type -> resonate.mesh.v1.TaskServiceFenceResponse
+	14, // 52: resonate.mesh.v1.TaskService.FenceBatch:output_type -> resonate.mesh.v1.TaskServiceFenceBatchResponse
+	18, // 53: resonate.mesh.v1.TaskService.Heartbeat:output_type -> resonate.mesh.v1.TaskServiceHeartbeatResponse
+	20, // 54: resonate.mesh.v1.TaskService.Get:output_type -> resonate.mesh.v1.TaskServiceGetResponse
+	22, // 55: resonate.mesh.v1.TaskService.Halt:output_type -> resonate.mesh.v1.TaskServiceHaltResponse
+	24, // 56: resonate.mesh.v1.TaskService.Continue:output_type -> resonate.mesh.v1.TaskServiceContinueResponse
+	26, // 57: resonate.mesh.v1.TaskService.Search:output_type -> resonate.mesh.v1.TaskServiceSearchResponse
+	28, // 58: resonate.mesh.v1.TaskService.Poll:output_type -> resonate.mesh.v1.TaskServicePollResponse
+	46, // [46:59] is the sub-list for method output_type
+	33, // [33:46] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_resonate_mesh_v1_task_service_proto_init() }

@@ -73,6 +73,15 @@ type TaskServiceClient interface {
 	// with the preloaded promises.
 	Suspend(ctx context.Context, in *TaskServiceSuspendRequest, opts ...grpc.CallOption) (*TaskServiceSuspendResponse, error)
 	// Settle the task's own promise and mark the task FULFILLED.
+	//
+	// Our extension: `actions` carries fenced writes (as FenceBatch's) applied
+	// first, in order, in the same commit as the settlement, exactly as a
+	// FenceBatch followed by this Fulfill would be, minus a round trip. With
+	// actions the fence is FenceBatch's (the task must be ACQUIRED at
+	// `version`: a task already FULFILLED refuses with FAILED_PRECONDITION);
+	// one malformed write refuses the call with INVALID_ARGUMENT naming
+	// `actions[i]...` and nothing is written; each write is answered in
+	// `results`, in order.
 	Fulfill(ctx context.Context, in *TaskServiceFulfillRequest, opts ...grpc.CallOption) (*TaskServiceFulfillResponse, error)
 	// Give an acquired task back: it becomes PENDING (same version) and is
 	// dispatched again.
@@ -299,6 +308,15 @@ type TaskServiceServer interface {
 	// with the preloaded promises.
 	Suspend(context.Context, *TaskServiceSuspendRequest) (*TaskServiceSuspendResponse, error)
 	// Settle the task's own promise and mark the task FULFILLED.
+	//
+	// Our extension: `actions` carries fenced writes (as FenceBatch's) applied
+	// first, in order, in the same commit as the settlement, exactly as a
+	// FenceBatch followed by this Fulfill would be, minus a round trip. With
+	// actions the fence is FenceBatch's (the task must be ACQUIRED at
+	// `version`: a task already FULFILLED refuses with FAILED_PRECONDITION);
+	// one malformed write refuses the call with INVALID_ARGUMENT naming
+	// `actions[i]...` and nothing is written; each write is answered in
+	// `results`, in order.
 	Fulfill(context.Context, *TaskServiceFulfillRequest) (*TaskServiceFulfillResponse, error)
 	// Give an acquired task back: it becomes PENDING (same version) and is
 	// dispatched again.

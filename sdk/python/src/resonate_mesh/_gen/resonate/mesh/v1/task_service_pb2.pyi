@@ -69,20 +69,24 @@ class TaskServiceSuspendResponse(_message.Message):
     def __init__(self, redirect: _Optional[bool] = ..., preload: _Optional[_Iterable[_Union[_records_pb2.Promise, _Mapping]]] = ...) -> None: ...
 
 class TaskServiceFulfillRequest(_message.Message):
-    __slots__ = ("id", "version", "action")
+    __slots__ = ("id", "version", "action", "actions")
     ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
+    ACTIONS_FIELD_NUMBER: _ClassVar[int]
     id: str
     version: int
     action: _promise_service_pb2.PromiseServiceSettleRequest
-    def __init__(self, id: _Optional[str] = ..., version: _Optional[int] = ..., action: _Optional[_Union[_promise_service_pb2.PromiseServiceSettleRequest, _Mapping]] = ...) -> None: ...
+    actions: _containers.RepeatedCompositeFieldContainer[FencedWrite]
+    def __init__(self, id: _Optional[str] = ..., version: _Optional[int] = ..., action: _Optional[_Union[_promise_service_pb2.PromiseServiceSettleRequest, _Mapping]] = ..., actions: _Optional[_Iterable[_Union[FencedWrite, _Mapping]]] = ...) -> None: ...
 
 class TaskServiceFulfillResponse(_message.Message):
-    __slots__ = ("promise",)
+    __slots__ = ("promise", "results")
     PROMISE_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
     promise: _records_pb2.Promise
-    def __init__(self, promise: _Optional[_Union[_records_pb2.Promise, _Mapping]] = ...) -> None: ...
+    results: _containers.RepeatedCompositeFieldContainer[FencedWriteResult]
+    def __init__(self, promise: _Optional[_Union[_records_pb2.Promise, _Mapping]] = ..., results: _Optional[_Iterable[_Union[FencedWriteResult, _Mapping]]] = ...) -> None: ...
 
 class TaskServiceReleaseRequest(_message.Message):
     __slots__ = ("id", "version")

@@ -165,6 +165,15 @@ class TaskServiceServicer:
 
     def Fulfill(self, request, context):
         """Settle the task's own promise and mark the task FULFILLED.
+
+        Our extension: `actions` carries fenced writes (as FenceBatch's) applied
+        first, in order, in the same commit as the settlement, exactly as a
+        FenceBatch followed by this Fulfill would be, minus a round trip. With
+        actions the fence is FenceBatch's (the task must be ACQUIRED at
+        `version`: a task already FULFILLED refuses with FAILED_PRECONDITION);
+        one malformed write refuses the call with INVALID_ARGUMENT naming
+        `actions[i]...` and nothing is written; each write is answered in
+        `results`, in order.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
