@@ -34,10 +34,11 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { percentile } from "./lib/measure.ts";
 import { startNodeProcess } from "./lib/node-process.ts";
-import { cpuUs, residentMiB } from "./lib/proc.ts";
+import { cpuUs } from "./lib/proc.ts";
 import type { RunResult, Workload } from "./lib/types.ts";
 import { parseStores, startStore } from "./lib/stores.ts";
 import { HELD_KINDS } from "./memory/kinds.ts";
+import { describeNodeMemory, nodeMemory } from "./memory/node-memory.ts";
 import { workload as createSettle } from "./workloads/create-settle.ts";
 import { workload as jetstreamRaw } from "./workloads/jetstream-raw.ts";
 import { workload as officialThreeStep } from "./workloads/official-sdk-three-step.ts";
@@ -98,8 +99,7 @@ for (const storeName of stores) {
           rows.push([storeName, ...formatRow(w, concurrency, result)]);
         }
       }
-      const memory = residentMiB(node.pid);
-      memories.push(`node memory after the ${storeName} rows: RSS ${memory.rss.toFixed(0)} MiB, peak RSS ${memory.peak.toFixed(0)} MiB`);
+      memories.push(`node memory after the ${storeName} rows: ${describeNodeMemory(await nodeMemory(node.address, node.pid))}`);
     } finally {
       await node.stop();
     }
