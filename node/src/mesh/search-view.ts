@@ -13,8 +13,9 @@ import { idListPrefix, matchId } from "../protocol/search.ts";
 import { Tag, type PromiseRecord, type PromiseState, type ScheduleRecord, type StoredTask } from "../protocol/types.ts";
 import type { Change, Store } from "../store/types.ts";
 import { membersOf, mergeOrdered, postingAdd, postingDelete, postingFrom, postingSize, SortedSlots, type Posting } from "./sorted-ids.ts";
-import { StateCounts } from "./state-counts.ts";
+import { NO_STATE, StateCounts } from "./state-counts.ts";
 import { KEY_PREFIX } from "../protocol/keys.ts";
+import { TASK_STATES } from "../protocol/validate.ts";
 
 interface Indexed {
   state?: PromiseState;
@@ -148,7 +149,12 @@ class RecordIndex {
   private states = new Uint8Array(64);
   private timeouts = new Float64Array(64);
   private tagSetOf = new Int32Array(64);
+  /** Per slot, the state code of the record's task (StateCounts; promises only): counted without a map per task. */
+  private taskStates = new Uint8Array(64);
   private readonly free: number[] = [];
+  /** The slot last put: a task's change usually follows its promise's in the same commit. */
+  private lastKey: string | undefined;
+  private lastSlot = 0;
   private readonly tagSets = new TagSets();
   private readonly keyOf = (slot: number): string => this.keys[slot]!;
   /** Every record, in key order; also how a key finds its slot (a binary search costs less memory than a Map). */
@@ -172,14 +178,30 @@ class RecordIndex {
     return counts;
   }
 
+  /** The slot of the record at `key`, if indexed. */
+  slotOf(key: string): number | undefined {
+    return key === this.lastKey ? this.lastSlot : this.all.find(key);
+  }
+
+  /** The state code of the task of the record in `slot` (NO_STATE: none seen). */
+  taskState(slot: number): number {
+    return this.taskStates[slot]!;
+  }
+
+  setTaskState(slot: number, code: number): void {
+    this.taskStates[slot] = code;
+  }
+
   put(key: string, next: Indexed | undefined): void {
-    let slot = this.all.find(key);
+    let slot = this.slotOf(key);
     if (slot !== undefined) this.unindex(slot);
     if (next === undefined) {
       if (slot !== undefined) {
         this.all.delete(slot);
         this.keys[slot] = undefined;
+        this.taskStates[slot] = NO_STATE;
         this.free.push(slot);
+        if (this.lastKey === key) this.lastKey = undefined;
       }
       return;
     }
@@ -189,6 +211,8 @@ class RecordIndex {
       this.reserve(slot);
       this.all.add(slot);
     }
+    this.lastKey = key;
+    this.lastSlot = slot;
     const id = key.slice(this.prefix.length);
     const state = next.state === undefined ? 0 : STATE_CODE.get(next.state)!;
     this.states[slot] = state;
@@ -229,6 +253,7 @@ class RecordIndex {
     this.states = grow(this.states, (n) => new Uint8Array(n));
     this.timeouts = grow(this.timeouts, (n) => new Float64Array(n));
     this.tagSetOf = grow(this.tagSetOf, (n) => new Int32Array(n));
+    this.taskStates = grow(this.taskStates, (n) => new Uint8Array(n));
   }
 
   /** Index `slot`, just added to `set`, under tag k = v (one of the set's). */
@@ -369,8 +394,14 @@ class RecordIndex {
 export class SearchView {
   readonly promises = new RecordIndex(KEY_PREFIX.promise);
   readonly schedules = new RecordIndex(KEY_PREFIX.schedule);
-  /** Tasks per state, for /metrics (tasks are not searched, so no index). */
-  readonly tasks = new StateCounts();
+  /** Tasks per state, for /metrics (tasks are not searched, so no index: each task's state is a byte of its promise's slot). */
+  readonly tasks = new StateCounts(TASK_STATES);
+  /**
+   * The state codes of tasks whose promise the view does not hold: a commit
+   * may list a task before its promise, and a removal may delete the promise
+   * first. Empty between such changes.
+   */
+  private readonly unplacedTasks = new Map<string, number>();
   private ready = false;
   /** While loading only: the revision each key was last indexed at, so the listing never undoes a newer change. */
   private revisions: Map<string, number> | undefined = new Map();
@@ -439,16 +470,48 @@ export class SearchView {
       this.revisions.set(change.key, change.revision);
     }
     if (change.key.startsWith(KEY_PREFIX.task)) {
-      this.tasks.set(change.key, (change.value as StoredTask | null)?.state);
+      this.applyTask(change.key.slice(KEY_PREFIX.task.length), (change.value as StoredTask | null)?.state);
       return;
     }
     if (change.key.startsWith(KEY_PREFIX.promise)) {
       const p = change.value as PromiseRecord | null;
-      this.promises.put(change.key, p === null ? undefined : { state: p.state, timeoutAt: p.timeoutAt, tags: p.tags ?? {} });
+      if (p === null) {
+        // Its task, if any, is still counted until its own removal arrives.
+        const slot = this.promises.slotOf(change.key);
+        const task = slot === undefined ? NO_STATE : this.promises.taskState(slot);
+        if (task !== NO_STATE) this.unplacedTasks.set(change.key.slice(KEY_PREFIX.promise.length), task);
+        this.promises.put(change.key, undefined);
+        return;
+      }
+      this.promises.put(change.key, { state: p.state, timeoutAt: p.timeoutAt, tags: p.tags ?? {} });
+      if (this.unplacedTasks.size > 0) {
+        const id = change.key.slice(KEY_PREFIX.promise.length);
+        const task = this.unplacedTasks.get(id);
+        if (task !== undefined) {
+          this.unplacedTasks.delete(id);
+          this.promises.setTaskState(this.promises.slotOf(change.key)!, task);
+        }
+      }
     } else {
       const s = change.value as ScheduleRecord | null;
       this.schedules.put(change.key, s === null ? undefined : { tags: s.promiseTags ?? {} });
     }
+  }
+
+  /** Task `id` is now in `state` (undefined: removed): counted from the state its promise's slot recorded. */
+  private applyTask(id: string, state: string | undefined): void {
+    const to = this.tasks.code(state);
+    const slot = this.promises.slotOf(KEY_PREFIX.promise + id);
+    let from: number;
+    if (slot === undefined) {
+      from = this.unplacedTasks.get(id) ?? NO_STATE;
+      if (to === NO_STATE) this.unplacedTasks.delete(id);
+      else this.unplacedTasks.set(id, to);
+    } else {
+      from = this.promises.taskState(slot);
+      this.promises.setTaskState(slot, to);
+    }
+    this.tasks.move(from, to);
   }
 }
 

@@ -122,3 +122,63 @@ describe("search indexes", () => {
     view.stop();
   });
 });
+
+describe("task counts by state", () => {
+  const TASK_STATES = ["pending", "acquired", "suspended", "halted", "fulfilled"] as const;
+  type TaskOp = { write: { id: string; task?: (typeof TASK_STATES)[number] | null; promise?: boolean | null; taskFirst: boolean } };
+  // One commit per op: the task and/or the promise of an id written or removed, in either order.
+  const taskOp: fc.Arbitrary<TaskOp> = fc.record({
+    id: fc.constantFrom("a", "b", "c", "a.1"),
+    task: fc.option(fc.option(fc.constantFrom(...TASK_STATES), { nil: null }), { nil: undefined }),
+    promise: fc.option(fc.option(fc.boolean(), { nil: null }), { nil: undefined }),
+    taskFirst: fc.boolean(),
+  }).map((write) => ({ write }));
+
+  async function commitTaskOp(store: MemoryStore, { write: w }: TaskOp): Promise<void> {
+    const ops = [];
+    if (w.task !== undefined) {
+      const key = `t/${w.id}`;
+      const current = await store.get(key);
+      if (w.task !== null || current !== undefined) {
+        const value = w.task === null ? null : { id: w.id, state: w.task, version: 1, resumes: [], address: "poll://any@g", createdAt: 0 };
+        ops.push({ key, value, expectedRevision: current?.revision ?? 0 });
+      }
+    }
+    if (w.promise !== undefined) {
+      const key = promiseKey(w.id);
+      const current = await store.get(key);
+      if (w.promise !== null || current !== undefined) {
+        const value = w.promise === null ? null : { id: w.id, state: "pending", param: empty, value: empty, tags: {}, timeoutAt: NOW, createdAt: 0, callbacks: [], listeners: [] };
+        ops.push({ key, value, expectedRevision: current?.revision ?? 0 });
+      }
+    }
+    if (!w.taskFirst) ops.reverse();
+    if (ops.length > 0) await store.commit(ops);
+  }
+
+  async function scanned(store: MemoryStore): Promise<Record<string, number>> {
+    const counts: Record<string, number> = Object.fromEntries(TASK_STATES.map((s) => [s, 0]));
+    for (const e of await store.list({ prefix: "t/" })) counts[(e.value as { state: string }).state]!++;
+    return counts;
+  }
+
+  it("equal a scan of the store's tasks, whatever the order of a task and its promise in a commit or their removals", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(taskOp, { maxLength: 30 }), async (ops) => {
+        const store = new MemoryStore();
+        const view = new SearchView(store);
+        // Half the writes before the view loads (the listing), half after (the watch).
+        const half = ops.length >> 1;
+        for (const o of ops.slice(0, half)) await commitTaskOp(store, o);
+        await view.start();
+        for (const o of ops.slice(half)) {
+          await commitTaskOp(store, o);
+          expect(view.tasks.snapshot()).toEqual(await scanned(store));
+        }
+        expect(view.tasks.snapshot()).toEqual(await scanned(store));
+        view.stop();
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
