@@ -41,28 +41,43 @@ export interface IndexPage {
   stoppedAfter?: string;
 }
 
+/** What follows a parent's id in its children's ids (our SDK: `.`, the official TypeScript SDK 0.11.5: `:`). */
+const CHILD_SEPARATORS = [".", ":"] as const;
+/** A query counts a value's children up to this many to pick its smallest candidate index. */
+const MAX_CHILDREN_COUNTED = 1_024;
+
 /** Stored states by code; 0 is "no state" (schedules). */
 const STATES: readonly (PromiseState | undefined)[] = [undefined, "pending", "resolved", "rejected", "rejected_canceled", "rejected_timedout"];
 const STATE_CODE: ReadonlyMap<string, number> = new Map(STATES.flatMap((s, i) => (s === undefined ? [] : [[s, i] as const])));
 
 /**
  * The tags of records, interned: a record holds the number of its tag set.
- * A value equal to the record's own id is kept as SELF, so the tag sets of
- * records that differ only there (an SDK root's `resonate:origin` and
- * `resonate:branch`, say) are one set. Steps of one call tree share theirs.
+ * A value equal to the record's own id is kept as SELF, and one equal to its
+ * parent's id (the id up to its last `.` or `:`) as PARENT, so the tag sets
+ * of records that differ only there are one set: every SDK root's
+ * (`resonate:origin` and `resonate:branch` are its id) and every workflow's
+ * steps' (origin, parent and branch are the workflow's id) share one each.
  * A set also lists its members, which is what a tag value found in no other
  * set points to instead of a posting of its own (the workflow id in a
  * step's origin, parent and branch: one list for the three).
  */
 const SELF = null;
+const PARENT = undefined;
+/** A tag value as a set keeps it: the value, or SELF / PARENT (no posting: found by the record's key). */
+type SetValue = string | typeof SELF | typeof PARENT;
 
 class TagSet {
   refs = 0;
   members: Posting | undefined;
   constructor(
     readonly hash: number,
-    readonly entries: readonly (string | typeof SELF)[],
+    readonly entries: readonly SetValue[],
   ) {}
+}
+
+/** Length of the parent id of `id` (up to its last `.` or `:`); -1 for a root. */
+function parentLength(id: string): number {
+  return Math.max(id.lastIndexOf("."), id.lastIndexOf(":"));
 }
 
 class TagSets {
@@ -74,14 +89,23 @@ class TagSets {
   /** The number of the set of `tags` (with a reference taken). */
   intern(tags: Record<string, string>, id: string): number {
     const keys = Object.keys(tags);
-    const entries = new Array<string | typeof SELF>(2 * keys.length);
+    const entries = new Array<SetValue>(2 * keys.length);
+    const parent = parentLength(id);
     let hash = 0x811c9dc5;
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i]!;
       const v = tags[k]!;
       entries[2 * i] = k;
-      entries[2 * i + 1] = v === id ? SELF : v;
-      hash = fnv(fnv(hash, k), v === id ? "" : v) ^ (v === id ? 1 : 2);
+      if (v === id) {
+        entries[2 * i + 1] = SELF;
+        hash = fnv(fnv(hash, k), "") ^ 1;
+      } else if (v.length === parent && id.startsWith(v)) {
+        entries[2 * i + 1] = PARENT;
+        hash = fnv(fnv(hash, k), "") ^ 3;
+      } else {
+        entries[2 * i + 1] = v;
+        hash = fnv(fnv(hash, k), v) ^ 2;
+      }
     }
     const found = this.byHash.get(hash);
     for (const n of found === undefined ? [] : typeof found === "number" ? [found] : found) {
@@ -123,7 +147,7 @@ function fnv(hash: number, text: string): number {
   return Math.imul(h ^ 0xff, 0x01000193) >>> 0;
 }
 
-function sameEntries(a: readonly (string | null)[], b: readonly (string | null)[]): boolean {
+function sameEntries(a: readonly SetValue[], b: readonly SetValue[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
@@ -225,7 +249,7 @@ class RecordIndex {
     const { entries } = set;
     for (let i = 0; i < entries.length; i += 2) {
       const v = entries[i + 1]!;
-      if (v !== SELF) this.addPosting(entries[i]!, v, slot, set);
+      if (typeof v === "string") this.addPosting(entries[i] as string, v, slot, set);
     }
   }
 
@@ -237,7 +261,7 @@ class RecordIndex {
     const { entries } = set;
     for (let i = 0; i < entries.length; i += 2) {
       const v = entries[i + 1]!;
-      if (v !== SELF) this.deletePosting(entries[i]!, v, slot, set);
+      if (typeof v === "string") this.deletePosting(entries[i] as string, v, slot, set);
     }
     this.tagSets.release(n);
   }
@@ -270,7 +294,7 @@ class RecordIndex {
       for (const other of [found, set]) {
         for (let i = 0; i < other.entries.length; i += 2) {
           if (other.entries[i + 1] !== v) continue;
-          const key = other.entries[i]!;
+          const key = other.entries[i] as string;
           let posting = perKey.get(key);
           for (const member of membersOf(other.members)) posting = postingAdd(posting, member, this.keyOf);
           perKey.set(key, posting!);
@@ -299,7 +323,7 @@ class RecordIndex {
     if (found.size === 0) this.byValue.delete(v);
   }
 
-  /** The slots with tag k = v (except the record whose id is v, when its value is SELF). */
+  /** The slots with tag k = v, except those whose set keeps it as SELF or PARENT. */
   private posting(k: string, v: string): Posting | undefined {
     const found = this.byValue.get(v);
     if (!(found instanceof TagSet)) return found?.get(k);
@@ -312,8 +336,10 @@ class RecordIndex {
     const { entries } = this.tagSets.get(this.tagSetOf[slot]!);
     for (let i = 0; i < entries.length; i += 2) {
       if (entries[i] !== k) continue;
-      const v = entries[i + 1]!;
-      return v === SELF ? this.keys[slot]!.slice(this.prefix.length) : v;
+      const v = entries[i + 1];
+      if (typeof v === "string") return v;
+      const id = this.keys[slot]!.slice(this.prefix.length);
+      return v === SELF ? id : id.slice(0, parentLength(id));
     }
     return undefined;
   }
@@ -324,7 +350,10 @@ class RecordIndex {
     const candidates = this.candidates(q, after);
     const ids: string[] = [];
     let scanned = 0;
+    let previous = -1;
     for (const slot of candidates) {
+      if (slot === previous) continue;
+      previous = slot;
       const key = this.keys[slot]!;
       if (!key.startsWith(idPrefix)) {
         if (key > idPrefix) break; // past the prefix range
@@ -348,15 +377,21 @@ class RecordIndex {
       // The record whose own id is the value, when its tag says so (SELF values have no posting).
       const selfSlot = this.all.find(this.prefix + v);
       const self = selfSlot !== undefined && this.tag(selfSlot, k) === v && (after === undefined || this.keys[selfSlot]! > after) ? selfSlot : undefined;
-      const size = postingSize(posting) + (self === undefined ? 0 : 1);
+      // The children of the record whose id is the value (PARENT values have no posting either): counted up to a bound.
+      const childPrefixes = CHILD_SEPARATORS.map((sep) => this.prefix + v + sep);
+      let children = 0;
+      for (const prefix of childPrefixes) children += this.countRange(prefix, after, MAX_CHILDREN_COUNTED - children);
+      const size = postingSize(posting) + (self === undefined ? 0 : 1) + children;
       if (size === 0) return [];
       if (size < best.size) {
         best = {
           size,
           slots: () => {
-            // A record with its own id as the value has no posting for it: the two never share a member.
+            // The record whose own id is the value has no posting for it; a descendant in a child range may also be
+            // in the posting (a grandchild's origin): the walk skips the repeat, which comes next in key order.
             const streams: Iterator<number>[] = [postingFrom(posting, after, this.keyOf)];
             if (self !== undefined) streams.push([self][Symbol.iterator]());
+            if (children > 0) for (const prefix of childPrefixes) streams.push(this.range(prefix, after));
             return mergeOrdered(streams, this.keyOf);
           },
         };
@@ -375,6 +410,22 @@ class RecordIndex {
       }
     }
     return { [Symbol.iterator]: best.slots };
+  }
+
+  /** Slots whose key starts with `prefix`, strictly after `after`, in key order. */
+  private *range(prefix: string, after: string | undefined): Generator<number> {
+    for (const slot of this.all.from(maxString(after, beforePrefix(prefix)))) {
+      if (!this.keys[slot]!.startsWith(prefix)) return;
+      yield slot;
+    }
+  }
+
+  /** How many slots `range(prefix, after)` yields, counted up to `cap`. */
+  private countRange(prefix: string, after: string | undefined, cap: number): number {
+    let n = 0;
+    if (cap <= 0) return 0;
+    for (const _ of this.range(prefix, after)) if (++n >= cap) break;
+    return n;
   }
 
   private matches(slot: number, id: string, q: IndexQuery): boolean {

@@ -2,8 +2,8 @@
 // ids, same order, same cursors, for any mix of state, tag and id filters,
 // while records are created, settled, re-tagged and removed. The indexes keep
 // tag sets interned and give no posting to a tag whose value is the record's
-// own id (an SDK root's origin and branch), so those cases are generated on
-// purpose.
+// own id (an SDK root's origin and branch) or its parent's (a step's origin,
+// parent and branch), so those cases are generated on purpose.
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -22,8 +22,11 @@ const KEYS = ["resonate:origin", "resonate:branch", "resonate:timer", "k"];
 const config = resolveConfig(undefined);
 const empty = { headers: {}, data: "" };
 
-/** A tag value: often the record's own id (no posting), often a shared one. */
-const tagValue = (id: string) => fc.oneof(fc.constant(id), fc.constantFrom(...VALUES));
+/** The id up to its last `.` or `:` (a root has none). */
+const parentOf = (id: string) => id.slice(0, Math.max(id.lastIndexOf("."), id.lastIndexOf(":")));
+
+/** A tag value: often the record's own id or its parent's (no posting for either), often a shared one. */
+const tagValue = (id: string) => fc.oneof(fc.constant(id), fc.constant(parentOf(id)), fc.constantFrom(...VALUES));
 
 const record = fc.constantFrom(...IDS).chain((id) =>
   fc.record({
@@ -119,6 +122,25 @@ describe("search indexes", () => {
     await put("wf.1", { "resonate:origin": "wf" });
     await put("other", { "resonate:origin": "other" });
     expect(await pages(store, { tags: { "resonate:origin": "wf" } } as SearchRequest["data"], view)).toEqual([["wf", "wf.1"]]);
+    view.stop();
+  });
+
+  it("find the steps of a workflow by its id in their tags, and a grandchild tagged with it once, among other workflows' steps", async () => {
+    const store = new MemoryStore();
+    const view = new SearchView(store);
+    await view.start();
+    const put = (id: string, tags: Record<string, string>) => apply(store, { put: { id, state: "resolved", timeoutAt: NOW + 1, tags } });
+    const step = (wf: string) => ({ "resonate:origin": wf, "resonate:parent": wf, "resonate:scope": "local", "resonate:branch": wf });
+    await put("wf", { "resonate:origin": "wf", "resonate:branch": "wf" });
+    await put("wf.1", step("wf"));
+    await put("wf.1.1", { "resonate:origin": "wf", "resonate:parent": "wf.1" });
+    await put("wf:2", step("wf"));
+    await put("wf2.1", step("wf2"));
+    await put("wfx", { "resonate:origin": "wf" });
+    const origin = { tags: { "resonate:origin": "wf" }, limit: 2 } as SearchRequest["data"];
+    expect(await pages(store, origin, view)).toEqual([["wf", "wf.1"], ["wf.1.1", "wf:2"], ["wfx"]]);
+    expect(await pages(store, { tags: { "resonate:parent": "wf" } } as SearchRequest["data"], view)).toEqual([["wf.1", "wf:2"]]);
+    expect(await pages(store, origin, view)).toEqual(await pages(store, origin));
     view.stop();
   });
 });
