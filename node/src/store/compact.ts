@@ -21,16 +21,31 @@ const MIN_REF = 6;
 /** Shapes kept at most: field names are user data (tags), so the table is bounded. */
 const MAX_SHAPES = 4_096;
 
+/** A node of the shape table's trie: one field name per level, so finding a shape builds no string. */
+interface ShapeNode {
+  id: number | undefined;
+  next: Map<string, ShapeNode> | undefined;
+}
+
 export class CompactCodec {
   private readonly shapes: string[][] = [];
-  private readonly shapeIds = new Map<string, number>();
+  private readonly shapeTrie: ShapeNode = { id: undefined, next: undefined };
+  /** The record being encoded (encode is synchronous: one at a time, so one of each is reused). */
+  private readonly writing: Writing = { key: "", strings: new Map() };
+  private readonly parts: string[] = [];
 
   /** `revision` and `value` (plain JSON data, as the store keeps it) as one flat string. */
   encode(key: string, revision: number, value: unknown): string {
-    const parts: string[] = [String(revision), ":"];
-    this.write(value, parts, { key, strings: new Map() });
-    // join makes one flat string; concatenation would keep a tree of pieces alive.
-    return parts.join("");
+    this.writing.key = key;
+    this.parts.push(`${revision}:`);
+    try {
+      this.write(value, this.writing);
+      // join makes one flat string; concatenation would keep a tree of pieces alive.
+      return this.parts.join("");
+    } finally {
+      this.writing.strings.clear();
+      this.parts.length = 0;
+    }
   }
 
   /** The revision of an encoded record, without decoding the rest. */
@@ -53,62 +68,62 @@ export class CompactCodec {
     return this.shapes.length;
   }
 
-  private write(value: unknown, parts: string[], record: Writing): void {
+  private write(value: unknown, record: Writing): void {
     if (typeof value === "string") {
-      this.writeString(value, parts, record);
+      this.writeString(value, record);
       return;
     }
     if (typeof value === "number" && isLong(value)) {
       // Timestamps: a record's createdAt and settledAt are often the same.
       const earlier = record.strings.get(value);
-      if (earlier !== undefined) parts.push("[", String(REPEAT), ",", String(earlier), "]");
+      if (earlier !== undefined) this.parts.push(`[${REPEAT},${earlier}]`);
       else {
         record.strings.set(value, record.strings.size);
-        parts.push(String(value));
+        this.parts.push(String(value));
       }
       return;
     }
     if (value === null || typeof value !== "object") {
-      parts.push(String(value));
+      this.parts.push(String(value));
       return;
     }
     if (Array.isArray(value)) {
-      parts.push("[", String(ARRAY));
-      for (const item of value) {
-        parts.push(",");
-        this.write(item, parts, record);
+      this.parts.push(`[${ARRAY}`);
+      for (let i = 0; i < value.length; i++) {
+        this.parts.push(",");
+        this.write(value[i], record);
       }
-      parts.push("]");
+      this.parts.push("]");
       return;
     }
     const keys = Object.keys(value);
     const shape = this.shapeOf(keys);
-    parts.push("[", String(shape ?? PAIRS));
-    for (const key of keys) {
-      parts.push(",");
-      if (shape === undefined) parts.push(JSON.stringify(key), ",");
-      this.write((value as Record<string, unknown>)[key], parts, record);
+    this.parts.push(shape === undefined ? `[${PAIRS}` : `[${shape}`);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      this.parts.push(shape === undefined ? `,${JSON.stringify(key)},` : ",");
+      this.write((value as Record<string, unknown>)[key], record);
     }
-    parts.push("]");
+    this.parts.push("]");
   }
 
-  private writeString(value: string, parts: string[], record: Writing): void {
+  private writeString(value: string, record: Writing): void {
     if (value.length >= MIN_REF) {
       const earlier = record.strings.get(value);
       if (earlier !== undefined) {
-        parts.push("[", String(REPEAT), ",", String(earlier), "]");
+        this.parts.push(`[${REPEAT},${earlier}]`);
         return;
       }
       record.strings.set(value, record.strings.size);
       // The record's id, or its parent's (a child id starts with it): a slice of the key.
       const at = record.key.lastIndexOf(value);
       if (at !== -1) {
-        if (at + value.length === record.key.length) parts.push("[", String(KEY_SLICE), ",", String(at), "]");
-        else parts.push("[", String(KEY_SLICE), ",", String(at), ",", String(at + value.length), "]");
+        const end = at + value.length;
+        this.parts.push(end === record.key.length ? `[${KEY_SLICE},${at}]` : `[${KEY_SLICE},${at},${end}]`);
         return;
       }
     }
-    parts.push(JSON.stringify(value));
+    this.parts.push(JSON.stringify(value));
   }
 
   private read(packed: unknown, record: Reading): unknown {
@@ -142,12 +157,21 @@ export class CompactCodec {
   }
 
   private shapeOf(keys: string[]): number | undefined {
-    const name = JSON.stringify(keys);
-    const known = this.shapeIds.get(name);
-    if (known !== undefined || this.shapes.length >= MAX_SHAPES) return known;
-    this.shapes.push(keys);
-    this.shapeIds.set(name, this.shapes.length - 1);
-    return this.shapes.length - 1;
+    let node = this.shapeTrie;
+    for (let i = 0; i < keys.length; i++) {
+      let next = node.next?.get(keys[i]!);
+      if (next === undefined) {
+        if (this.shapes.length >= MAX_SHAPES) return undefined;
+        next = { id: undefined, next: undefined };
+        (node.next ??= new Map()).set(keys[i]!, next);
+      }
+      node = next;
+    }
+    if (node.id === undefined && this.shapes.length < MAX_SHAPES) {
+      node.id = this.shapes.length;
+      this.shapes.push(keys);
+    }
+    return node.id;
   }
 }
 
