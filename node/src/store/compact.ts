@@ -6,7 +6,11 @@
 // replaces costs several times that (a header and a pointer per field, boxed
 // timestamps, one object per nested map). A string found in the record's
 // key (its id, its parent's id) or equal to one earlier in the record (the root id an
-// SDK step carries in three tags) is written as a short reference.
+// SDK step carries in three tags) is written as a short reference. An empty
+// array or object (a promise's callbacks and listeners, a value's headers) is
+// one bare number, and a timestamp is written as its distance from the
+// codec's creation plus one half (a bare number with a fraction), which is
+// shorter; the few literal numbers that would read as either are wrapped.
 
 /** An array: its items follow this marker. */
 const ARRAY = -1;
@@ -16,6 +20,15 @@ const PAIRS = -2;
 const KEY_SLICE = -3;
 /** A string or long number written earlier in the same record: its number (in order of writing) follows. */
 const REPEAT = -4;
+/** A number written as itself (a literal that a bare number would misread: a fraction, or -1 .. -9). */
+const LITERAL = -5;
+/** Bare numbers that stand for an empty array and an empty object. */
+const EMPTY_ARRAY = -1;
+const EMPTY_OBJECT = -2;
+/** Bare integers from this up to -1 are tokens, never literals. */
+const LOWEST_TOKEN = -9;
+/** Timestamps this far from the codec's base at most are written as a distance (exact in a double with its half). */
+const MAX_DISTANCE = 2 ** 51;
 /** Strings shorter than this are written out even when they repeat or end the key. */
 const MIN_REF = 6;
 /** Shapes kept at most: field names are user data (tags), so the table is bounded. */
@@ -33,6 +46,8 @@ export class CompactCodec {
   /** The record being encoded (encode is synchronous: one at a time, so one of each is reused). */
   private readonly writing: Writing = { key: "", strings: new Map() };
   private readonly parts: string[] = [];
+  /** What timestamps are written as a distance from: when the codec was made (records are written after). */
+  private readonly base = Date.now();
 
   /** `revision` and `value` (plain JSON data, as the store keeps it) as one flat string. */
   encode(key: string, revision: number, value: unknown): string {
@@ -73,14 +88,8 @@ export class CompactCodec {
       this.writeString(value, record);
       return;
     }
-    if (typeof value === "number" && isLong(value)) {
-      // Timestamps: a record's createdAt and settledAt are often the same.
-      const earlier = record.strings.get(value);
-      if (earlier !== undefined) this.parts.push(`[${REPEAT},${earlier}]`);
-      else {
-        record.strings.set(value, record.strings.size);
-        this.parts.push(String(value));
-      }
+    if (typeof value === "number") {
+      this.writeNumber(value, record);
       return;
     }
     if (value === null || typeof value !== "object") {
@@ -88,6 +97,10 @@ export class CompactCodec {
       return;
     }
     if (Array.isArray(value)) {
+      if (value.length === 0) {
+        this.parts.push(String(EMPTY_ARRAY));
+        return;
+      }
       this.parts.push(`[${ARRAY}`);
       for (let i = 0; i < value.length; i++) {
         this.parts.push(",");
@@ -97,6 +110,10 @@ export class CompactCodec {
       return;
     }
     const keys = Object.keys(value);
+    if (keys.length === 0) {
+      this.parts.push(String(EMPTY_OBJECT));
+      return;
+    }
     const shape = this.shapeOf(keys);
     this.parts.push(shape === undefined ? `[${PAIRS}` : `[${shape}`);
     for (let i = 0; i < keys.length; i++) {
@@ -105,6 +122,25 @@ export class CompactCodec {
       this.write((value as Record<string, unknown>)[key], record);
     }
     this.parts.push("]");
+  }
+
+  private writeNumber(n: number, record: Writing): void {
+    if (isLong(n)) {
+      // Timestamps: a record's createdAt and settledAt are often the same.
+      const earlier = record.strings.get(n);
+      if (earlier !== undefined) {
+        this.parts.push(`[${REPEAT},${earlier}]`);
+        return;
+      }
+      record.strings.set(n, record.strings.size);
+      if (Number.isSafeInteger(n) && Math.abs(n - this.base) < MAX_DISTANCE) {
+        this.parts.push(String(n - this.base + 0.5));
+        return;
+      }
+    }
+    // A bare fraction reads as a distance, a bare -1 .. -9 as a token: such literals are wrapped.
+    if (Number.isInteger(n) && !(n >= LOWEST_TOKEN && n < 0)) this.parts.push(String(n));
+    else this.parts.push(`[${LITERAL},${n}]`);
   }
 
   private writeString(value: string, record: Writing): void {
@@ -132,9 +168,25 @@ export class CompactCodec {
       if (packed.length >= MIN_REF) record.strings.push(packed);
       return packed;
     }
-    if (typeof packed === "number" && isLong(packed)) record.strings.push(packed);
+    if (typeof packed === "number") {
+      if (!Number.isInteger(packed)) {
+        // A timestamp's distance from the base, plus one half.
+        const n = packed - 0.5 + this.base;
+        record.strings.push(n);
+        return n;
+      }
+      if (packed === EMPTY_ARRAY) return [];
+      if (packed === EMPTY_OBJECT) return {};
+      if (isLong(packed)) record.strings.push(packed);
+      return packed;
+    }
     if (!Array.isArray(packed)) return packed;
     const tag = packed[0] as number;
+    if (tag === LITERAL) {
+      const n = packed[1] as number;
+      if (isLong(n)) record.strings.push(n);
+      return n;
+    }
     if (tag === ARRAY) {
       const out = new Array<unknown>(packed.length - 1);
       for (let i = 1; i < packed.length; i++) out[i - 1] = this.read(packed[i], record);
