@@ -11,6 +11,9 @@
 // one bare number, and a timestamp is written as its distance from the
 // codec's creation plus one half (a bare number with a fraction), which is
 // shorter; the few literal numbers that would read as either are wrapped.
+// A string that two records in a row carry in the same field (a worker's
+// address in its tasks, a group's target tag) joins a bounded table of
+// common strings and is written as its number there from then on.
 
 /** An array: its items follow this marker. */
 const ARRAY = -1;
@@ -27,6 +30,14 @@ const EMPTY_ARRAY = -1;
 const EMPTY_OBJECT = -2;
 /** Bare integers from this up to -1 are tokens, never literals. */
 const LOWEST_TOKEN = -9;
+/** A string of the table of common strings: its number follows. */
+const COMMON = -6;
+/** Strings kept in that table at most, and the lengths worth keeping there. */
+const MAX_COMMON = 4_096;
+const MIN_COMMON = 12;
+const MAX_COMMON_LENGTH = 256;
+/** Fields of a shape whose last string is remembered (a tag map may have many). */
+const MAX_FIELDS_WATCHED = 64;
 /** Timestamps this far from the codec's base at most are written as a distance (exact in a double with its half). */
 const MAX_DISTANCE = 2 ** 51;
 /** Strings shorter than this are written out even when they repeat or end the key. */
@@ -48,6 +59,11 @@ export class CompactCodec {
   private readonly parts: string[] = [];
   /** What timestamps are written as a distance from: when the codec was made (records are written after). */
   private readonly base = Date.now();
+  /** Common strings, by number (append-only, so every record written stays readable), and their numbers. */
+  private readonly common: string[] = [];
+  private readonly commonIds = new Map<string, number>();
+  /** The last string written in each field of each shape (shape * MAX_FIELDS_WATCHED + field): a repeat there is common. */
+  private readonly lastInField = new Map<number, string>();
 
   /** `revision` and `value` (plain JSON data, as the store keeps it) as one flat string. */
   encode(key: string, revision: number, value: unknown): string {
@@ -119,7 +135,9 @@ export class CompactCodec {
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!;
       this.parts.push(shape === undefined ? `,${JSON.stringify(key)},` : ",");
-      this.write((value as Record<string, unknown>)[key], record);
+      const field = (value as Record<string, unknown>)[key];
+      if (typeof field === "string" && shape !== undefined && i < MAX_FIELDS_WATCHED) this.writeString(field, record, shape * MAX_FIELDS_WATCHED + i);
+      else this.write(field, record);
     }
     this.parts.push("]");
   }
@@ -143,7 +161,8 @@ export class CompactCodec {
     else this.parts.push(`[${LITERAL},${n}]`);
   }
 
-  private writeString(value: string, record: Writing): void {
+  /** `field`: where in a shape the string is (see lastInField), or -1. */
+  private writeString(value: string, record: Writing, field = -1): void {
     if (value.length >= MIN_REF) {
       const earlier = record.strings.get(value);
       if (earlier !== undefined) {
@@ -157,6 +176,21 @@ export class CompactCodec {
         const end = at + value.length;
         this.parts.push(end === record.key.length ? `[${KEY_SLICE},${at}]` : `[${KEY_SLICE},${at},${end}]`);
         return;
+      }
+      if (field >= 0 && value.length >= MIN_COMMON && value.length <= MAX_COMMON_LENGTH) {
+        let id = this.commonIds.get(value);
+        if (id === undefined && this.common.length < MAX_COMMON) {
+          if (this.lastInField.get(field) === value) {
+            id = this.common.push(value) - 1;
+            this.commonIds.set(value, id);
+          } else {
+            this.lastInField.set(field, value);
+          }
+        }
+        if (id !== undefined) {
+          this.parts.push(`[${COMMON},${id}]`);
+          return;
+        }
       }
     }
     this.parts.push(JSON.stringify(value));
@@ -182,6 +216,11 @@ export class CompactCodec {
     }
     if (!Array.isArray(packed)) return packed;
     const tag = packed[0] as number;
+    if (tag === COMMON) {
+      const value = this.common[packed[1] as number]!;
+      record.strings.push(value);
+      return value;
+    }
     if (tag === LITERAL) {
       const n = packed[1] as number;
       if (isLong(n)) record.strings.push(n);
