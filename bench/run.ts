@@ -13,6 +13,8 @@
 //                                        here), default all; nats-server 2.12+ on PATH. Each JetStream
 //                                        store gets the raw ceiling rows too.
 //   npm run bench -- --held 0            skip the bytes-per-promise rows (default 100000 promises each)
+//   npm run bench -- --idle 30000        also report the node's memory after this long without requests
+//                                        (V8 gives back heap it no longer needs some seconds after a burst)
 //   npm run bench -- --concurrency 64    only the rows at this concurrency (one row per profile:
 //                                        BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the node,
 //                                        `node --cpu-prof --import tsx bench/run.ts ...` the client/worker)
@@ -34,10 +36,11 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { percentile } from "./lib/measure.ts";
 import { startNodeProcess } from "./lib/node-process.ts";
-import { cpuUs, residentMiB } from "./lib/proc.ts";
+import { cpuUs } from "./lib/proc.ts";
 import type { RunResult, Workload } from "./lib/types.ts";
 import { parseStores, startStore } from "./lib/stores.ts";
 import { HELD_KINDS } from "./memory/kinds.ts";
+import { describeNodeMemory, nodeMemory } from "./memory/node-memory.ts";
 import { workload as createSettle } from "./workloads/create-settle.ts";
 import { workload as jetstreamRaw } from "./workloads/jetstream-raw.ts";
 import { workload as officialThreeStep } from "./workloads/official-sdk-three-step.ts";
@@ -55,6 +58,7 @@ const { values } = parseArgs({
     only: { type: "string" },
     store: { type: "string", default: "all" },
     held: { type: "string", default: "100000" },
+    idle: { type: "string", default: "0" },
     concurrency: { type: "string" },
   },
 });
@@ -98,8 +102,11 @@ for (const storeName of stores) {
           rows.push([storeName, ...formatRow(w, concurrency, result)]);
         }
       }
-      const memory = residentMiB(node.pid);
-      memories.push(`node memory after the ${storeName} rows: RSS ${memory.rss.toFixed(0)} MiB, peak RSS ${memory.peak.toFixed(0)} MiB`);
+      memories.push(`node memory after the ${storeName} rows: ${describeNodeMemory(await nodeMemory(node.address, node.pid))}`);
+      if (Number(values.idle) > 0) {
+        await new Promise((r) => setTimeout(r, Number(values.idle)));
+        memories.push(`node memory ${Number(values.idle) / 1000} s later, idle: ${describeNodeMemory(await nodeMemory(node.address, node.pid))}`);
+      }
     } finally {
       await node.stop();
     }

@@ -1,5 +1,6 @@
-// What Linux says about a process (/proc): its CPU time and memory, so the
-// bench charges the node process for its share without the node's help.
+// What Linux says about a process (/proc): its CPU time, so the bench
+// charges the node process for its share without the node's help
+// (its memory: bench/memory/node-memory.ts).
 
 import { readFileSync } from "node:fs";
 
@@ -13,11 +14,4 @@ export function cpuUs(pid: number): number {
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   return ((utime + stime) * 1e6) / TICKS_PER_SECOND;
-}
-
-/** Resident memory now and at its peak, in MiB. */
-export function residentMiB(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kib = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
-  return { rss: kib("VmRSS") / 1024, peak: kib("VmHWM") / 1024 };
 }

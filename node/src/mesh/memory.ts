@@ -38,6 +38,8 @@ export class MemoryBudget {
 
   /** Refusal for a request (or an upload of `bytes` not read yet), or undefined to let it in. */
   admit(request: Request | undefined, bytes = 0): ProtocolError | undefined {
+    // Reads, leases and the like add nothing: their payload is not even measured.
+    if (request !== undefined && !mayAdd(request)) return undefined;
     const size = request === undefined ? bytes : payloadChars(request);
     if (request !== undefined && !adds(request, size)) return undefined;
     const now = Date.now();
@@ -69,13 +71,33 @@ export class MemoryBudget {
 
 /** Characters of payload (data, headers, tags) a request carries: what it adds to the heap, roughly. */
 function payloadChars(request: Request): number {
+  return charsIn(request.data, 0);
+}
+
+function charsIn(v: unknown, depth: number): number {
+  if (typeof v === "string") return v.length;
+  if (v === null || typeof v !== "object" || depth >= 6) return 0;
   let n = 0;
-  const walk = (v: unknown, depth: number) => {
-    if (typeof v === "string") n += v.length;
-    else if (v !== null && typeof v === "object" && depth < 6) for (const x of Object.values(v)) walk(x, depth + 1);
-  };
-  walk(request.data, 0);
+  if (Array.isArray(v)) for (let i = 0; i < v.length; i++) n += charsIn(v[i], depth + 1);
+  else for (const key in v) n += charsIn((v as Record<string, unknown>)[key], depth + 1);
   return n;
+}
+
+/** The kinds `adds` may say yes to. */
+function mayAdd(request: Request): boolean {
+  switch (request.kind) {
+    case "promise.create":
+    case "task.create":
+    case "schedule.create":
+    case "promise.register_callback":
+    case "promise.register_listener":
+    case "task.fence":
+    case "promise.settle":
+    case "task.fulfill":
+      return true;
+    default:
+      return false;
+  }
 }
 
 /** Does this request add records (creates) or a large value? Reads, leases and small settles do not count. */

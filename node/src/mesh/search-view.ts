@@ -13,8 +13,9 @@ import { idListPrefix, matchId } from "../protocol/search.ts";
 import { Tag, type PromiseRecord, type PromiseState, type ScheduleRecord, type StoredTask } from "../protocol/types.ts";
 import type { Change, Store } from "../store/types.ts";
 import { membersOf, mergeOrdered, postingAdd, postingDelete, postingFrom, postingSize, SortedSlots, type Posting } from "./sorted-ids.ts";
-import { StateCounts } from "./state-counts.ts";
+import { NO_STATE, StateCounts } from "./state-counts.ts";
 import { KEY_PREFIX } from "../protocol/keys.ts";
+import { TASK_STATES } from "../protocol/validate.ts";
 
 interface Indexed {
   state?: PromiseState;
@@ -40,28 +41,43 @@ export interface IndexPage {
   stoppedAfter?: string;
 }
 
+/** What follows a parent's id in its children's ids (our SDK: `.`, the official TypeScript SDK 0.11.5: `:`). */
+const CHILD_SEPARATORS = [".", ":"] as const;
+/** A query counts a value's children up to this many to pick its smallest candidate index. */
+const MAX_CHILDREN_COUNTED = 1_024;
+
 /** Stored states by code; 0 is "no state" (schedules). */
 const STATES: readonly (PromiseState | undefined)[] = [undefined, "pending", "resolved", "rejected", "rejected_canceled", "rejected_timedout"];
 const STATE_CODE: ReadonlyMap<string, number> = new Map(STATES.flatMap((s, i) => (s === undefined ? [] : [[s, i] as const])));
 
 /**
  * The tags of records, interned: a record holds the number of its tag set.
- * A value equal to the record's own id is kept as SELF, so the tag sets of
- * records that differ only there (an SDK root's `resonate:origin` and
- * `resonate:branch`, say) are one set. Steps of one call tree share theirs.
+ * A value equal to the record's own id is kept as SELF, and one equal to its
+ * parent's id (the id up to its last `.` or `:`) as PARENT, so the tag sets
+ * of records that differ only there are one set: every SDK root's
+ * (`resonate:origin` and `resonate:branch` are its id) and every workflow's
+ * steps' (origin, parent and branch are the workflow's id) share one each.
  * A set also lists its members, which is what a tag value found in no other
  * set points to instead of a posting of its own (the workflow id in a
  * step's origin, parent and branch: one list for the three).
  */
 const SELF = null;
+const PARENT = undefined;
+/** A tag value as a set keeps it: the value, or SELF / PARENT (no posting: found by the record's key). */
+type SetValue = string | typeof SELF | typeof PARENT;
 
 class TagSet {
   refs = 0;
   members: Posting | undefined;
   constructor(
     readonly hash: number,
-    readonly entries: readonly (string | typeof SELF)[],
+    readonly entries: readonly SetValue[],
   ) {}
+}
+
+/** Length of the parent id of `id` (up to its last `.` or `:`); -1 for a root. */
+function parentLength(id: string): number {
+  return Math.max(id.lastIndexOf("."), id.lastIndexOf(":"));
 }
 
 class TagSets {
@@ -73,14 +89,23 @@ class TagSets {
   /** The number of the set of `tags` (with a reference taken). */
   intern(tags: Record<string, string>, id: string): number {
     const keys = Object.keys(tags);
-    const entries = new Array<string | typeof SELF>(2 * keys.length);
+    const entries = new Array<SetValue>(2 * keys.length);
+    const parent = parentLength(id);
     let hash = 0x811c9dc5;
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i]!;
       const v = tags[k]!;
       entries[2 * i] = k;
-      entries[2 * i + 1] = v === id ? SELF : v;
-      hash = fnv(fnv(hash, k), v === id ? "" : v) ^ (v === id ? 1 : 2);
+      if (v === id) {
+        entries[2 * i + 1] = SELF;
+        hash = fnv(fnv(hash, k), "") ^ 1;
+      } else if (v.length === parent && id.startsWith(v)) {
+        entries[2 * i + 1] = PARENT;
+        hash = fnv(fnv(hash, k), "") ^ 3;
+      } else {
+        entries[2 * i + 1] = v;
+        hash = fnv(fnv(hash, k), v) ^ 2;
+      }
     }
     const found = this.byHash.get(hash);
     for (const n of found === undefined ? [] : typeof found === "number" ? [found] : found) {
@@ -122,7 +147,7 @@ function fnv(hash: number, text: string): number {
   return Math.imul(h ^ 0xff, 0x01000193) >>> 0;
 }
 
-function sameEntries(a: readonly (string | null)[], b: readonly (string | null)[]): boolean {
+function sameEntries(a: readonly SetValue[], b: readonly SetValue[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
@@ -148,7 +173,12 @@ class RecordIndex {
   private states = new Uint8Array(64);
   private timeouts = new Float64Array(64);
   private tagSetOf = new Int32Array(64);
+  /** Per slot, the state code of the record's task (StateCounts; promises only): counted without a map per task. */
+  private taskStates = new Uint8Array(64);
   private readonly free: number[] = [];
+  /** The slot last put: a task's change usually follows its promise's in the same commit. */
+  private lastKey: string | undefined;
+  private lastSlot = 0;
   private readonly tagSets = new TagSets();
   private readonly keyOf = (slot: number): string => this.keys[slot]!;
   /** Every record, in key order; also how a key finds its slot (a binary search costs less memory than a Map). */
@@ -172,14 +202,30 @@ class RecordIndex {
     return counts;
   }
 
+  /** The slot of the record at `key`, if indexed. */
+  slotOf(key: string): number | undefined {
+    return key === this.lastKey ? this.lastSlot : this.all.find(key);
+  }
+
+  /** The state code of the task of the record in `slot` (NO_STATE: none seen). */
+  taskState(slot: number): number {
+    return this.taskStates[slot]!;
+  }
+
+  setTaskState(slot: number, code: number): void {
+    this.taskStates[slot] = code;
+  }
+
   put(key: string, next: Indexed | undefined): void {
-    let slot = this.all.find(key);
+    let slot = this.slotOf(key);
     if (slot !== undefined) this.unindex(slot);
     if (next === undefined) {
       if (slot !== undefined) {
         this.all.delete(slot);
         this.keys[slot] = undefined;
+        this.taskStates[slot] = NO_STATE;
         this.free.push(slot);
+        if (this.lastKey === key) this.lastKey = undefined;
       }
       return;
     }
@@ -189,6 +235,8 @@ class RecordIndex {
       this.reserve(slot);
       this.all.add(slot);
     }
+    this.lastKey = key;
+    this.lastSlot = slot;
     const id = key.slice(this.prefix.length);
     const state = next.state === undefined ? 0 : STATE_CODE.get(next.state)!;
     this.states[slot] = state;
@@ -201,7 +249,7 @@ class RecordIndex {
     const { entries } = set;
     for (let i = 0; i < entries.length; i += 2) {
       const v = entries[i + 1]!;
-      if (v !== SELF) this.addPosting(entries[i]!, v, slot, set);
+      if (typeof v === "string") this.addPosting(entries[i] as string, v, slot, set);
     }
   }
 
@@ -213,7 +261,7 @@ class RecordIndex {
     const { entries } = set;
     for (let i = 0; i < entries.length; i += 2) {
       const v = entries[i + 1]!;
-      if (v !== SELF) this.deletePosting(entries[i]!, v, slot, set);
+      if (typeof v === "string") this.deletePosting(entries[i] as string, v, slot, set);
     }
     this.tagSets.release(n);
   }
@@ -229,6 +277,7 @@ class RecordIndex {
     this.states = grow(this.states, (n) => new Uint8Array(n));
     this.timeouts = grow(this.timeouts, (n) => new Float64Array(n));
     this.tagSetOf = grow(this.tagSetOf, (n) => new Int32Array(n));
+    this.taskStates = grow(this.taskStates, (n) => new Uint8Array(n));
   }
 
   /** Index `slot`, just added to `set`, under tag k = v (one of the set's). */
@@ -245,7 +294,7 @@ class RecordIndex {
       for (const other of [found, set]) {
         for (let i = 0; i < other.entries.length; i += 2) {
           if (other.entries[i + 1] !== v) continue;
-          const key = other.entries[i]!;
+          const key = other.entries[i] as string;
           let posting = perKey.get(key);
           for (const member of membersOf(other.members)) posting = postingAdd(posting, member, this.keyOf);
           perKey.set(key, posting!);
@@ -274,7 +323,7 @@ class RecordIndex {
     if (found.size === 0) this.byValue.delete(v);
   }
 
-  /** The slots with tag k = v (except the record whose id is v, when its value is SELF). */
+  /** The slots with tag k = v, except those whose set keeps it as SELF or PARENT. */
   private posting(k: string, v: string): Posting | undefined {
     const found = this.byValue.get(v);
     if (!(found instanceof TagSet)) return found?.get(k);
@@ -287,8 +336,10 @@ class RecordIndex {
     const { entries } = this.tagSets.get(this.tagSetOf[slot]!);
     for (let i = 0; i < entries.length; i += 2) {
       if (entries[i] !== k) continue;
-      const v = entries[i + 1]!;
-      return v === SELF ? this.keys[slot]!.slice(this.prefix.length) : v;
+      const v = entries[i + 1];
+      if (typeof v === "string") return v;
+      const id = this.keys[slot]!.slice(this.prefix.length);
+      return v === SELF ? id : id.slice(0, parentLength(id));
     }
     return undefined;
   }
@@ -299,7 +350,10 @@ class RecordIndex {
     const candidates = this.candidates(q, after);
     const ids: string[] = [];
     let scanned = 0;
+    let previous = -1;
     for (const slot of candidates) {
+      if (slot === previous) continue;
+      previous = slot;
       const key = this.keys[slot]!;
       if (!key.startsWith(idPrefix)) {
         if (key > idPrefix) break; // past the prefix range
@@ -323,15 +377,21 @@ class RecordIndex {
       // The record whose own id is the value, when its tag says so (SELF values have no posting).
       const selfSlot = this.all.find(this.prefix + v);
       const self = selfSlot !== undefined && this.tag(selfSlot, k) === v && (after === undefined || this.keys[selfSlot]! > after) ? selfSlot : undefined;
-      const size = postingSize(posting) + (self === undefined ? 0 : 1);
+      // The children of the record whose id is the value (PARENT values have no posting either): counted up to a bound.
+      const childPrefixes = CHILD_SEPARATORS.map((sep) => this.prefix + v + sep);
+      let children = 0;
+      for (const prefix of childPrefixes) children += this.countRange(prefix, after, MAX_CHILDREN_COUNTED - children);
+      const size = postingSize(posting) + (self === undefined ? 0 : 1) + children;
       if (size === 0) return [];
       if (size < best.size) {
         best = {
           size,
           slots: () => {
-            // A record with its own id as the value has no posting for it: the two never share a member.
+            // The record whose own id is the value has no posting for it; a descendant in a child range may also be
+            // in the posting (a grandchild's origin): the walk skips the repeat, which comes next in key order.
             const streams: Iterator<number>[] = [postingFrom(posting, after, this.keyOf)];
             if (self !== undefined) streams.push([self][Symbol.iterator]());
+            if (children > 0) for (const prefix of childPrefixes) streams.push(this.range(prefix, after));
             return mergeOrdered(streams, this.keyOf);
           },
         };
@@ -352,6 +412,22 @@ class RecordIndex {
     return { [Symbol.iterator]: best.slots };
   }
 
+  /** Slots whose key starts with `prefix`, strictly after `after`, in key order. */
+  private *range(prefix: string, after: string | undefined): Generator<number> {
+    for (const slot of this.all.from(maxString(after, beforePrefix(prefix)))) {
+      if (!this.keys[slot]!.startsWith(prefix)) return;
+      yield slot;
+    }
+  }
+
+  /** How many slots `range(prefix, after)` yields, counted up to `cap`. */
+  private countRange(prefix: string, after: string | undefined, cap: number): number {
+    let n = 0;
+    if (cap <= 0) return 0;
+    for (const _ of this.range(prefix, after)) if (++n >= cap) break;
+    return n;
+  }
+
   private matches(slot: number, id: string, q: IndexQuery): boolean {
     if (q.state !== undefined) {
       let state = STATES[this.states[slot]!];
@@ -369,8 +445,14 @@ class RecordIndex {
 export class SearchView {
   readonly promises = new RecordIndex(KEY_PREFIX.promise);
   readonly schedules = new RecordIndex(KEY_PREFIX.schedule);
-  /** Tasks per state, for /metrics (tasks are not searched, so no index). */
-  readonly tasks = new StateCounts();
+  /** Tasks per state, for /metrics (tasks are not searched, so no index: each task's state is a byte of its promise's slot). */
+  readonly tasks = new StateCounts(TASK_STATES);
+  /**
+   * The state codes of tasks whose promise the view does not hold: a commit
+   * may list a task before its promise, and a removal may delete the promise
+   * first. Empty between such changes.
+   */
+  private readonly unplacedTasks = new Map<string, number>();
   private ready = false;
   /** While loading only: the revision each key was last indexed at, so the listing never undoes a newer change. */
   private revisions: Map<string, number> | undefined = new Map();
@@ -439,16 +521,48 @@ export class SearchView {
       this.revisions.set(change.key, change.revision);
     }
     if (change.key.startsWith(KEY_PREFIX.task)) {
-      this.tasks.set(change.key, (change.value as StoredTask | null)?.state);
+      this.applyTask(change.key.slice(KEY_PREFIX.task.length), (change.value as StoredTask | null)?.state);
       return;
     }
     if (change.key.startsWith(KEY_PREFIX.promise)) {
       const p = change.value as PromiseRecord | null;
-      this.promises.put(change.key, p === null ? undefined : { state: p.state, timeoutAt: p.timeoutAt, tags: p.tags ?? {} });
+      if (p === null) {
+        // Its task, if any, is still counted until its own removal arrives.
+        const slot = this.promises.slotOf(change.key);
+        const task = slot === undefined ? NO_STATE : this.promises.taskState(slot);
+        if (task !== NO_STATE) this.unplacedTasks.set(change.key.slice(KEY_PREFIX.promise.length), task);
+        this.promises.put(change.key, undefined);
+        return;
+      }
+      this.promises.put(change.key, { state: p.state, timeoutAt: p.timeoutAt, tags: p.tags ?? {} });
+      if (this.unplacedTasks.size > 0) {
+        const id = change.key.slice(KEY_PREFIX.promise.length);
+        const task = this.unplacedTasks.get(id);
+        if (task !== undefined) {
+          this.unplacedTasks.delete(id);
+          this.promises.setTaskState(this.promises.slotOf(change.key)!, task);
+        }
+      }
     } else {
       const s = change.value as ScheduleRecord | null;
       this.schedules.put(change.key, s === null ? undefined : { tags: s.promiseTags ?? {} });
     }
+  }
+
+  /** Task `id` is now in `state` (undefined: removed): counted from the state its promise's slot recorded. */
+  private applyTask(id: string, state: string | undefined): void {
+    const to = this.tasks.code(state);
+    const slot = this.promises.slotOf(KEY_PREFIX.promise + id);
+    let from: number;
+    if (slot === undefined) {
+      from = this.unplacedTasks.get(id) ?? NO_STATE;
+      if (to === NO_STATE) this.unplacedTasks.delete(id);
+      else this.unplacedTasks.set(id, to);
+    } else {
+      from = this.promises.taskState(slot);
+      this.promises.setTaskState(slot, to);
+    }
+    this.tasks.move(from, to);
   }
 }
 

@@ -214,11 +214,15 @@ export class MemoryStore implements Store {
     try {
       for (let next = 0; next < this.pending.length; next++) {
         const change = this.pending[next]!;
+        // One copy per change, made for its first watcher and shared by the others (the node's
+        // indexes under one prefix: the search view and the timer loop), which read changes and
+        // never modify them; none of them can reach what the store keeps.
+        let delivered: Change | undefined;
         for (const w of this.watcherList) {
           if (!w.active || !change.key.startsWith(w.prefix)) continue;
+          delivered ??= { key: change.key, value: cloneJson(change.value), revision: change.revision };
           try {
-            // Each watcher gets its own copy, as each reader does.
-            w.onChange({ key: change.key, value: cloneJson(change.value), revision: change.revision });
+            w.onChange(delivered);
           } catch {
             // A watcher's failure is its own; the commit has already happened.
           }

@@ -28,6 +28,13 @@ export class SortedKeys {
     const block = this.blocks[b]!;
     const i = lowerBound(block, key);
     if (block[i] === key) return;
+    if (i === block.length && b === this.blocks.length - 1 && block.length >= 2 * SortedKeys.BLOCK) {
+      // Keys created in order (time-ordered ids) start a new last block instead of splitting a full one, so blocks stay full, not half empty.
+      this.blocks.push([key]);
+      this.maxes.push(key);
+      this.size++;
+      return;
+    }
     block.splice(i, 0, key);
     this.maxes[b] = block[block.length - 1]!;
     this.size++;

@@ -2,8 +2,8 @@
 // ids, same order, same cursors, for any mix of state, tag and id filters,
 // while records are created, settled, re-tagged and removed. The indexes keep
 // tag sets interned and give no posting to a tag whose value is the record's
-// own id (an SDK root's origin and branch), so those cases are generated on
-// purpose.
+// own id (an SDK root's origin and branch) or its parent's (a step's origin,
+// parent and branch), so those cases are generated on purpose.
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -22,8 +22,11 @@ const KEYS = ["resonate:origin", "resonate:branch", "resonate:timer", "k"];
 const config = resolveConfig(undefined);
 const empty = { headers: {}, data: "" };
 
-/** A tag value: often the record's own id (no posting), often a shared one. */
-const tagValue = (id: string) => fc.oneof(fc.constant(id), fc.constantFrom(...VALUES));
+/** The id up to its last `.` or `:` (a root has none). */
+const parentOf = (id: string) => id.slice(0, Math.max(id.lastIndexOf("."), id.lastIndexOf(":")));
+
+/** A tag value: often the record's own id or its parent's (no posting for either), often a shared one. */
+const tagValue = (id: string) => fc.oneof(fc.constant(id), fc.constant(parentOf(id)), fc.constantFrom(...VALUES));
 
 const record = fc.constantFrom(...IDS).chain((id) =>
   fc.record({
@@ -120,5 +123,84 @@ describe("search indexes", () => {
     await put("other", { "resonate:origin": "other" });
     expect(await pages(store, { tags: { "resonate:origin": "wf" } } as SearchRequest["data"], view)).toEqual([["wf", "wf.1"]]);
     view.stop();
+  });
+
+  it("find the steps of a workflow by its id in their tags, and a grandchild tagged with it once, among other workflows' steps", async () => {
+    const store = new MemoryStore();
+    const view = new SearchView(store);
+    await view.start();
+    const put = (id: string, tags: Record<string, string>) => apply(store, { put: { id, state: "resolved", timeoutAt: NOW + 1, tags } });
+    const step = (wf: string) => ({ "resonate:origin": wf, "resonate:parent": wf, "resonate:scope": "local", "resonate:branch": wf });
+    await put("wf", { "resonate:origin": "wf", "resonate:branch": "wf" });
+    await put("wf.1", step("wf"));
+    await put("wf.1.1", { "resonate:origin": "wf", "resonate:parent": "wf.1" });
+    await put("wf:2", step("wf"));
+    await put("wf2.1", step("wf2"));
+    await put("wfx", { "resonate:origin": "wf" });
+    const origin = { tags: { "resonate:origin": "wf" }, limit: 2 } as SearchRequest["data"];
+    expect(await pages(store, origin, view)).toEqual([["wf", "wf.1"], ["wf.1.1", "wf:2"], ["wfx"]]);
+    expect(await pages(store, { tags: { "resonate:parent": "wf" } } as SearchRequest["data"], view)).toEqual([["wf.1", "wf:2"]]);
+    expect(await pages(store, origin, view)).toEqual(await pages(store, origin));
+    view.stop();
+  });
+});
+
+describe("task counts by state", () => {
+  const TASK_STATES = ["pending", "acquired", "suspended", "halted", "fulfilled"] as const;
+  type TaskOp = { write: { id: string; task?: (typeof TASK_STATES)[number] | null; promise?: boolean | null; taskFirst: boolean } };
+  // One commit per op: the task and/or the promise of an id written or removed, in either order.
+  const taskOp: fc.Arbitrary<TaskOp> = fc.record({
+    id: fc.constantFrom("a", "b", "c", "a.1"),
+    task: fc.option(fc.option(fc.constantFrom(...TASK_STATES), { nil: null }), { nil: undefined }),
+    promise: fc.option(fc.option(fc.boolean(), { nil: null }), { nil: undefined }),
+    taskFirst: fc.boolean(),
+  }).map((write) => ({ write }));
+
+  async function commitTaskOp(store: MemoryStore, { write: w }: TaskOp): Promise<void> {
+    const ops = [];
+    if (w.task !== undefined) {
+      const key = `t/${w.id}`;
+      const current = await store.get(key);
+      if (w.task !== null || current !== undefined) {
+        const value = w.task === null ? null : { id: w.id, state: w.task, version: 1, resumes: [], address: "poll://any@g", createdAt: 0 };
+        ops.push({ key, value, expectedRevision: current?.revision ?? 0 });
+      }
+    }
+    if (w.promise !== undefined) {
+      const key = promiseKey(w.id);
+      const current = await store.get(key);
+      if (w.promise !== null || current !== undefined) {
+        const value = w.promise === null ? null : { id: w.id, state: "pending", param: empty, value: empty, tags: {}, timeoutAt: NOW, createdAt: 0, callbacks: [], listeners: [] };
+        ops.push({ key, value, expectedRevision: current?.revision ?? 0 });
+      }
+    }
+    if (!w.taskFirst) ops.reverse();
+    if (ops.length > 0) await store.commit(ops);
+  }
+
+  async function scanned(store: MemoryStore): Promise<Record<string, number>> {
+    const counts: Record<string, number> = Object.fromEntries(TASK_STATES.map((s) => [s, 0]));
+    for (const e of await store.list({ prefix: "t/" })) counts[(e.value as { state: string }).state]!++;
+    return counts;
+  }
+
+  it("equal a scan of the store's tasks, whatever the order of a task and its promise in a commit or their removals", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(taskOp, { maxLength: 30 }), async (ops) => {
+        const store = new MemoryStore();
+        const view = new SearchView(store);
+        // Half the writes before the view loads (the listing), half after (the watch).
+        const half = ops.length >> 1;
+        for (const o of ops.slice(0, half)) await commitTaskOp(store, o);
+        await view.start();
+        for (const o of ops.slice(half)) {
+          await commitTaskOp(store, o);
+          expect(view.tasks.snapshot()).toEqual(await scanned(store));
+        }
+        expect(view.tasks.snapshot()).toEqual(await scanned(store));
+        view.stop();
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -79,7 +79,8 @@ export class UnaryServer {
   /** Answer a new stream whose path `serves` accepted. */
   serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
     // Errors also end in 'close'; without a listener an 'error' would crash the process.
-    stream.once("error", ignore);
+    // (`on`, not `once`, here and below: each of these events comes at most once per stream, and `once` wraps every listener.)
+    stream.on("error", ignore);
     const contentType = headers[HTTP2_HEADER_CONTENT_TYPE];
     if (typeof contentType !== "string" || !contentType.startsWith("application/grpc")) {
       stream.respond({ [HTTP2_HEADER_STATUS]: HTTP_STATUS_UNSUPPORTED_MEDIA_TYPE }, END_STREAM);
@@ -104,9 +105,9 @@ class UnaryCall {
     private readonly headers: http2.IncomingHttpHeaders,
     private readonly maxReceive: number,
   ) {
-    stream.once("close", () => this.finish());
+    stream.on("close", () => this.finish());
     stream.on("data", (chunk: Buffer) => this.onData(chunk));
-    stream.once("end", () => this.onEnd());
+    stream.on("end", () => this.onEnd());
     const timeout = headers["grpc-timeout"];
     if (timeout !== undefined) this.startDeadline(timeout);
   }
@@ -225,7 +226,7 @@ class UnaryCall {
     frame.set(message, 5);
     const stream = this.stream;
     stream.respond(RESPONSE_HEADERS, WAIT_FOR_TRAILERS);
-    stream.once("wantTrailers", () => stream.sendTrailers(OK_TRAILERS));
+    stream.on("wantTrailers", () => stream.sendTrailers(OK_TRAILERS));
     stream.end(frame);
   }
 
