@@ -92,6 +92,7 @@ function mayAdd(request: Request): boolean {
     case "promise.register_callback":
     case "promise.register_listener":
     case "task.fence":
+    case "task.fence_batch":
     case "promise.settle":
     case "task.fulfill":
       return true;
@@ -111,6 +112,8 @@ function adds(request: Request, size: number): boolean {
       return true;
     case "task.fence":
       return request.data.action.kind === "promise.create" || size > SMALL_VALUE;
+    case "task.fence_batch":
+      return request.data.actions.some((a) => a.kind === "promise.create") || size > SMALL_VALUE;
     case "task.fulfill":
       return request.data.actions?.some((a) => a.kind === "promise.create") === true || size > SMALL_VALUE;
     case "promise.settle":
