@@ -39,6 +39,7 @@ import type { RunResult, Workload } from "./lib/types.ts";
 import { parseStores, startStore } from "./lib/stores.ts";
 import { HELD_KINDS } from "./memory/kinds.ts";
 import { workload as createSettle } from "./workloads/create-settle.ts";
+import { workload as crossTreeWake } from "./workloads/cross-tree-wake.ts";
 import { workload as jetstreamRaw } from "./workloads/jetstream-raw.ts";
 import { workload as officialThreeStep } from "./workloads/official-sdk-three-step.ts";
 import { workload as sdkFanOut } from "./workloads/sdk-fan-out.ts";
@@ -46,7 +47,7 @@ import { workload as sdkThreeStep } from "./workloads/sdk-three-step.ts";
 import { connectUnary, handWrittenUnary } from "./workloads/unary-clients.ts";
 
 /** Rows of the table, in order. SDK workflow workloads go here as they land. */
-const workloads: Workload[] = [createSettle, handWrittenUnary, connectUnary, sdkThreeStep, officialThreeStep, sdkFanOut];
+const workloads: Workload[] = [createSettle, handWrittenUnary, connectUnary, sdkThreeStep, officialThreeStep, sdkFanOut, crossTreeWake];
 
 const { values } = parseArgs({
   options: {
