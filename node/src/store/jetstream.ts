@@ -56,6 +56,7 @@ import {
   jetstream,
   jetstreamManager,
   type ConsumerMessages,
+  type JsMsg,
   type JetStreamClient,
   type JetStreamManager,
   type StreamConfig,
@@ -135,7 +136,13 @@ interface Target {
 
 type Ack = { seq: number } | { conflict: true; description: string };
 
-/** A request sent with a reply subject on the store's inbox (see expectReplies). */
+/** One generation of a partition's consumer (see followPartition); `messages` once it has started. */
+interface Follower {
+  messages?: ConsumerMessages;
+  lastActive: number;
+}
+
+/** A request sent with a reply subject on the store's inbox (see request). */
 interface PendingReply {
   /** By Date.now(): past it, `onTimeout` runs and later replies are dropped. */
   deadline: number;
@@ -163,7 +170,7 @@ export class JetStreamStore implements Store {
   private readonly tombstones = new Map<string, number>();
   private readonly consumers: ConsumerMessages[] = [];
   /** Per partition, the consumer feeding the view and when it last delivered (see followPartition). */
-  private readonly followers: ({ messages: ConsumerMessages; lastActive: number } | undefined)[] = [];
+  private readonly followers: (Follower | undefined)[] = [];
   private watchdog?: NodeJS.Timeout;
   private checking = false;
   private readonly counters: JetStreamStoreStats = { commits: 0, conflicts: 0, reads: 0, cachedReads: 0 };
@@ -701,32 +708,45 @@ export class JetStreamStore implements Store {
       stream,
       from <= 1 ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from },
     );
-    const messages = await consumer.consume({ expires: FOLLOW_PULL_MS });
-    const generation = (this.followers[p] = { messages, lastActive: Date.now() });
+    // Current before the first message can come (it may, before consume() resolves).
+    const generation: Follower = { lastActive: Date.now() };
+    this.followers[p] = generation;
+    let messages: ConsumerMessages;
+    try {
+      // A callback, not an async iterator: each message is applied where it is parsed, with no promise per message.
+      messages = await consumer.consume({ expires: FOLLOW_PULL_MS, callback: (m) => this.onFollowed(p, generation, m) });
+    } catch (err) {
+      if (this.followers[p] === generation) this.followers[p] = undefined;
+      throw err;
+    }
+    generation.messages = messages;
     this.consumers[p] = messages;
-    void (async () => {
-      for await (const m of messages) {
-        if (this.followers[p] !== generation) break;
-        generation.lastActive = Date.now();
-        // This store's own commits are often applied already, at their ack (see remember).
-        if (m.seq <= this.view.appliedSequence(p)) continue;
-        const key = keyOfSubject(m.subject);
-        this.view.apply(p, m.seq, key, m.data.length === 0 ? null : m.string());
-        const own = this.unapplied.get(key);
-        if (own !== undefined && own.seq <= m.seq) this.unapplied.delete(key);
-      }
-    })()
-      .catch((err: unknown) => {
-        if (!this.closed) this.logger?.warn({ err, stream }, "a partition stream's consumer failed; following it anew");
+    void messages
+      .closed()
+      .then((err) => {
+        if (err && !this.closed) this.logger?.warn({ err, stream }, "a partition stream's consumer failed; following it anew");
       })
       .then(() => (this.closed || this.followers[p] !== generation ? undefined : this.refollow(p)));
+  }
+
+  /** One message of partition `p`'s consumer: into the view, unless a newer generation follows `p` now. */
+  private onFollowed(p: number, generation: Follower, m: JsMsg): void {
+    if (this.followers[p] !== generation) return;
+    generation.lastActive = Date.now();
+    // This store's own commits are often applied already, at their ack (see remember).
+    const seq = m.seq;
+    if (seq <= this.view.appliedSequence(p)) return;
+    const key = keyOfSubject(m.subject);
+    this.view.apply(p, seq, key, m.data.length === 0 ? null : m.string());
+    const own = this.unapplied.get(key);
+    if (own !== undefined && own.seq <= seq) this.unapplied.delete(key);
   }
 
   /** Follow partition `p` with a new consumer (the old one stalled or ended), retrying until it works or the store closes. */
   private async refollow(p: number): Promise<void> {
     const old = this.followers[p];
     this.followers[p] = undefined;
-    old?.messages.stop();
+    old?.messages?.stop();
     for (let attempt = 0; !this.closed; attempt++) {
       try {
         this.logger?.info({ partition: p, from: this.view.appliedSequence(p) + 1 }, "following a partition stream anew");
