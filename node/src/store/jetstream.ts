@@ -38,9 +38,24 @@
 // `getMany(keys, { cached: true })` answers from that view without waiting:
 // no round trip, possibly behind other nodes' commits, which is what a read
 // for a compare-and-set may be (the commit catches it). So that it is never
-// behind this store's own commits, the records this store committed and the
-// view has not applied yet are kept aside (`unapplied`) and win over the
-// view's older version.
+// behind this store's own commits, a commit whose sequences directly follow
+// what the view has applied goes into the view at its ack (nothing can come
+// between; the consumer's copy is skipped), and any other is kept aside
+// (`unapplied`) and wins over the view's older version until the consumer
+// catches up.
+//
+// Round trips. Commits and direct gets are published with a reply subject on
+// the store's one inbox and answered there (no per-request subscription,
+// timer or promise of the client's request()); one sweeper times out what
+// goes unanswered. A commit goes out at once when it is the only one awaiting
+// an ack, and is held to the end of the event-loop turn while others are, so
+// concurrent requests share a socket write.
+//
+// Cost to know (nats-server 2.12-2.14): on an R1 file stream every atomic
+// batch of two or more messages is staged in a file store created for it
+// (server/jetstream_batching.go, newBatchStore), about 1 ms of server CPU and
+// 1-3 ms of latency against about 0.2 ms for a single message; R3 stages in
+// memory, where a batch costs what a single message does.
 
 import {
   connect,
