@@ -1,8 +1,8 @@
 // A settle that wakes awaiters of several other call trees, in several other
 // partitions: each wake-up is an outbox entry (protocol/outbox.ts), and the
-// node that commits the settle applies all of them (mesh/outbox.ts, side by
-// side for different partitions) before it answers, so the answer already
-// finds every awaiter's task resumed, and each awaiter is dispatched once.
+// node that commits the settle applies all of them (mesh/outbox.ts) before it
+// answers, so the answer already finds every awaiter's task resumed, and each
+// awaiter is dispatched once.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startNode, type RunningNode } from "@resonate-mesh/node";

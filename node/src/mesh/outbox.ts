@@ -16,7 +16,7 @@
 
 import type { Logger } from "pino";
 import type { ProtocolConfig } from "../protocol/config.ts";
-import { OUTBOX_PREFIX, RECEIPT_PREFIX, entryKeyOfReceipt, parseOutboxKey, partitionOf, promiseKey, receiptKey, taskKey } from "../protocol/keys.ts";
+import { OUTBOX_PREFIX, RECEIPT_PREFIX, entryKeyOfReceipt, parseOutboxKey, promiseKey, receiptKey, taskKey } from "../protocol/keys.ts";
 import { applyOutboxEntry, effectTarget, type OutboxEntry, type OutboxReceipt } from "../protocol/outbox.ts";
 import type { Message } from "../protocol/types.ts";
 import { ConflictError, type Entry, type Store } from "../store/types.ts";
@@ -120,25 +120,12 @@ export class OutboxRelay {
   async applyNow(entries: readonly { key: string; value: unknown }[]): Promise<Message[]> {
     if (entries.length === 0) return [];
     this.options.beforeApplyNow?.();
-    if (entries.length === 1) return await this.applyOneNow(entries[0]!);
-    // Entries for different partitions do not touch each other's records: applied side by side, one
-    // round trip of waiting instead of one per entry. Entries for one partition go in order (they may
-    // touch the same record, and racing would only cost conflicts).
-    const byPartition = new Map<number, { key: string; value: unknown }[]>();
-    for (const entry of entries) {
-      const partition = partitionOf(receiptKey(entry.key), this.driver.partitions);
-      let group = byPartition.get(partition);
-      if (group === undefined) byPartition.set(partition, (group = []));
-      group.push(entry);
-    }
-    const sent = await Promise.all(
-      Array.from(byPartition.values(), async (group) => {
-        const out: Message[] = [];
-        for (const entry of group) out.push(...(await this.applyOneNow(entry)));
-        return out;
-      }),
-    );
-    return sent.flat();
+    // One after the other, in the order committed: applying one may cause effects of its own (a
+    // callback finding its promise settled resumes the awaiter), and two chains racing over one
+    // record would leave it in an order that depends on timing (its task's resumes, say).
+    const out: Message[] = [];
+    for (const entry of entries) out.push(...(await this.applyOneNow(entry)));
+    return out;
   }
 
   private async applyOneNow({ key, value }: { key: string; value: unknown }): Promise<Message[]> {
