@@ -42,6 +42,7 @@ import { parseStores, startStore } from "./lib/stores.ts";
 import { HELD_KINDS } from "./memory/kinds.ts";
 import { describeNodeMemory, nodeMemory } from "./memory/node-memory.ts";
 import { workload as createSettle } from "./workloads/create-settle.ts";
+import { workload as crossTreeWake } from "./workloads/cross-tree-wake.ts";
 import { workload as jetstreamRaw } from "./workloads/jetstream-raw.ts";
 import { workload as officialThreeStep } from "./workloads/official-sdk-three-step.ts";
 import { workload as sdkFanOut } from "./workloads/sdk-fan-out.ts";
@@ -49,7 +50,7 @@ import { workload as sdkThreeStep } from "./workloads/sdk-three-step.ts";
 import { connectUnary, handWrittenUnary } from "./workloads/unary-clients.ts";
 
 /** Rows of the table, in order. SDK workflow workloads go here as they land. */
-const workloads: Workload[] = [createSettle, handWrittenUnary, connectUnary, sdkThreeStep, officialThreeStep, sdkFanOut];
+const workloads: Workload[] = [createSettle, handWrittenUnary, connectUnary, sdkThreeStep, officialThreeStep, sdkFanOut, crossTreeWake];
 
 const { values } = parseArgs({
   options: {

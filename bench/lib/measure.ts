@@ -5,8 +5,12 @@ import type { RunContext, RunResult } from "./types.ts";
 
 export async function closedLoop(
   ctx: RunContext,
-  /** Build the client loop `index`: returns the operation (called with a sequence number) and a close. */
-  makeClient: (index: number) => { op: (seq: number) => Promise<void>; close(): void },
+  /**
+   * Build the client loop `index`: returns the operation (called with a
+   * sequence number) and a close. An operation that resolves with a number
+   * reports that as its latency (ms), for a row that times one part of it.
+   */
+  makeClient: (index: number) => { op: (seq: number) => Promise<void | number>; close(): void },
 ): Promise<RunResult> {
   const clients = Array.from({ length: ctx.concurrency }, (_, i) => makeClient(i));
   const latenciesMs: number[] = [];
@@ -21,10 +25,10 @@ export async function closedLoop(
     while (!stopped) {
       const started = performance.now();
       try {
-        await client.op(seq++);
+        const timed = await client.op(seq++);
         if (measuring && !stopped) {
           ops++;
-          latenciesMs.push(performance.now() - started);
+          latenciesMs.push(typeof timed === "number" ? timed : performance.now() - started);
         }
       } catch (err) {
         errors++;

@@ -1,6 +1,6 @@
 // A node dies between committing a cause and applying its effect on another
 // partition: a real `resonate serve` process SIGKILLs itself right after the
-// commit (RESONATE_TEST_KILL_BEFORE_OUTBOX_APPLY, mesh/outbox.ts), and the
+// commit (serve's hidden --test-kill-before-outbox-apply, mesh/outbox.ts), and the
 // surviving node, once it owns the target partition, applies the outbox
 // entry: the awaiter is resumed, exactly once.
 
@@ -43,8 +43,10 @@ function dyingNode(port: number): Proc {
   return spawnProcess(
     "resonate serve (dies before applying its outbox)",
     process.execPath,
-    [resonateBin, "serve", "--host", "127.0.0.1", "--port", String(port), "--store", "jetstream", "--nats", nats.url, "--partitions", String(PARTITIONS), "--nats-namespace", NAMESPACE],
-    { env: { RESONATE_TEST_KILL_BEFORE_OUTBOX_APPLY: "1" } },
+    [
+      ...[resonateBin, "serve", "--host", "127.0.0.1", "--port", String(port), "--store", "jetstream", "--nats", nats.url],
+      ...["--partitions", String(PARTITIONS), "--nats-namespace", NAMESPACE, "--test-kill-before-outbox-apply"],
+    ],
   );
 }
 

@@ -41,6 +41,14 @@ export interface MeshNodeOptions {
    * dispatches to its own workers only.
    */
   mesh?: MeshMembershipOptions;
+  /** Fault injection for tests that kill a node at a chosen point (see FaultHooks). */
+  faults?: FaultHooks;
+}
+
+/** Points where a crash test's node kills itself; never set in production. */
+export interface FaultHooks {
+  /** After a commit that left outbox entries, before this node applies them (mesh/outbox.ts). */
+  beforeOutboxApply?: () => void;
 }
 
 export interface MeshMembershipOptions {
@@ -89,7 +97,7 @@ export function composeNode(options: MeshNodeOptions): ComposedNode {
 
   let outbox: OutboxRelay | undefined;
   if (driver.partitions > 1) {
-    const relay = new OutboxRelay({ store, driver, config, send, owns, logger, clock });
+    const relay = new OutboxRelay({ store, driver, config, send, owns, logger, clock, beforeApplyNow: options.faults?.beforeOutboxApply });
     driver.applyOutbox = (entries) => relay.applyNow(entries);
     outbox = relay;
   }

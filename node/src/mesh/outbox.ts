@@ -23,12 +23,6 @@ import { ConflictError, type Entry, type Store } from "../store/types.ts";
 import type { Clock } from "./clock.ts";
 import type { Driver } from "./driver.ts";
 
-/**
- * Fault injection for the crash tests (test/mesh/outbox-crash.test.ts): the
- * process SIGKILLs itself after a commit that left outbox entries, before
- * applying them, which is the window the outbox exists for.
- */
-const KILL_BEFORE_APPLY = process.env.RESONATE_TEST_KILL_BEFORE_OUTBOX_APPLY === "1";
 
 export interface OutboxRelayOptions {
   store: Store;
@@ -46,6 +40,12 @@ export interface OutboxRelayOptions {
   /** How long a receipt outlives its entry (ms, by `clock`). */
   receiptTtlMs?: number;
   clock: Clock;
+  /**
+   * Fault injection for the crash tests (test/mesh/outbox-crash.test.ts):
+   * called after a commit that left outbox entries, before they are applied,
+   * which is the window the outbox exists for (the test's node kills itself there).
+   */
+  beforeApplyNow?: () => void;
 }
 
 /** What is known of an entry without reading it: its value, and its revision when it came from a listing or the feed. */
@@ -68,6 +68,8 @@ export class OutboxRelay {
   private readonly driver: Driver;
   private readonly options: OutboxRelayOptions;
   private readonly inflight = new Map<string, Promise<Message[]>>();
+  /** Entries this node applied, with when (by the clock), so the feed's grace check needs no read for them. */
+  private readonly appliedHere = new Map<string, number>();
   /** Deletions of applied entries not awaited by their caller. */
   private readonly background = new Set<Promise<unknown>>();
   private readonly waiting = new Map<string, NodeJS.Timeout>();
@@ -116,18 +118,25 @@ export class OutboxRelay {
    * logged and left to the target's owner.
    */
   async applyNow(entries: readonly { key: string; value: unknown }[]): Promise<Message[]> {
-    if (KILL_BEFORE_APPLY && entries.length > 0) process.kill(process.pid, "SIGKILL");
+    if (entries.length === 0) return [];
+    this.options.beforeApplyNow?.();
+    // One after the other, in the order committed: applying one may cause effects of its own (a
+    // callback finding its promise settled resumes the awaiter), and two chains racing over one
+    // record would leave it in an order that depends on timing (its task's resumes, say).
     const out: Message[] = [];
-    for (const { key, value } of entries) {
-      try {
-        // The caller answers once the effect is applied; deleting the entry need not hold it up.
-        out.push(...(await this.apply(key, { value: value as OutboxEntry }, false)));
-      } catch (err) {
-        this.counters.failed++;
-        this.options.logger?.warn({ err, key }, "could not apply an outbox entry; the target partition's owner will");
-      }
-    }
+    for (const entry of entries) out.push(...(await this.applyOneNow(entry)));
     return out;
+  }
+
+  private async applyOneNow({ key, value }: { key: string; value: unknown }): Promise<Message[]> {
+    try {
+      // The caller answers once the effect is applied; deleting the entry need not hold it up.
+      return await this.apply(key, { value: value as OutboxEntry }, false);
+    } catch (err) {
+      this.counters.failed++;
+      this.options.logger?.warn({ err, key }, "could not apply an outbox entry; the target partition's owner will");
+      return [];
+    }
   }
 
   /** Apply every entry of an owned partition, and drop receipts whose entry is gone. Resolves when done. */
@@ -163,9 +172,11 @@ export class OutboxRelay {
     if (this.waiting.has(key) || this.stopped) return;
     const timer = setTimeout(() => {
       this.waiting.delete(key);
-      // Most often the node that made it has applied and deleted it by now: one read tells.
-      void this.store
-        .get(key)
+      // Applied here already (the usual case on the node that made it): nothing to do, nothing to read.
+      if (this.appliedHere.delete(key)) return;
+      // Most often the node that made it has applied and deleted it by now: the local copy tells
+      // (without a round trip; if it is behind, applying again finds the receipt and changes nothing).
+      void this.read(key, true)
         .then((now) => (now === undefined ? undefined : this.settleQuietly(key, known)))
         .catch(() => undefined);
     }, this.options.graceMs ?? 250);
@@ -213,15 +224,36 @@ export class OutboxRelay {
     );
     if (applied) this.counters.applied++;
     else this.counters.duplicates++;
+    this.rememberApplied(key);
     const deleting = this.deleteEntry(key, known.revision);
     if (awaitDelete) await deleting;
     else this.track(deleting.catch((err: unknown) => this.options.logger?.warn({ err, key }, "could not delete an applied outbox entry; the owner's scan will")));
     return result.messages;
   }
 
+  /** Kept for the grace check of the feed (later); entries older than a few grace periods are forgotten. */
+  private rememberApplied(key: string): void {
+    const now = this.options.clock.now();
+    this.appliedHere.set(key, now);
+    if (this.appliedHere.size < 1_000) return;
+    const horizon = now - 4 * (this.options.graceMs ?? 250);
+    for (const [k, at] of this.appliedHere) {
+      if (at >= horizon) break; // in insertion order: the rest are newer
+      this.appliedHere.delete(k);
+    }
+  }
+
+  /** One key, from the store's local copy when `cached` and the store has one. */
+  private async read(key: string, cached: boolean): Promise<Entry | undefined> {
+    if (cached && this.store.getMany !== undefined) return (await this.store.getMany([key], { cached: true }))[0];
+    return await this.store.get(key);
+  }
+
   private async deleteEntry(key: string, revision: number | undefined): Promise<void> {
     if (revision === undefined) {
-      const current = await this.store.get(key);
+      // An entry this node just committed (applyNow): its local copy has it at its revision. Were
+      // that behind, the delete conflicts and is left to the owner's scan, which finds the receipt.
+      const current = await this.read(key, true);
       if (current === undefined) return;
       revision = current.revision;
     }

@@ -24,7 +24,7 @@ import type { Store } from "../store/types.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import type { Engine, Subscription, WorkerSink } from "./engine.ts";
 import { hostname } from "node:os";
-import { composeNode, type ComposedNode } from "./compose.ts";
+import { composeNode, type ComposedNode, type FaultHooks } from "./compose.ts";
 import type { NodeLimits } from "./limits.ts";
 import type { MeshNode, NodeTelemetry } from "./node.ts";
 import { startTracing } from "../telemetry/tracing.ts";
@@ -52,6 +52,8 @@ export interface NodeConfig {
   mesh?: { nodeId?: string; heartbeatMs?: number; expireMs?: number };
   /** Pauses between attempts to reach the store: from `initialMs`, doubling up to `maxMs`. */
   connectRetry?: { initialMs?: number; maxMs?: number };
+  /** Crash tests only: where the node kills itself (mesh/compose.ts FaultHooks). */
+  faults?: FaultHooks;
 }
 
 export interface RunningNode {
@@ -119,6 +121,7 @@ export async function startNode(config: NodeConfig = {}): Promise<RunningNode> {
       timerPollMs: config.timerPollMs,
       limits: config.limits,
       mesh: opened instanceof JetStreamStore ? { nodeId, heartbeatMs: config.mesh?.heartbeatMs, expireMs: config.mesh?.expireMs } : undefined,
+      faults: config.faults,
     });
     await composed.join();
     const mesh = composed.node;

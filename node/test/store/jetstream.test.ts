@@ -2,6 +2,7 @@
 // four partitions, and what only the JetStream engine has: its cluster
 // metadata, tombstones, subjects, and its refusals.
 
+import { jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startNats, type NatsServer } from "../../../test/support/nats.ts";
 import { StoreRefusedError, StoreUnavailableError } from "../../src/store/errors.ts";
@@ -123,6 +124,50 @@ describe("jetstream store specifics", () => {
       await store.close();
     }
   });
+
+  it("a change this store commits reaches its watchers by the time the commit resolves, when no other writer came between", async () => {
+    const store = await open({ partitions: 4 });
+    try {
+      const seen: string[] = [];
+      const unwatch = store.watch("p/", (change) => seen.push(`${change.key}@${change.revision}`));
+      const created = await store.create("p/own.1", { v: 1 });
+      expect(seen).toEqual([`p/own.1@${created}`]);
+      const updated = await store.update("p/own.1", { v: 2 }, created);
+      expect(seen).toEqual([`p/own.1@${created}`, `p/own.1@${updated}`]);
+      unwatch();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("a commit to a partition whose stream is gone fails at once as unavailable, saying no stream takes it", async () => {
+    const store = await open({ partitions: 1, timeoutMs: 60_000 });
+    const admin = await jetstreamManager(store.connection);
+    try {
+      await admin.streams.delete(`C${namespaces}_P0`);
+      const err = await store.create("p/orphan", { v: 1 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreUnavailableError);
+      expect((err as Error).message).toMatch(/no JetStream stream takes .*p\.orphan.*no responders/);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("a commit JetStream does not answer within timeoutMs fails as unavailable, its outcome unknown", async () => {
+    const own = await startNats();
+    const store = await JetStreamStore.open({ servers: own.url, namespace: "silent", partitions: 1, timeoutMs: 1_000 });
+    try {
+      await own.crash();
+      const err = await store.create("p/unanswered", { v: 1 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreUnavailableError);
+      expect((err as Error).message).toMatch(/outcome is unknown.*no answer within 1000 ms/);
+    } finally {
+      // Back where the store reconnects, so it closes cleanly.
+      const again = await startNats({ port: own.port, storeDir: own.storeDir });
+      await store.close();
+      await again.stop();
+    }
+  }, 30_000);
 
   it("a server without JetStream is refused as unavailable with a sentence saying to enable it", async () => {
     const plain = await startNats({ jetstream: false });

@@ -45,6 +45,8 @@ export interface NodeOptions {
   replicas?: 1 | 3;
   partitions?: number;
   natsNamespace?: string;
+  /** Hidden, for the outbox crash test: SIGKILL this process before it applies its outbox entries. */
+  testKillBeforeOutboxApply?: boolean;
 }
 
 export const DEFAULT_NATS = "nats://127.0.0.1:4222";
@@ -229,6 +231,7 @@ export async function runNode(command: "serve" | "dev", options: NodeOptions, lo
       logger,
       limits: limits.node,
       server: { envelope: { debug: options.debug }, auth, limits: limits.server },
+      ...(options.testKillBeforeOutboxApply === true ? { faults: { beforeOutboxApply: () => process.kill(process.pid, "SIGKILL") } } : {}),
     });
   } catch (err) {
     auth?.close();
@@ -332,7 +335,9 @@ export function registerServe(program: Command): Command {
       new Option("--nats-namespace <name>", "names the cluster's streams, so clusters can share NATS (jetstream store; default resonate)").env(
         "RESONATE_NATS_NAMESPACE",
       ),
-    );
+    )
+    // The outbox crash test's node dies in the window the outbox exists for (test/mesh/outbox-crash.test.ts).
+    .addOption(new Option("--test-kill-before-outbox-apply", "crash tests only: SIGKILL before applying outbox entries").hideHelp());
   nodeOptions(cmd, { host: "0.0.0.0" })
     .addHelpText(
       "after",
