@@ -1,10 +1,12 @@
 // The one gRPC client of a node, shared by the SDK and the CLI. Unary calls
-// (one per durable step) go through the lean UnaryChannel; the two server
-// streams (the worker's Poll, a promise's Watch) go through grpc-js. Why the
-// split: per unary call grpc-js costs about three times the CPU of
-// UnaryChannel, and @connectrpc/connect-node's gRPC transport more still
-// (`npm run bench -- --only unary`); streams are few and long-lived, so their
-// per-message cost does not matter and grpc-js's stream handling is kept.
+// (one per durable step) go through RawUnaryChannel, which writes the HTTP/2
+// frames itself; the two server streams (the worker's Poll, a promise's
+// Watch) go through grpc-js. Why the split: per unary call grpc-js costs about
+// three times the CPU of a node:http2 client (UnaryChannel), which in turn
+// costs several times RawUnaryChannel's (see raw-channel.ts), and
+// @connectrpc/connect-node's gRPC transport more still (`npm run bench --
+// --only unary`); streams are few and long-lived, so their per-message cost
+// does not matter and grpc-js's stream handling is kept.
 //
 // Two ways to call: `call` resolves the protocol's answer of a successful call
 // and rejects with the gRPC failure as it came (code, details, metadata: what
@@ -35,7 +37,8 @@ import {
 } from "../api/grpc/convert.ts";
 import { createClient, methodPath, type ServiceClient } from "../api/grpc/service.ts";
 import { CODE_METADATA, fromServiceError, INNER_KIND_METADATA } from "../api/grpc/status.ts";
-import { UnaryChannel, type ClientTlsOptions, type UnaryCallError } from "../api/grpc/unary-channel.ts";
+import type { ClientTlsOptions, UnaryCallError } from "../api/grpc/unary-channel.ts";
+import { RawUnaryChannel } from "./raw-channel.ts";
 import { readFileSync } from "node:fs";
 import { decodeAnswer, encodeRequest } from "../api/grpc/wire.ts";
 import { PromiseService, type PromiseServiceWatchResponse } from "../gen/resonate/mesh/v1/promise_service_pb.ts";
@@ -150,7 +153,7 @@ export class NodeClient {
   readonly secure: boolean;
   private readonly tls: ClientTlsOptions;
   private readonly maxReconnectDelayMs: number;
-  private readonly unary: UnaryChannel;
+  private readonly unary: RawUnaryChannel;
   private readonly headers: Record<string, string> | undefined;
   private readonly token: string | undefined;
   private readonly requestTimeoutMs: number;
@@ -163,7 +166,7 @@ export class NodeClient {
     this.maxReconnectDelayMs = options.maxReconnectDelayMs ?? 5_000;
     // Several connections, opened as load needs them: one busy HTTP/2 connection makes client and
     // node take turns (each waits while the other works through a batch); with several, they overlap.
-    this.unary = new UnaryChannel(options.address, {
+    this.unary = new RawUnaryChannel(options.address, {
       secure: this.secure,
       tls: this.tls,
       userAgent: options.userAgent,
