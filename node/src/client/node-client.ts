@@ -37,7 +37,7 @@ import {
 } from "../api/grpc/convert.ts";
 import { createClient, methodPath, type ServiceClient } from "../api/grpc/service.ts";
 import { CODE_METADATA, fromServiceError, INNER_KIND_METADATA } from "../api/grpc/status.ts";
-import type { ClientTlsOptions, UnaryCallError } from "../api/grpc/unary-channel.ts";
+import type { ClientTlsOptions, UnaryCallError, UnaryCallOptions } from "../api/grpc/unary-channel.ts";
 import { RawUnaryChannel } from "./raw-channel.ts";
 import { readFileSync } from "node:fs";
 import { decodeAnswer, encodeRequest } from "../api/grpc/wire.ts";
@@ -188,37 +188,42 @@ export class NodeClient {
   }
 
   /** One request, answered in the protocol's shape: refusals (404, 409, ...) are answers; no answer rejects (NoAnswerError). */
-  async send<K extends Kind>(request: RequestOf<K>): Promise<Response<K>> {
+  send<K extends Kind>(request: RequestOf<K>): Promise<Response<K>> {
     let bytes: Uint8Array;
     try {
       bytes = this.encode(request);
     } catch (err) {
       // A value the wire cannot carry (an unknown enum, a number out of range) is the caller's bad input.
       const error: ProtocolError = { status: 400, code: "INVALID_ARGUMENT", message: err instanceof Error ? err.message : String(err) };
-      return { kind: request.kind, status: 400, error } as Response<K>;
+      return Promise.resolve({ kind: request.kind, status: 400, error } as Response<K>);
     }
-    try {
-      return (await this.invoke(request.kind, bytes)) as Response<K>;
-    } catch (err) {
-      const failure = err as Partial<GrpcCallError>;
-      if (failure.code === undefined) throw err;
-      const sentByNode = (failure.metadata?.get(CODE_METADATA).length ?? 0) > 0;
-      if (NO_ANSWER.has(failure.code) && !sentByNode) {
-        throw new NoAnswerError(`${request.kind} to ${this.address}: ${failure.details ?? failure.message}`, failure.code, { cause: err });
-      }
-      const error = fromServiceError(failure);
-      const innerKind = failure.metadata?.get(INNER_KIND_METADATA)[0];
-      if (request.kind === "task.fence" && typeof innerKind === "string") {
-        // The node failed the whole Fence because its inner create or settle failed, and said which
-        // (resonate-inner-kind); the protocol answers 200 with the failure inside. Give callers that shape.
-        return {
-          kind: request.kind,
-          status: 200,
-          data: { action: { kind: innerKind, status: error.status, error }, preload: [] },
-        } as unknown as Response<K>;
-      }
-      return { kind: request.kind, status: error.status, error } as Response<K>;
+    // One promise per call on this path (every durable step takes it): no async functions stacked.
+    return this.unary.call(pathOf(request.kind), bytes, this.callOptions()).then(
+      (answer) => this.decode(request.kind, answer) as Response<K>,
+      (err: unknown) => this.refusal(request, err),
+    );
+  }
+
+  /** A failed call in the protocol's shape: the node's refusal as an answer; no answer throws NoAnswerError. */
+  private refusal<K extends Kind>(request: RequestOf<K>, err: unknown): Response<K> {
+    const failure = err as Partial<GrpcCallError>;
+    if (failure.code === undefined) throw err;
+    const sentByNode = (failure.metadata?.get(CODE_METADATA).length ?? 0) > 0;
+    if (NO_ANSWER.has(failure.code) && !sentByNode) {
+      throw new NoAnswerError(`${request.kind} to ${this.address}: ${failure.details ?? failure.message}`, failure.code, { cause: err });
     }
+    const error = fromServiceError(failure);
+    const innerKind = failure.metadata?.get(INNER_KIND_METADATA)[0];
+    if (request.kind === "task.fence" && typeof innerKind === "string") {
+      // The node failed the whole Fence because its inner create or settle failed, and said which
+      // (resonate-inner-kind); the protocol answers 200 with the failure inside. Give callers that shape.
+      return {
+        kind: request.kind,
+        status: 200,
+        data: { action: { kind: innerKind, status: error.status, error }, preload: [] },
+      } as unknown as Response<K>;
+    }
+    return { kind: request.kind, status: error.status, error } as Response<K>;
   }
 
   /**
@@ -242,10 +247,14 @@ export class NodeClient {
   }
 
   private async invoke<K extends Kind>(kind: K, bytes: Uint8Array): Promise<OkResponse<K>> {
-    const answer = await this.unary.call(pathOf(kind), bytes, {
-      metadata: this.headers,
-      deadline: Date.now() + this.requestTimeoutMs,
-    });
+    return this.decode(kind, await this.unary.call(pathOf(kind), bytes, this.callOptions()));
+  }
+
+  private callOptions(): UnaryCallOptions {
+    return { metadata: this.headers, deadline: Date.now() + this.requestTimeoutMs };
+  }
+
+  private decode<K extends Kind>(kind: K, answer: Uint8Array): OkResponse<K> {
     return decodeAnswer(kind, answer) ?? toProtocolResponse(kind, fromBinary(rpcOf(kind).method.output, answer) as never);
   }
 

@@ -67,6 +67,9 @@ const SETTINGS_MAX_CONCURRENT_STREAMS = 0x3;
 const SETTINGS_INITIAL_WINDOW_SIZE = 0x4;
 const SETTINGS_MAX_FRAME_SIZE = 0x5;
 
+/** grpc-timeout as a literal field without indexing and with a literal name; its value follows. */
+const TIMEOUT_FIELD = Buffer.from([0, 12, ...Buffer.from("grpc-timeout", "latin1")]);
+
 const MAX_WINDOW = 2 ** 31 - 1;
 const DEFAULT_WINDOW = 65_535;
 const DEFAULT_MAX_FRAME = 16_384;
@@ -139,8 +142,8 @@ export class RawUnaryChannel {
     const remaining = deadline === undefined ? undefined : deadline - Date.now();
     if (remaining !== undefined && remaining <= 0) return reject(callError(grpc.status.DEADLINE_EXCEEDED, "Deadline exceeded"));
 
-    const block = this.headerBlock(path, options.metadata, remaining);
-    const call = new Call(this, block, request, deadline, signal, resolve, reject);
+    const timeout = remaining === undefined ? undefined : grpcTimeout(remaining);
+    const call = new Call(this, this.headerBlock(path, options.metadata), timeout, request, deadline, signal, resolve, reject);
     if (deadline !== undefined) this.watchDeadline(call, deadline);
     const connection = this.connect();
     if (connection === undefined) this.waiting.push(call);
@@ -187,10 +190,10 @@ export class RawUnaryChannel {
   }
 
   /**
-   * The request headers of `path` as one HPACK block. All but grpc-timeout are
-   * the same on every call of a path, so they are encoded once.
+   * The request headers of `path` as one HPACK block, but for grpc-timeout:
+   * they are the same on every call of a path, so they are encoded once.
    */
-  private headerBlock(path: string, metadata: Readonly<Record<string, string>> | undefined, remaining: number | undefined): Buffer {
+  private headerBlock(path: string, metadata: Readonly<Record<string, string>> | undefined): Buffer {
     if (metadata !== this.blocksFor) {
       this.blocks = new Map();
       this.blocksFor = metadata;
@@ -210,8 +213,7 @@ export class RawUnaryChannel {
       fixed = encodeHeaders(fields);
       if (this.blocks.size < 64) this.blocks.set(path, fixed);
     }
-    if (remaining === undefined) return fixed;
-    return Buffer.concat([fixed, encodeHeaders([["grpc-timeout", grpcTimeout(remaining)]])]);
+    return fixed;
   }
 
   /** The least busy connection that can open a stream, a new one when all are busy and there is room; none: wait. */
@@ -276,8 +278,8 @@ class Call {
   /** Set once it has a stream. */
   connection: RawConnection | undefined;
   streamId = 0;
-  /** Request bytes not sent yet (flow control), from `sendOffset`. */
-  body: Buffer;
+  /** The framed request while flow control holds some of it back (sent up to `sendOffset`). */
+  body: Buffer | undefined;
   sendOffset = 0;
   sendWindow = 0;
   headers: HeaderFields | undefined;
@@ -289,18 +291,34 @@ class Call {
 
   constructor(
     readonly channel: RawUnaryChannel,
-    readonly headerBlock: Buffer,
-    request: Uint8Array,
+    /** The request headers but grpc-timeout, HPACK-encoded. */
+    private readonly fixedBlock: Buffer,
+    /** grpc-timeout's value. */
+    private readonly timeout: string | undefined,
+    readonly request: Uint8Array,
     readonly deadline: number | undefined,
     private readonly signal: AbortSignal | undefined,
     private readonly resolve: (response: Uint8Array) => void,
     private readonly reject: (error: UnaryCallError) => void,
   ) {
-    this.body = grpcFrame(request);
     if (signal !== undefined) {
       this.onAbort = () => this.fail(callError(grpc.status.CANCELLED, "Cancelled on client"));
       signal.addEventListener("abort", this.onAbort, { once: true });
     }
+  }
+
+  get blockLength(): number {
+    return this.fixedBlock.length + (this.timeout === undefined ? 0 : TIMEOUT_FIELD.length + 1 + this.timeout.length);
+  }
+
+  /** Write the request's header block at `at` of `out`; returns where it ends. */
+  writeBlock(out: Buffer, at: number): number {
+    at += this.fixedBlock.copy(out, at);
+    if (this.timeout === undefined) return at;
+    // A literal field without indexing: the name's bytes, then the value's length (< 127) and bytes.
+    at += TIMEOUT_FIELD.copy(out, at);
+    out[at++] = this.timeout.length;
+    return at + out.write(this.timeout, at, "latin1");
   }
 
   /** Stop the call here with `error` (the node is told with RST_STREAM CANCEL). */
@@ -396,7 +414,26 @@ class RawConnection {
       this.referenced = true;
       this.socket.ref();
     }
-    this.writeHeaders(call);
+    const blockLength = call.blockLength;
+    const bodyLength = 5 + call.request.length;
+    if (blockLength <= this.peerMaxFrame && bodyLength <= Math.min(this.peerMaxFrame, call.sendWindow, this.connectionSendWindow)) {
+      // The usual call: HEADERS and the one DATA frame, written into one buffer.
+      const frame = Buffer.allocUnsafe(18 + blockLength + bodyLength);
+      let at = frameHeader(frame, 0, blockLength, HEADERS, END_HEADERS, id);
+      at = call.writeBlock(frame, at);
+      at = frameHeader(frame, at, bodyLength, DATA, END_STREAM, id);
+      frame[at] = 0;
+      frame.writeUInt32BE(call.request.length, at + 1);
+      frame.set(call.request, at + 5);
+      call.sendWindow -= bodyLength;
+      this.connectionSendWindow -= bodyLength;
+      this.write(frame);
+      return;
+    }
+    const block = Buffer.allocUnsafe(blockLength);
+    call.writeBlock(block, 0);
+    this.writeHeaders(call.streamId, block);
+    call.body = grpcFrame(call.request);
     this.sendBody(call);
     if (call.sendOffset < call.body.length) this.blocked.push(call);
   }
@@ -435,23 +472,23 @@ class RawConnection {
     this.socket.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
   }
 
-  private writeHeaders(call: Call): void {
-    const block = call.headerBlock;
+  private writeHeaders(streamId: number, block: Buffer): void {
     const max = this.peerMaxFrame;
     if (block.length <= max) {
-      this.write(frameOf(HEADERS, END_HEADERS, call.streamId, block));
+      this.write(frameOf(HEADERS, END_HEADERS, streamId, block));
       return;
     }
-    this.write(frameOf(HEADERS, 0, call.streamId, block.subarray(0, max)));
+    this.write(frameOf(HEADERS, 0, streamId, block.subarray(0, max)));
     for (let at = max; at < block.length; at += max) {
       const end = Math.min(block.length, at + max);
-      this.write(frameOf(CONTINUATION, end === block.length ? END_HEADERS : 0, call.streamId, block.subarray(at, end)));
+      this.write(frameOf(CONTINUATION, end === block.length ? END_HEADERS : 0, streamId, block.subarray(at, end)));
     }
   }
 
   /** Send as much of the call's request as the windows allow; the last DATA frame ends the stream. */
   private sendBody(call: Call): void {
     const body = call.body;
+    if (body === undefined) return;
     while (call.sendOffset < body.length) {
       const size = Math.min(body.length - call.sendOffset, this.peerMaxFrame, call.sendWindow, this.connectionSendWindow);
       if (size <= 0) return;
@@ -474,7 +511,7 @@ class RawConnection {
     const still: Call[] = [];
     for (const call of this.blocked) {
       this.sendBody(call);
-      if (call.sendOffset < call.body.length) still.push(call);
+      if (call.sendOffset < call.body!.length) still.push(call);
     }
     this.blocked = still;
   }
@@ -723,12 +760,20 @@ function flushConnection(connection: RawConnection): void {
 
 function frameOf(type: number, flags: number, streamId: number, payload: Uint8Array): Buffer {
   const frame = Buffer.allocUnsafe(9 + payload.length);
-  frame.writeUIntBE(payload.length, 0, 3);
-  frame[3] = type;
-  frame[4] = flags;
-  frame.writeUInt32BE(streamId, 5);
+  frameHeader(frame, 0, payload.length, type, flags, streamId);
   frame.set(payload, 9);
   return frame;
+}
+
+/** The 9-byte frame header at `at` of `out`; returns where the payload starts. */
+function frameHeader(out: Buffer, at: number, length: number, type: number, flags: number, streamId: number): number {
+  out[at] = length >>> 16;
+  out[at + 1] = (length >>> 8) & 0xff;
+  out[at + 2] = length & 0xff;
+  out[at + 3] = type;
+  out[at + 4] = flags;
+  out.writeUInt32BE(streamId, at + 5);
+  return at + 9;
 }
 
 function settingsPayload(settings: [number, number][]): Buffer {

@@ -34,6 +34,11 @@ export function reconnectDelay(attempt: number, capMs: number, random: () => num
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
 
+function noAnswerIsTransportError(err: unknown): never {
+  if (err instanceof NoAnswerError) throw new TransportError(err.message, { cause: err });
+  throw err;
+}
+
 // gRPC statuses with which the node refuses a worker's stream outright (as opposed to losing it).
 const REFUSED = new Set([GrpcStatus.INVALID_ARGUMENT, GrpcStatus.UNAUTHENTICATED, GrpcStatus.PERMISSION_DENIED]);
 
@@ -64,14 +69,10 @@ export class GrpcTransport implements Transport {
     this.reconnectLogEveryMs = options.reconnectLogEveryMs ?? 30_000;
   }
 
-  async send<K extends Kind>(request: RequestOf<K>): Promise<Response<K>> {
-    if (this.closed) throw new TransportError(`${request.kind}: the transport is closed`);
-    try {
-      return await this.client.send(request);
-    } catch (err) {
-      if (err instanceof NoAnswerError) throw new TransportError(err.message, { cause: err });
-      throw err;
-    }
+  send<K extends Kind>(request: RequestOf<K>): Promise<Response<K>> {
+    if (this.closed) return Promise.reject(new TransportError(`${request.kind}: the transport is closed`));
+    // Every durable step comes through here: one promise, no async function around it.
+    return this.client.send(request).then(undefined, noAnswerIsTransportError);
   }
 
   /**
