@@ -191,6 +191,14 @@ export class HpackDecoder {
   private maxSize: number;
   private offset = 0;
   private bytes: Uint8Array = new Uint8Array(0);
+  /** Changes whenever the dynamic table does. */
+  private version = 0;
+  /**
+   * Small blocks that left the table as it was, decoded: a node answers every
+   * call with the same few blocks (all fields indexed once its table holds
+   * them). The fields are shared: callers must not change them.
+   */
+  private readonly cache = new Map<string, HeaderFields>();
 
   /** `limit`: the SETTINGS_HEADER_TABLE_SIZE this side announced (the default, 4096). */
   constructor(private readonly limit = 4096) {
@@ -198,6 +206,20 @@ export class HpackDecoder {
   }
 
   decode(block: Uint8Array): HeaderFields {
+    if (block.length > 64) return this.decodeBlock(block);
+    const key = `${this.version}:${Buffer.from(block.buffer, block.byteOffset, block.length).toString("latin1")}`;
+    let fields = this.cache.get(key);
+    if (fields !== undefined) return fields;
+    const version = this.version;
+    fields = this.decodeBlock(block);
+    if (this.version === version) {
+      if (this.cache.size >= 256) this.cache.clear();
+      this.cache.set(key, fields);
+    }
+    return fields;
+  }
+
+  private decodeBlock(block: Uint8Array): HeaderFields {
     this.bytes = block;
     this.offset = 0;
     const fields: HeaderFields = {};
@@ -218,6 +240,7 @@ export class HpackDecoder {
         const size = this.integer(5);
         if (size > this.limit) throw new HpackError(`a table size of ${size} above the ${this.limit} allowed`);
         this.maxSize = size;
+        this.version++;
         this.evict(0);
         continue;
       } else {
@@ -245,6 +268,7 @@ export class HpackDecoder {
   }
 
   private add(name: string, value: string): void {
+    this.version++;
     const size = name.length + value.length + 32;
     this.evict(size);
     if (size <= this.maxSize) {

@@ -346,8 +346,8 @@ class Call {
 
 /** One connection to the node and the calls on it. */
 class RawConnection {
-  /** Calls in flight, by stream id. */
-  private readonly streams = new Map<number, Call>();
+  /** Calls in flight. */
+  private readonly streams = new StreamTable();
   private nextStreamId = 1;
   private readonly decoder = new HpackDecoder();
   /** Bytes read but not yet a whole frame. */
@@ -409,7 +409,7 @@ class RawConnection {
     call.connection = this;
     call.streamId = id;
     call.sendWindow = this.peerInitialWindow;
-    this.streams.set(id, call);
+    this.streams.add(call);
     if (!this.referenced) {
       this.referenced = true;
       this.socket.ref();
@@ -440,7 +440,7 @@ class RawConnection {
 
   /** Tell the node to stop a call (RST_STREAM CANCEL) and forget it. */
   cancel(call: Call): void {
-    if (!this.streams.delete(call.streamId)) return;
+    if (!this.streams.remove(call)) return;
     this.unblock(call);
     this.write(frameOf(RST_STREAM, 0, call.streamId, uint32(CANCEL)));
     this.afterStreamEnd();
@@ -460,7 +460,7 @@ class RawConnection {
     this.out.push(frame);
     if (!this.connected || this.flushScheduled) return;
     this.flushScheduled = true;
-    process.nextTick(flushConnection, this);
+    setImmediate(flushConnection, this);
   }
 
   /** @internal */
@@ -562,7 +562,7 @@ class RawConnection {
       case RST_STREAM: {
         const call = this.streams.get(streamId);
         if (call === undefined) return;
-        this.streams.delete(streamId);
+        this.streams.remove(call);
         this.unblock(call);
         call.closed(payload.readUInt32BE(0), undefined);
         return this.afterStreamEnd();
@@ -648,7 +648,7 @@ class RawConnection {
   }
 
   private endStream(call: Call): void {
-    this.streams.delete(call.streamId);
+    this.streams.remove(call);
     this.unblock(call);
     call.closed(undefined, undefined);
     this.afterStreamEnd();
@@ -675,7 +675,7 @@ class RawConnection {
           if (value > MAX_WINDOW) return this.fatal(new Error("the node set a window above 2^31-1"), FLOW_CONTROL_ERROR);
           const delta = value - this.peerInitialWindow;
           this.peerInitialWindow = value;
-          for (const call of this.streams.values()) call.sendWindow += delta;
+          for (const call of this.streams.calls) call.sendWindow += delta;
           break;
         }
         case SETTINGS_MAX_FRAME_SIZE:
@@ -706,9 +706,9 @@ class RawConnection {
   private onGoaway(payload: Buffer): void {
     const lastStreamId = payload.readUInt32BE(0) & 0x7fffffff;
     // Streams above the last one the node will process never ran: refused, safe to send again.
-    for (const [id, call] of this.streams) {
-      if (id <= lastStreamId) continue;
-      this.streams.delete(id);
+    for (const call of [...this.streams.calls]) {
+      if (call.streamId <= lastStreamId) continue;
+      this.streams.remove(call);
       this.unblock(call);
       call.closed(REFUSED_STREAM, undefined);
     }
@@ -722,8 +722,7 @@ class RawConnection {
     this.channel.forget(this);
     // Calls still open got no answer: the connection is gone (why, if it said).
     const failure = this.error ?? null;
-    const calls = [...this.streams.values()];
-    this.streams.clear();
+    const calls = this.streams.clear();
     this.blocked = [];
     for (const call of calls) call.closed(undefined, failure);
   }
@@ -751,6 +750,45 @@ class RawConnection {
       this.socket.destroy();
     }
     this.gone = true;
+  }
+}
+
+/**
+ * The calls of a connection, by stream id: an array searched in place, as a
+ * connection carries a few dozen calls at most, and a Map's delete of its
+ * last entries reallocates its table (on every call).
+ */
+class StreamTable {
+  calls: Call[] = [];
+
+  get size(): number {
+    return this.calls.length;
+  }
+
+  get(streamId: number): Call | undefined {
+    const calls = this.calls;
+    for (let i = 0; i < calls.length; i++) if (calls[i]!.streamId === streamId) return calls[i];
+    return undefined;
+  }
+
+  add(call: Call): void {
+    this.calls.push(call);
+  }
+
+  /** False when it was not there. */
+  remove(call: Call): boolean {
+    const calls = this.calls;
+    const i = calls.indexOf(call);
+    if (i < 0) return false;
+    const last = calls.pop()!;
+    if (last !== call) calls[i] = last;
+    return true;
+  }
+
+  clear(): Call[] {
+    const calls = this.calls;
+    this.calls = [];
+    return calls;
   }
 }
 
