@@ -115,6 +115,7 @@ const HUFFMAN_LENGTHS = [
 ];
 
 const EOS = 256;
+const EMPTY = Buffer.alloc(0);
 
 /**
  * The Huffman code as a binary tree in one array: node n's children are at
@@ -190,7 +191,7 @@ export class HpackDecoder {
   private size = 0;
   private maxSize: number;
   private offset = 0;
-  private bytes: Uint8Array = new Uint8Array(0);
+  private bytes: Buffer = EMPTY;
   /** Changes whenever the dynamic table does. */
   private version = 0;
   /**
@@ -205,9 +206,9 @@ export class HpackDecoder {
     this.maxSize = limit;
   }
 
-  decode(block: Uint8Array): HeaderFields {
+  decode(block: Buffer): HeaderFields {
     if (block.length > 64) return this.decodeBlock(block);
-    const key = `${this.version}:${Buffer.from(block.buffer, block.byteOffset, block.length).toString("latin1")}`;
+    const key = `${this.version}:${block.toString("latin1")}`;
     let fields = this.cache.get(key);
     if (fields !== undefined) return fields;
     const version = this.version;
@@ -219,7 +220,7 @@ export class HpackDecoder {
     return fields;
   }
 
-  private decodeBlock(block: Uint8Array): HeaderFields {
+  private decodeBlock(block: Buffer): HeaderFields {
     this.bytes = block;
     this.offset = 0;
     const fields: HeaderFields = {};
@@ -255,7 +256,7 @@ export class HpackDecoder {
       else if (typeof existing === "string") fields[name] = [existing, value];
       else existing.push(value);
     }
-    this.bytes = new Uint8Array(0);
+    this.bytes = EMPTY;
     return fields;
   }
 
@@ -313,7 +314,7 @@ export class HpackDecoder {
     if (end > this.bytes.length) throw new HpackError("a truncated string");
     this.offset = end;
     if (huffman) return huffmanDecode(this.bytes, start, end);
-    return Buffer.from(this.bytes.buffer, this.bytes.byteOffset + start, length).toString("latin1");
+    return this.bytes.toString("latin1", start, end);
   }
 }
 

@@ -71,6 +71,8 @@ const SETTINGS_MAX_FRAME_SIZE = 0x5;
 const TIMEOUT_FIELD = Buffer.from([0, 12, ...Buffer.from("grpc-timeout", "latin1")]);
 
 const MAX_WINDOW = 2 ** 31 - 1;
+/** What plaintext connections read into (see RawUnaryChannel.socket). */
+const sharedReadBuffer = Buffer.allocUnsafe(64 * 1024);
 const DEFAULT_WINDOW = 65_535;
 const DEFAULT_MAX_FRAME = 16_384;
 /** Received bytes after which the connection's receive window is topped up again. */
@@ -105,8 +107,13 @@ export class RawUnaryChannel {
   private blocksFor: Readonly<Record<string, string>> | undefined;
   /** Calls waiting for a stream because every connection is at the node's concurrent-stream limit. */
   private readonly waiting: Call[] = [];
-  /** Every call with a deadline, watched by one timer. */
-  private readonly deadlines = new Set<Call>();
+  /**
+   * Calls with a deadline, watched by one timer. Ended calls are dropped
+   * lazily (when the timer fires, or once they are half the array), as a
+   * Set's delete reallocates its table when it empties.
+   */
+  private deadlines: Call[] = [];
+  private liveDeadlines = 0;
   private deadlineTimer: NodeJS.Timeout | undefined;
   private deadlineAt = Infinity;
 
@@ -169,7 +176,7 @@ export class RawUnaryChannel {
 
   /** @internal A call ended: one waiting may start. */
   ended(call: Call): void {
-    if (call.deadline !== undefined) this.deadlines.delete(call);
+    if (call.deadline !== undefined) this.liveDeadlines--;
     if (this.waiting.length > 0) this.startWaiting();
   }
 
@@ -225,15 +232,33 @@ export class RawUnaryChannel {
     }
     if (best !== undefined && best.active < this.callsPerConnection && best.hasRoom) return best;
     if (this.connections.length < this.maxConnections) {
-      const connection = new RawConnection(this, this.socket(), this.maxReceive, this.authority);
+      const connection = new RawConnection(this, (onRead) => this.socket(onRead), this.maxReceive, this.authority);
       this.connections.push(connection);
       return connection;
     }
     return best !== undefined && best.hasRoom ? best : undefined;
   }
 
-  private socket(): net.Socket {
-    if (!this.secure) return net.connect({ host: this.host, port: this.port, noDelay: true });
+  /**
+   * A plaintext socket reads into one buffer shared by every connection of the
+   * process (`onread`), so a read makes no Buffer and no stream events; what is
+   * kept past `onRead` is copied. A TLS socket emits 'data' (`onRead` unused).
+   */
+  private socket(onRead: (bytes: Buffer) => void): net.Socket {
+    if (!this.secure) {
+      return net.connect({
+        host: this.host,
+        port: this.port,
+        noDelay: true,
+        onread: {
+          buffer: sharedReadBuffer,
+          callback: (size: number, buffer: Uint8Array) => {
+            onRead((buffer as Buffer).subarray(0, size));
+            return true;
+          },
+        },
+      });
+    }
     const socket = tls.connect({
       host: this.host,
       port: this.port,
@@ -248,7 +273,11 @@ export class RawUnaryChannel {
   }
 
   private watchDeadline(call: Call, deadline: number): void {
-    this.deadlines.add(call);
+    this.deadlines.push(call);
+    this.liveDeadlines++;
+    if (this.deadlines.length > 64 && this.deadlines.length > 2 * this.liveDeadlines) {
+      this.deadlines = this.deadlines.filter((c) => !c.done);
+    }
     if (deadline < this.deadlineAt) this.armDeadlines(deadline);
   }
 
@@ -265,9 +294,17 @@ export class RawUnaryChannel {
     this.deadlineAt = Infinity;
     const now = Date.now();
     let next = Infinity;
-    for (const call of this.deadlines) {
-      if (call.deadline! <= now) call.fail(callError(grpc.status.DEADLINE_EXCEEDED, "Deadline exceeded"));
-      else if (call.deadline! < next) next = call.deadline!;
+    const calls = this.deadlines;
+    // Failing a call may start waiting ones, which add their deadlines to the new array.
+    this.deadlines = [];
+    for (const call of calls) {
+      if (call.done) continue;
+      if (call.deadline! <= now) {
+        call.fail(callError(grpc.status.DEADLINE_EXCEEDED, "Deadline exceeded"));
+        continue;
+      }
+      this.deadlines.push(call);
+      if (call.deadline! < next) next = call.deadline!;
     }
     if (next !== Infinity) this.armDeadlines(next);
   }
@@ -373,16 +410,22 @@ class RawConnection {
   private error: Error | undefined;
   private referenced = false;
 
+  /** Read bytes live in a shared buffer until the read callback returns: keep copies. */
+  private readonly borrowed: boolean;
+  private readonly socket: net.Socket;
+
   constructor(
     private readonly channel: RawUnaryChannel,
-    private readonly socket: net.Socket,
+    open: (onRead: (bytes: Buffer) => void) => net.Socket,
     private readonly maxReceive: number,
     private readonly authority: string,
   ) {
+    const socket = (this.socket = open((bytes) => this.onData(bytes)));
+    this.borrowed = !(socket instanceof tls.TLSSocket);
     socket.unref();
     const ready = socket instanceof tls.TLSSocket ? "secureConnect" : "connect";
     socket.once(ready, () => this.onConnect());
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    if (!this.borrowed) socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", (err: Error) => {
       this.error ??= err;
     });
@@ -545,7 +588,7 @@ class RawConnection {
       offset += 9 + length;
       this.onFrame(type, flags, streamId, payload);
     }
-    if (offset < buffer.length && !this.gone) this.pending = buffer.subarray(offset);
+    if (offset < buffer.length && !this.gone) this.pending = this.keep(buffer.subarray(offset));
   }
 
   private onFrame(type: number, flags: number, streamId: number, payload: Buffer): void {
@@ -603,7 +646,7 @@ class RawConnection {
           callError(grpc.status.RESOURCE_EXHAUSTED, `Received message larger than max (${call.received - 5} vs. ${this.maxReceive})`),
         );
       }
-      call.chunks.push(data);
+      call.chunks.push(this.keep(data));
     }
     if (flags & END_STREAM) this.endStream(call);
   }
@@ -615,7 +658,7 @@ class RawConnection {
     if (flags & PRIORITY) block = block.subarray(5);
     const endStream = (flags & END_STREAM) !== 0;
     if ((flags & END_HEADERS) === 0) {
-      this.headerFragments = { streamId, endStream, parts: [block] };
+      this.headerFragments = { streamId, endStream, parts: [this.keep(block)] };
       return;
     }
     this.onHeaderBlock(streamId, endStream, block);
@@ -626,7 +669,7 @@ class RawConnection {
     if (fragments === undefined || fragments.streamId !== streamId) {
       return this.fatal(new Error("the node sent an unexpected CONTINUATION frame"), PROTOCOL_ERROR);
     }
-    fragments.parts.push(payload);
+    fragments.parts.push(this.keep(payload));
     if ((flags & END_HEADERS) === 0) return;
     this.headerFragments = undefined;
     this.onHeaderBlock(streamId, fragments.endStream, Buffer.concat(fragments.parts));
@@ -661,6 +704,11 @@ class RawConnection {
       this.referenced = false;
       this.socket.unref();
     }
+  }
+
+  /** `bytes` as they may be kept after this read. */
+  private keep(bytes: Buffer): Buffer {
+    return this.borrowed ? Buffer.from(bytes) : bytes;
   }
 
   private onSettings(payload: Buffer): void {
