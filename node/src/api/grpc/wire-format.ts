@@ -96,11 +96,20 @@ export class Writer {
 
   /** A length-delimited field whose content `write` appends. */
   message(field: number, write: () => void): void {
+    const start = this.begin(field);
+    write();
+    this.end(start);
+  }
+
+  /** Open a length-delimited field (message() without a closure, for the hot paths); end(start) closes it. */
+  begin(field: number): number {
     this.tag(field, LEN);
     // One byte of length is reserved; a longer length moves the content right.
     this.ensure(1);
-    const start = this.pos++;
-    write();
+    return this.pos++;
+  }
+
+  end(start: number): void {
     const length = this.pos - start - 1;
     if (length < 0x80) {
       this.buf[start] = length;
@@ -131,11 +140,10 @@ function varintSize(n: number): number {
 
 export function stringMap(w: Writer, field: number, map: Readonly<Record<string, string>>): void {
   for (const key in map) {
-    const value = map[key]!;
-    w.message(field, () => {
-      w.string(1, key);
-      w.string(2, value);
-    });
+    const start = w.begin(field);
+    w.string(1, key);
+    w.string(2, map[key]!);
+    w.end(start);
   }
 }
 
