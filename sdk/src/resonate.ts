@@ -300,8 +300,18 @@ export class Resonate {
   }
 
   private rootTags(full: string, target: string, tags: Record<string, string> | undefined): Record<string, string> {
+    if (tags === undefined) {
+      // The usual call: one literal with constant keys (the Tag values), no spread.
+      return {
+        "resonate:origin": full,
+        "resonate:branch": full,
+        "resonate:parent": full,
+        "resonate:scope": "global",
+        "resonate:target": target,
+      } satisfies Record<(typeof Tag)["origin" | "branch" | "parent" | "scope" | "target"], string>;
+    }
     return {
-      ...(tags ?? {}),
+      ...tags,
       [Tag.origin]: full,
       [Tag.branch]: full,
       [Tag.parent]: full,
