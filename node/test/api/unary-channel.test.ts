@@ -197,6 +197,56 @@ describe.each([
     }
   });
 
+  test("a request larger than the HTTP/2 flow-control window arrives whole", async () => {
+    const channel = new Channel(address);
+    try {
+      const big = Buffer.alloc(300_000, 9);
+      big.write("start", 0);
+      big.write("end", big.length - 3);
+      expect(Buffer.from(await channel.call("/test.Echo/Echo", big)).equals(big)).toBe(true);
+    } finally {
+      channel.close();
+    }
+  });
+
+  test("calls beyond the server's concurrent-stream limit wait for a stream, then all complete", async () => {
+    const limited = new grpc.Server({ "grpc.max_concurrent_streams": 2 });
+    const held: grpc.sendUnaryData<Buffer>[] = [];
+    const requests: string[] = [];
+    limited.addService({ slow: method("Slow") }, {
+      slow: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+        requests.push(text(call.request));
+        held.push((err, value) => callback(err, value ?? call.request));
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      limited.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    const channel = new Channel(`127.0.0.1:${port}`, { maxConnections: 1 });
+    try {
+      // A first call, so the client knows the server's settings (streams opened before them are refused).
+      const first = channel.call("/test.Echo/Slow", bytes("warm-up"));
+      await expect.poll(() => held.length).toBe(1);
+      held.shift()!(null);
+      await first;
+      requests.length = 0;
+      const calls = Array.from({ length: 5 }, (_, i) => channel.call("/test.Echo/Slow", bytes(`c${i}`)));
+      await expect.poll(() => held.length).toBe(2);
+      // Answer what the server holds until every call got through.
+      await expect
+        .poll(() => {
+          for (const answer of held.splice(0)) answer(null);
+          return requests.length;
+        })
+        .toBe(5);
+      for (const answer of held.splice(0)) answer(null);
+      expect((await Promise.all(calls)).map(text)).toEqual(["c0", "c1", "c2", "c3", "c4"]);
+    } finally {
+      channel.close();
+      limited.forceShutdown();
+    }
+  });
+
   test("after close, calls fail UNAVAILABLE", async () => {
     const channel = new Channel(address);
     await channel.call("/test.Echo/Echo", bytes("x"));
