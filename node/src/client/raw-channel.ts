@@ -708,7 +708,11 @@ class RawConnection {
 
   /** `bytes` as they may be kept after this read. */
   private keep(bytes: Buffer): Buffer {
-    return this.borrowed ? Buffer.from(bytes) : bytes;
+    if (!this.borrowed) return bytes;
+    // Not Buffer.from(bytes): from 4 KiB up it copies element by element (TypedArray.from).
+    const copy = Buffer.allocUnsafe(bytes.length);
+    bytes.copy(copy, 0);
+    return copy;
   }
 
   private onSettings(payload: Buffer): void {

@@ -24,8 +24,13 @@ const INT64_MAX = (1n << 63n) - 1n;
 
 /** A growing buffer with the few protobuf primitives the answers need. */
 export class Writer {
-  buf = Buffer.allocUnsafe(512);
+  buf: Buffer;
   pos = 0;
+
+  /** `capacity`: the bytes first reserved (it grows by doubling). */
+  constructor(capacity = 512) {
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
 
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;

@@ -128,7 +128,9 @@ const requestEncoders: Partial<{ [K in Kind]: RequestEncoder<K> }> = {
 export function encodeRequest<K extends Kind>(request: RequestOf<K>): Uint8Array | undefined {
   const encoder = requestEncoders[request.kind as K] as RequestEncoder<K> | undefined;
   if (encoder === undefined) return undefined;
-  const w = new Writer();
+  // A fence batch carries many writes: room for about 512 bytes each from the start, rather than doubling up to it.
+  const actions = request.kind === "task.fence_batch" ? ((request.data as { actions?: unknown[] }).actions?.length ?? 0) : 0;
+  const w = new Writer(512 * Math.max(1, actions));
   return encoder(w, request.data as never) ? w.finish() : undefined;
 }
 
