@@ -247,6 +247,31 @@ describe.each([
     }
   });
 
+  test("a server shutting down (GOAWAY) still answers the calls in flight; later calls fail UNAVAILABLE", async () => {
+    const closing = new grpc.Server();
+    const held: (() => void)[] = [];
+    closing.addService({ slow: method("Slow") }, {
+      slow: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => held.push(() => callback(null, call.request)),
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      closing.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    const channel = new Channel(`127.0.0.1:${port}`);
+    try {
+      const inFlight = channel.call("/test.Echo/Slow", bytes("before"));
+      await expect.poll(() => held.length).toBe(1);
+      const shutDown = new Promise<void>((resolve) => closing.tryShutdown(() => resolve()));
+      // Once the server has said GOAWAY (it stops listening too), a new call gets no answer.
+      await expect.poll(() => channel.call("/test.Echo/Slow", bytes("after")).then(() => "answered", (e: UnaryCallError) => e.code)).toBe(grpc.status.UNAVAILABLE);
+      held.shift()!();
+      expect(text(await inFlight)).toBe("before");
+      await shutDown;
+    } finally {
+      channel.close();
+      closing.forceShutdown();
+    }
+  });
+
   test("after close, calls fail UNAVAILABLE", async () => {
     const channel = new Channel(address);
     await channel.call("/test.Echo/Echo", bytes("x"));
