@@ -9,8 +9,10 @@
 // caused. A unary call needs much less: one HEADERS + DATA write, and a
 // parse of the HEADERS, DATA and trailers that come back. Here a call is
 // one object and one buffer; the method's request headers are encoded once;
-// writes of a turn go out in one writev; one timer per channel watches
-// every deadline.
+// the frames of a loop turn leave in one write per connection; a plaintext
+// socket reads into one shared buffer (no stream events); one timer per
+// channel watches every deadline. Not done: transparent retry of a stream
+// the server refused (REFUSED_STREAM fails UNAVAILABLE, as with UnaryChannel).
 //
 // Same interface and failure shapes as UnaryChannel (the same `settle` turns
 // what arrived into the answer or the error), so NodeClient swaps one for
@@ -22,6 +24,7 @@ import * as grpc from "@grpc/grpc-js";
 import {
   callError,
   extraRoots,
+  frame,
   grpcTimeout,
   settle,
   type ClientTlsOptions,
@@ -476,7 +479,7 @@ class RawConnection {
     const block = Buffer.allocUnsafe(blockLength);
     call.writeBlock(block, 0);
     this.writeHeaders(call.streamId, block);
-    call.body = grpcFrame(call.request);
+    call.body = frame(call.request);
     this.sendBody(call);
     if (call.sendOffset < call.body.length) this.blocked.push(call);
   }
@@ -878,15 +881,6 @@ function settingsPayload(settings: [number, number][]): Buffer {
 function uint32(value: number): Buffer {
   const out = Buffer.allocUnsafe(4);
   out.writeUInt32BE(value, 0);
-  return out;
-}
-
-/** The 5-byte gRPC message prefix (uncompressed, length) and the message. */
-function grpcFrame(message: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(5 + message.length);
-  out[0] = 0;
-  out.writeUInt32BE(message.length, 1);
-  out.set(message, 5);
   return out;
 }
 

@@ -331,7 +331,7 @@ export function extraRoots(): Buffer[] | undefined {
 }
 
 /** The 5-byte gRPC message prefix (uncompressed, length) and the message. */
-function frame(message: Uint8Array): Buffer {
+export function frame(message: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(5 + message.length);
   out[0] = 0;
   out.writeUInt32BE(message.length, 1);
