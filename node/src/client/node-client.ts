@@ -67,6 +67,8 @@ export interface NodeClientOptions {
    * back would wait that long for its workers.
    */
   maxReconnectDelayMs?: number;
+  /** What `send` rejects with when the node gave no answer (default: the NoAnswerError itself), e.g. the caller's own error type. */
+  noAnswer?: (error: NoAnswerError) => Error;
 }
 
 /** A failed call: gRPC status code, the node's sentence and the trailing metadata. */
@@ -157,6 +159,7 @@ export class NodeClient {
   private readonly headers: Record<string, string> | undefined;
   private readonly token: string | undefined;
   private readonly requestTimeoutMs: number;
+  private readonly noAnswer: ((error: NoAnswerError) => Error) | undefined;
   private streamClients: { tasks: ServiceClient<(typeof TaskService)["method"]>; promises: ServiceClient<(typeof PromiseService)["method"]> } | undefined;
 
   constructor(options: NodeClientOptions) {
@@ -176,6 +179,7 @@ export class NodeClient {
     this.token = options.token;
     this.headers = options.token === undefined ? undefined : { authorization: `Bearer ${options.token}` };
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.noAnswer = options.noAnswer;
   }
 
   /**
@@ -210,7 +214,8 @@ export class NodeClient {
     if (failure.code === undefined) throw err;
     const sentByNode = (failure.metadata?.get(CODE_METADATA).length ?? 0) > 0;
     if (NO_ANSWER.has(failure.code) && !sentByNode) {
-      throw new NoAnswerError(`${request.kind} to ${this.address}: ${failure.details ?? failure.message}`, failure.code, { cause: err });
+      const error = new NoAnswerError(`${request.kind} to ${this.address}: ${failure.details ?? failure.message}`, failure.code, { cause: err });
+      throw this.noAnswer === undefined ? error : this.noAnswer(error);
     }
     const error = fromServiceError(failure);
     const innerKind = failure.metadata?.get(INNER_KIND_METADATA)[0];

@@ -5,7 +5,7 @@
 // listeners again and no `unblock` is missed.
 
 import type { Logger } from "pino";
-import { endpointOf, GrpcStatus, NoAnswerError, NodeClient, type ClientTlsOptions, type OpenStream } from "@resonate-mesh/node/client";
+import { endpointOf, GrpcStatus, NodeClient, type ClientTlsOptions, type OpenStream } from "@resonate-mesh/node/client";
 import type { Kind, Message, RequestOf, Response } from "@resonate-mesh/node/protocol";
 import { TransportError, type Transport } from "./types.ts";
 
@@ -34,11 +34,6 @@ export function reconnectDelay(attempt: number, capMs: number, random: () => num
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
 
-function noAnswerIsTransportError(err: unknown): never {
-  if (err instanceof NoAnswerError) throw new TransportError(err.message, { cause: err });
-  throw err;
-}
-
 // gRPC statuses with which the node refuses a worker's stream outright (as opposed to losing it).
 const REFUSED = new Set([GrpcStatus.INVALID_ARGUMENT, GrpcStatus.UNAUTHENTICATED, GrpcStatus.PERMISSION_DENIED]);
 
@@ -62,6 +57,7 @@ export class GrpcTransport implements Transport {
       requestTimeoutMs: options.requestTimeoutMs,
       userAgent: "resonate-mesh-sdk",
       maxReconnectDelayMs: options.maxReconnectDelayMs,
+      noAnswer: (err) => new TransportError(err.message, { cause: err }),
     });
     this.address = address;
     this.logger = options.logger;
@@ -71,8 +67,8 @@ export class GrpcTransport implements Transport {
 
   send<K extends Kind>(request: RequestOf<K>): Promise<Response<K>> {
     if (this.closed) return Promise.reject(new TransportError(`${request.kind}: the transport is closed`));
-    // Every durable step comes through here: one promise, no async function around it.
-    return this.client.send(request).then(undefined, noAnswerIsTransportError);
+    // Every durable step comes through here: the client's promise as it is (it rejects with TransportError).
+    return this.client.send(request);
   }
 
   /**
