@@ -102,18 +102,16 @@ const requestEncoders: Partial<{ [K in Kind]: RequestEncoder<K> }> = {
   },
   "task.fulfill": (w, d) => {
     if (!idAndVersion(w, d.id, d.version)) return false;
-    const start = w.begin(3);
-    const ok = settleData(w, d.action.data);
-    w.end(start);
+    let ok = true;
+    w.message(3, () => (ok = settleData(w, d.action.data)));
     return ok;
   },
   "task.fence": (w, d) => idAndVersion(w, d.id, d.version) && fencedWrite(w, 3, d.action),
   "task.fence_batch": (w, d) => {
     if (!idAndVersion(w, d.id, d.version)) return false;
     for (const action of d.actions) {
-      const start = w.begin(3);
-      const ok = fencedWrite(w, 1, action);
-      w.end(start);
+      let ok = true;
+      w.message(3, () => (ok = fencedWrite(w, 1, action)));
       if (!ok) return false;
     }
     return true;
