@@ -38,10 +38,17 @@ export interface Lineage {
 }
 
 export function childTags(spec: ChildSpec, lineage: Lineage): Record<string, string> {
+  // Every local step takes this path: one literal with constant keys (the Tag values), no spreads.
+  if (spec.kind === "run") {
+    return {
+      "resonate:origin": lineage.originId,
+      "resonate:parent": lineage.parentId,
+      "resonate:scope": "local",
+      "resonate:branch": lineage.branchId,
+    } satisfies Record<(typeof Tag)["origin" | "parent" | "scope" | "branch"], string>;
+  }
   const base = { [Tag.origin]: lineage.originId, [Tag.parent]: lineage.parentId };
   switch (spec.kind) {
-    case "run":
-      return { ...base, [Tag.scope]: "local", [Tag.branch]: lineage.branchId };
     case "rpc":
     case "detached":
       return { ...(spec.tags ?? {}), ...base, [Tag.scope]: "global", [Tag.branch]: spec.id, [Tag.target]: spec.target };

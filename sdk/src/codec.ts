@@ -34,7 +34,8 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export class JsonCodec implements Codec {
   encode(value: unknown, path = "value", promiseId?: string): Value {
     if (value === undefined) return { headers: {}, data: "" };
-    const json = JSON.stringify(new Encoder(path, promiseId).encode(value));
+    // Most values (an invocation, a step's result) are plain JSON: stringified as they are, no tagged copy made.
+    const json = JSON.stringify(isPlainJson(value, 0) ? value : new Encoder(path, promiseId).encode(value));
     return { headers: {}, data: Buffer.from(json, "utf8").toString("base64") };
   }
 
@@ -48,6 +49,42 @@ export class JsonCodec implements Codec {
     }
     return fromJson(parsed);
   }
+}
+
+/** Deeper values take the Encoder, which also finds cycles. */
+const PLAIN_DEPTH = 32;
+
+/**
+ * Whether JSON.stringify gives `value` exactly as the Encoder would: strings,
+ * booleans, null, finite numbers other than -0, dense arrays and plain objects
+ * of those, no object with its own `__type`. Allocates nothing.
+ */
+function isPlainJson(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value) && !Object.is(value, -0);
+    case "object":
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
+  if (depth >= PLAIN_DEPTH) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!isPlainJson(value[i], depth + 1)) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  if (Object.prototype.hasOwnProperty.call(value, "__type")) return false;
+  for (const key in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
+    if (!isPlainJson((value as Record<string, unknown>)[key], depth + 1)) return false;
+  }
+  return true;
 }
 
 export const defaultCodec: Codec = new JsonCodec();
@@ -185,11 +222,23 @@ class Encoder {
   }
 }
 
+/**
+ * The value a parsed JSON stands for. Arrays and plain objects are the parsed
+ * ones, with their tagged parts replaced in place: JSON.parse made them for
+ * this call alone, and most values have no tagged part at all.
+ */
 function fromJson(json: Json): unknown {
   if (json === INF) return Infinity;
   if (json === NEG_INF) return -Infinity;
   if (json === null || typeof json !== "object") return json;
-  if (Array.isArray(json)) return json.map(fromJson);
+  if (Array.isArray(json)) {
+    for (let i = 0; i < json.length; i++) {
+      const item = json[i]!;
+      const value = fromJson(item);
+      if (value !== item) (json as unknown[])[i] = value;
+    }
+    return json;
+  }
   const type = json.__type;
   switch (type) {
     case "undefined":
@@ -216,7 +265,16 @@ function fromJson(json: Json): unknown {
 }
 
 function plainFromJson(json: { [key: string]: Json }): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(json).map(([k, v]) => [k, fromJson(v)]));
+  for (const key in json) {
+    // JSON.parse made only own properties; for-in also walks the prototype's enumerable ones.
+    if (!Object.prototype.hasOwnProperty.call(json, key)) continue;
+    const item = json[key]!;
+    const value = fromJson(item);
+    if (value === item) continue;
+    // Defined, not assigned: a key "__proto__" stays a key, not a prototype.
+    Object.defineProperty(json, key, { value, writable: true, enumerable: true, configurable: true });
+  }
+  return json;
 }
 
 function errorFromJson(json: { [key: string]: Json }): Error {

@@ -11,7 +11,7 @@ import type { Codec } from "./codec.ts";
 import { Context, type ContextInfo } from "./context.ts";
 import type { ChildHandle, ExecHandle } from "./core/types.ts";
 import type { Attempt } from "./runner.ts";
-import { deferred, type Deferred, type Outcome } from "./outcome.ts";
+import type { Deferred, Outcome } from "./outcome.ts";
 import type { Registry } from "./registry.ts";
 
 export type { AttemptResult, ChildSpec } from "./core/types.ts";
@@ -44,24 +44,66 @@ export function within<T>(exec: Execution, fn: () => T): T {
   return current.run(exec, fn);
 }
 
+const ignore = () => undefined;
+
+/**
+ * A Deferred whose JS promise is made only when someone asks for it: an
+ * awaited child's `created` is never asked for, and a spawned child's result
+ * only once the future is awaited. Every durable call makes two of these.
+ */
+class Settlement<T> implements Deferred<T> {
+  private state: "pending" | "resolved" | "rejected" = "pending";
+  private outcome: unknown;
+  private made: Promise<T> | undefined;
+  private settle: ((value: T) => void) | undefined;
+  private fail: ((error: unknown) => void) | undefined;
+
+  get promise(): Promise<T> {
+    if (this.made === undefined) {
+      if (this.state === "resolved") return (this.made = Promise.resolve(this.outcome as T));
+      this.made =
+        this.state === "rejected"
+          ? Promise.reject(this.outcome)
+          : new Promise<T>((resolve, reject) => {
+              this.settle = resolve;
+              this.fail = reject;
+            });
+      // A child nobody awaits must not crash the process with an unhandled rejection.
+      this.made.catch(ignore);
+    }
+    return this.made;
+  }
+
+  resolve(value: T): void {
+    if (this.state !== "pending") return;
+    this.state = "resolved";
+    this.outcome = value;
+    this.settle?.(value);
+  }
+
+  reject(error: unknown): void {
+    if (this.state !== "pending") return;
+    this.state = "rejected";
+    this.outcome = error;
+    this.fail?.(error);
+  }
+}
+
 /** A durable child call: its JS promise settles once, when the core resolves it. */
 export class Child {
-  readonly promise: Promise<unknown>;
-  private readonly d: Deferred<unknown>;
+  private readonly d = new Settlement<unknown>();
   /** Known to exist durably (spawn() resolves then). */
-  readonly created: Deferred<void> = deferred<void>();
+  readonly created: Deferred<void> = new Settlement<void>();
   /** The user saw its failure where it was started (a rejected spawn). */
   consumed = false;
 
   constructor(
     readonly handle: ChildHandle,
     readonly id: string,
-  ) {
-    this.d = deferred<unknown>();
-    this.promise = this.d.promise;
-    // A child nobody awaits must not crash the process with an unhandled rejection.
-    this.promise.catch(() => undefined);
-    this.created.promise.catch(() => undefined);
+  ) {}
+
+  get promise(): Promise<unknown> {
+    return this.d.promise;
   }
 
   resolve(outcome: Outcome, durable: boolean): void {

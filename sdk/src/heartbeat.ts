@@ -27,7 +27,8 @@ export class Heartbeat {
 
   release(task: TaskRef): void {
     if (this.held.get(task.id) === task.version) this.held.delete(task.id);
-    if (this.held.size === 0) this.clear();
+    // The interval stops at its next beat with nothing held (see beat): a worker running one short
+    // task after another would otherwise make and clear a timer for each.
   }
 
   get size(): number {
@@ -41,7 +42,10 @@ export class Heartbeat {
 
   /** Send one heartbeat now (also what the interval does). */
   async beat(): Promise<void> {
-    if (this.held.size === 0) return;
+    if (this.held.size === 0) {
+      this.clear();
+      return;
+    }
     const tasks = [...this.held].map(([id, version]) => ({ id, version }));
     try {
       const res = await this.transport.send({ kind: "task.heartbeat", data: { pid: this.pid, tasks } });

@@ -25,7 +25,7 @@ import { LocalTransport } from "./transport/local.ts";
 import { TransportError, type Transport } from "./transport/types.ts";
 import type { DurableFunction } from "./types.ts";
 import { Worker } from "./worker.ts";
-import { SpanKind, startCallSpan, startTracing, traced, type Tracing } from "./tracing.ts";
+import { SpanKind, startCallSpan, startTracing, traced, tracingActive, type Tracing } from "./tracing.ts";
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -300,8 +300,18 @@ export class Resonate {
   }
 
   private rootTags(full: string, target: string, tags: Record<string, string> | undefined): Record<string, string> {
+    if (tags === undefined) {
+      // The usual call: one literal with constant keys (the Tag values), no spread.
+      return {
+        "resonate:origin": full,
+        "resonate:branch": full,
+        "resonate:parent": full,
+        "resonate:scope": "global",
+        "resonate:target": target,
+      } satisfies Record<(typeof Tag)["origin" | "branch" | "parent" | "scope" | "target"], string>;
+    }
     return {
-      ...(tags ?? {}),
+      ...tags,
       [Tag.origin]: full,
       [Tag.branch]: full,
       [Tag.parent]: full,
@@ -319,7 +329,8 @@ export class Resonate {
     }
     this.connect();
     if (this.tracingLoads !== undefined) await this.tracingLoads;
-    const span = startCallSpan(`run ${registered.name}`, { "resonate.id": full, "resonate.function": registered.name }, undefined, SpanKind.CLIENT);
+    // Traces off: not even the span's name and attributes are made.
+    const span = !tracingActive() ? undefined : startCallSpan(`run ${registered.name}`, { "resonate.id": full, "resonate.function": registered.name }, undefined, SpanKind.CLIENT);
     const res = await this.send({
       kind: "task.create",
       data: {
@@ -358,7 +369,8 @@ export class Resonate {
       throw invalidArgument(`rpc("${id}") needs the registered name of a function as its second argument.`, full);
     }
     if (this.tracingLoads !== undefined) await this.tracingLoads;
-    const span = startCallSpan(`rpc ${name}`, { "resonate.id": full, "resonate.function": name }, undefined, SpanKind.CLIENT);
+    // Traces off: not even the span's name and attributes are made.
+    const span = !tracingActive() ? undefined : startCallSpan(`rpc ${name}`, { "resonate.id": full, "resonate.function": name }, undefined, SpanKind.CLIENT);
     const res = await this.send({
       kind: "promise.create",
       data: {

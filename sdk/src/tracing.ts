@@ -22,8 +22,9 @@ export interface CallSpan {
 }
 
 /** Start a span named `name` under `parent` (the current context by default); undefined when traces are off. */
-export function startCallSpan(name: string, attributes: Attributes, parent: Context = context.active(), kind: SpanKind = SpanKind.INTERNAL): CallSpan | undefined {
+export function startCallSpan(name: string, attributes: Attributes, parent?: Context, kind: SpanKind = SpanKind.INTERNAL): CallSpan | undefined {
   if (!tracingActive()) return undefined;
+  parent ??= context.active();
   const span = tracer(SCOPE).startSpan(name, { kind, attributes }, parent);
   return {
     context: trace.setSpan(parent, span),

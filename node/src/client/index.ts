@@ -14,6 +14,7 @@ export {
   grpcCodeOf,
 } from "../api/grpc/status.ts";
 export { methodPath } from "../api/grpc/service.ts";
+export { RawUnaryChannel } from "./raw-channel.ts";
 export { UnaryChannel, type ClientTlsOptions, type UnaryCallError, type UnaryCallOptions, type UnaryChannelOptions } from "../api/grpc/unary-channel.ts";
 export {
   endpointOf,

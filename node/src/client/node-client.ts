@@ -1,10 +1,12 @@
 // The one gRPC client of a node, shared by the SDK and the CLI. Unary calls
-// (one per durable step) go through the lean UnaryChannel; the two server
-// streams (the worker's Poll, a promise's Watch) go through grpc-js. Why the
-// split: per unary call grpc-js costs about three times the CPU of
-// UnaryChannel, and @connectrpc/connect-node's gRPC transport more still
-// (`npm run bench -- --only unary`); streams are few and long-lived, so their
-// per-message cost does not matter and grpc-js's stream handling is kept.
+// (one per durable step) go through RawUnaryChannel, which writes the HTTP/2
+// frames itself; the two server streams (the worker's Poll, a promise's
+// Watch) go through grpc-js. Why the split: per unary call grpc-js costs about
+// three times the CPU of a node:http2 client (UnaryChannel), which in turn
+// costs several times RawUnaryChannel's (see raw-channel.ts), and
+// @connectrpc/connect-node's gRPC transport more still (`npm run bench --
+// --only unary`); streams are few and long-lived, so their per-message cost
+// does not matter and grpc-js's stream handling is kept.
 //
 // Two ways to call: `call` resolves the protocol's answer of a successful call
 // and rejects with the gRPC failure as it came (code, details, metadata: what
@@ -35,7 +37,8 @@ import {
 } from "../api/grpc/convert.ts";
 import { createClient, methodPath, type ServiceClient } from "../api/grpc/service.ts";
 import { CODE_METADATA, fromServiceError, INNER_KIND_METADATA } from "../api/grpc/status.ts";
-import { UnaryChannel, type ClientTlsOptions, type UnaryCallError } from "../api/grpc/unary-channel.ts";
+import type { ClientTlsOptions, UnaryCallError, UnaryCallOptions } from "../api/grpc/unary-channel.ts";
+import { RawUnaryChannel } from "./raw-channel.ts";
 import { readFileSync } from "node:fs";
 import { decodeAnswer, encodeRequest } from "../api/grpc/wire.ts";
 import { PromiseService, type PromiseServiceWatchResponse } from "../gen/resonate/mesh/v1/promise_service_pb.ts";
@@ -64,6 +67,8 @@ export interface NodeClientOptions {
    * back would wait that long for its workers.
    */
   maxReconnectDelayMs?: number;
+  /** What `send` rejects with when the node gave no answer (default: the NoAnswerError itself), e.g. the caller's own error type. */
+  noAnswer?: (error: NoAnswerError) => Error;
 }
 
 /** A failed call: gRPC status code, the node's sentence and the trailing metadata. */
@@ -150,10 +155,11 @@ export class NodeClient {
   readonly secure: boolean;
   private readonly tls: ClientTlsOptions;
   private readonly maxReconnectDelayMs: number;
-  private readonly unary: UnaryChannel;
+  private readonly unary: RawUnaryChannel;
   private readonly headers: Record<string, string> | undefined;
   private readonly token: string | undefined;
   private readonly requestTimeoutMs: number;
+  private readonly noAnswer: ((error: NoAnswerError) => Error) | undefined;
   private streamClients: { tasks: ServiceClient<(typeof TaskService)["method"]>; promises: ServiceClient<(typeof PromiseService)["method"]> } | undefined;
 
   constructor(options: NodeClientOptions) {
@@ -163,7 +169,7 @@ export class NodeClient {
     this.maxReconnectDelayMs = options.maxReconnectDelayMs ?? 5_000;
     // Several connections, opened as load needs them: one busy HTTP/2 connection makes client and
     // node take turns (each waits while the other works through a batch); with several, they overlap.
-    this.unary = new UnaryChannel(options.address, {
+    this.unary = new RawUnaryChannel(options.address, {
       secure: this.secure,
       tls: this.tls,
       userAgent: options.userAgent,
@@ -173,6 +179,7 @@ export class NodeClient {
     this.token = options.token;
     this.headers = options.token === undefined ? undefined : { authorization: `Bearer ${options.token}` };
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.noAnswer = options.noAnswer;
   }
 
   /**
@@ -185,37 +192,43 @@ export class NodeClient {
   }
 
   /** One request, answered in the protocol's shape: refusals (404, 409, ...) are answers; no answer rejects (NoAnswerError). */
-  async send<K extends Kind>(request: RequestOf<K>): Promise<Response<K>> {
+  send<K extends Kind>(request: RequestOf<K>): Promise<Response<K>> {
     let bytes: Uint8Array;
     try {
       bytes = this.encode(request);
     } catch (err) {
       // A value the wire cannot carry (an unknown enum, a number out of range) is the caller's bad input.
       const error: ProtocolError = { status: 400, code: "INVALID_ARGUMENT", message: err instanceof Error ? err.message : String(err) };
-      return { kind: request.kind, status: 400, error } as Response<K>;
+      return Promise.resolve({ kind: request.kind, status: 400, error } as Response<K>);
     }
-    try {
-      return (await this.invoke(request.kind, bytes)) as Response<K>;
-    } catch (err) {
-      const failure = err as Partial<GrpcCallError>;
-      if (failure.code === undefined) throw err;
-      const sentByNode = (failure.metadata?.get(CODE_METADATA).length ?? 0) > 0;
-      if (NO_ANSWER.has(failure.code) && !sentByNode) {
-        throw new NoAnswerError(`${request.kind} to ${this.address}: ${failure.details ?? failure.message}`, failure.code, { cause: err });
-      }
-      const error = fromServiceError(failure);
-      const innerKind = failure.metadata?.get(INNER_KIND_METADATA)[0];
-      if (request.kind === "task.fence" && typeof innerKind === "string") {
-        // The node failed the whole Fence because its inner create or settle failed, and said which
-        // (resonate-inner-kind); the protocol answers 200 with the failure inside. Give callers that shape.
-        return {
-          kind: request.kind,
-          status: 200,
-          data: { action: { kind: innerKind, status: error.status, error }, preload: [] },
-        } as unknown as Response<K>;
-      }
-      return { kind: request.kind, status: error.status, error } as Response<K>;
+    // One promise per call on this path (every durable step takes it): no async functions stacked.
+    return this.unary.call(pathOf(request.kind), bytes, this.callOptions()).then(
+      (answer) => this.decode(request.kind, answer) as Response<K>,
+      (err: unknown) => this.refusal(request, err),
+    );
+  }
+
+  /** A failed call in the protocol's shape: the node's refusal as an answer; no answer throws NoAnswerError. */
+  private refusal<K extends Kind>(request: RequestOf<K>, err: unknown): Response<K> {
+    const failure = err as Partial<GrpcCallError>;
+    if (failure.code === undefined) throw err;
+    const sentByNode = (failure.metadata?.get(CODE_METADATA).length ?? 0) > 0;
+    if (NO_ANSWER.has(failure.code) && !sentByNode) {
+      const error = new NoAnswerError(`${request.kind} to ${this.address}: ${failure.details ?? failure.message}`, failure.code, { cause: err });
+      throw this.noAnswer === undefined ? error : this.noAnswer(error);
     }
+    const error = fromServiceError(failure);
+    const innerKind = failure.metadata?.get(INNER_KIND_METADATA)[0];
+    if (request.kind === "task.fence" && typeof innerKind === "string") {
+      // The node failed the whole Fence because its inner create or settle failed, and said which
+      // (resonate-inner-kind); the protocol answers 200 with the failure inside. Give callers that shape.
+      return {
+        kind: request.kind,
+        status: 200,
+        data: { action: { kind: innerKind, status: error.status, error }, preload: [] },
+      } as unknown as Response<K>;
+    }
+    return { kind: request.kind, status: error.status, error } as Response<K>;
   }
 
   /**
@@ -239,10 +252,14 @@ export class NodeClient {
   }
 
   private async invoke<K extends Kind>(kind: K, bytes: Uint8Array): Promise<OkResponse<K>> {
-    const answer = await this.unary.call(pathOf(kind), bytes, {
-      metadata: this.headers,
-      deadline: Date.now() + this.requestTimeoutMs,
-    });
+    return this.decode(kind, await this.unary.call(pathOf(kind), bytes, this.callOptions()));
+  }
+
+  private callOptions(): UnaryCallOptions {
+    return { metadata: this.headers, deadline: Date.now() + this.requestTimeoutMs };
+  }
+
+  private decode<K extends Kind>(kind: K, answer: Uint8Array): OkResponse<K> {
     return decodeAnswer(kind, answer) ?? toProtocolResponse(kind, fromBinary(rpcOf(kind).method.output, answer) as never);
   }
 

@@ -5,7 +5,7 @@
 // listeners again and no `unblock` is missed.
 
 import type { Logger } from "pino";
-import { endpointOf, GrpcStatus, NoAnswerError, NodeClient, type ClientTlsOptions, type OpenStream } from "@resonate-mesh/node/client";
+import { endpointOf, GrpcStatus, NodeClient, type ClientTlsOptions, type OpenStream } from "@resonate-mesh/node/client";
 import type { Kind, Message, RequestOf, Response } from "@resonate-mesh/node/protocol";
 import { TransportError, type Transport } from "./types.ts";
 
@@ -57,6 +57,7 @@ export class GrpcTransport implements Transport {
       requestTimeoutMs: options.requestTimeoutMs,
       userAgent: "resonate-mesh-sdk",
       maxReconnectDelayMs: options.maxReconnectDelayMs,
+      noAnswer: (err) => new TransportError(err.message, { cause: err }),
     });
     this.address = address;
     this.logger = options.logger;
@@ -64,14 +65,10 @@ export class GrpcTransport implements Transport {
     this.reconnectLogEveryMs = options.reconnectLogEveryMs ?? 30_000;
   }
 
-  async send<K extends Kind>(request: RequestOf<K>): Promise<Response<K>> {
-    if (this.closed) throw new TransportError(`${request.kind}: the transport is closed`);
-    try {
-      return await this.client.send(request);
-    } catch (err) {
-      if (err instanceof NoAnswerError) throw new TransportError(err.message, { cause: err });
-      throw err;
-    }
+  send<K extends Kind>(request: RequestOf<K>): Promise<Response<K>> {
+    if (this.closed) return Promise.reject(new TransportError(`${request.kind}: the transport is closed`));
+    // Every durable step comes through here: the client's promise as it is (it rejects with TransportError).
+    return this.client.send(request);
   }
 
   /**

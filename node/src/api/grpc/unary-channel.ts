@@ -322,7 +322,7 @@ class PendingCall {
 let roots: Buffer[] | undefined | null = null;
 
 /** As grpc-js: the file GRPC_DEFAULT_SSL_ROOTS_FILE_PATH names replaces the default roots; otherwise Node's defaults. */
-function extraRoots(): Buffer[] | undefined {
+export function extraRoots(): Buffer[] | undefined {
   if (roots === null) {
     const file = process.env.GRPC_DEFAULT_SSL_ROOTS_FILE_PATH;
     roots = file ? [fs.readFileSync(file)] : undefined;
@@ -331,7 +331,7 @@ function extraRoots(): Buffer[] | undefined {
 }
 
 /** The 5-byte gRPC message prefix (uncompressed, length) and the message. */
-function frame(message: Uint8Array): Buffer {
+export function frame(message: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(5 + message.length);
   out[0] = 0;
   out.writeUInt32BE(message.length, 1);
@@ -340,7 +340,7 @@ function frame(message: Uint8Array): Buffer {
 }
 
 /** `grpc-timeout`: at most 8 digits, in the finest unit that fits. */
-function grpcTimeout(ms: number): string {
+export function grpcTimeout(ms: number): string {
   const whole = Math.max(1, Math.ceil(ms));
   if (whole < 1e8) return `${whole}m`;
   const seconds = Math.ceil(whole / 1000);
@@ -349,7 +349,7 @@ function grpcTimeout(ms: number): string {
 }
 
 /** The call's outcome from what arrived: the response message, or the error. */
-function settle(
+export function settle(
   headers: http2.IncomingHttpHeaders | undefined,
   trailers: http2.IncomingHttpHeaders | undefined,
   chunks: Buffer[],
@@ -454,7 +454,7 @@ function decodeMessage(value: string | string[] | undefined): string {
   }
 }
 
-function callError(code: grpc.status, details: string, metadata = new grpc.Metadata()): UnaryCallError {
+export function callError(code: grpc.status, details: string, metadata = new grpc.Metadata()): UnaryCallError {
   return Object.assign(new Error(`${code} ${grpc.status[code]}: ${details}`), { code, details, metadata });
 }
 

@@ -24,8 +24,13 @@ const INT64_MAX = (1n << 63n) - 1n;
 
 /** A growing buffer with the few protobuf primitives the answers need. */
 export class Writer {
-  buf = Buffer.allocUnsafe(512);
+  buf: Buffer;
   pos = 0;
+
+  /** `capacity`: the bytes first reserved (it grows by doubling). */
+  constructor(capacity = 512) {
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
 
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
@@ -96,11 +101,20 @@ export class Writer {
 
   /** A length-delimited field whose content `write` appends. */
   message(field: number, write: () => void): void {
+    const start = this.begin(field);
+    write();
+    this.end(start);
+  }
+
+  /** Open a length-delimited field (message() without a closure, for the hot paths); end(start) closes it. */
+  begin(field: number): number {
     this.tag(field, LEN);
     // One byte of length is reserved; a longer length moves the content right.
     this.ensure(1);
-    const start = this.pos++;
-    write();
+    return this.pos++;
+  }
+
+  end(start: number): void {
     const length = this.pos - start - 1;
     if (length < 0x80) {
       this.buf[start] = length;
@@ -131,11 +145,10 @@ function varintSize(n: number): number {
 
 export function stringMap(w: Writer, field: number, map: Readonly<Record<string, string>>): void {
   for (const key in map) {
-    const value = map[key]!;
-    w.message(field, () => {
-      w.string(1, key);
-      w.string(2, value);
-    });
+    const start = w.begin(field);
+    w.string(1, key);
+    w.string(2, map[key]!);
+    w.end(start);
   }
 }
 
