@@ -102,10 +102,10 @@ const requestEncoders: Partial<{ [K in Kind]: RequestEncoder<K> }> = {
   },
   "task.fulfill": (w, d) => {
     if (!idAndVersion(w, d.id, d.version)) return false;
-    let ok = true;
-    w.message(3, () => (ok = settleData(w, d.action.data)));
-    if (!ok) return false;
-    return d.actions === undefined || fencedWrites(w, 4, d.actions);
+    const start = w.begin(3);
+    const ok = settleData(w, d.action.data);
+    w.end(start);
+    return ok && (d.actions === undefined || fencedWrites(w, 4, d.actions));
   },
   "task.fence": (w, d) => idAndVersion(w, d.id, d.version) && fencedWrite(w, 3, d.action),
   "task.fence_batch": (w, d) => idAndVersion(w, d.id, d.version) && fencedWrites(w, 3, d.actions),
@@ -114,8 +114,9 @@ const requestEncoders: Partial<{ [K in Kind]: RequestEncoder<K> }> = {
 /** Repeated FencedWrite messages as field `field` (a batch's 3, a fulfill's 4). */
 function fencedWrites(w: Writer, field: number, actions: readonly (PromiseCreateRequest | PromiseSettleRequest)[]): boolean {
   for (const action of actions) {
-    let ok = true;
-    w.message(field, () => (ok = fencedWrite(w, 1, action)));
+    const start = w.begin(field);
+    const ok = fencedWrite(w, 1, action);
+    w.end(start);
     if (!ok) return false;
   }
   return true;
@@ -129,8 +130,8 @@ function fencedWrites(w: Writer, field: number, actions: readonly (PromiseCreate
 export function encodeRequest<K extends Kind>(request: RequestOf<K>): Uint8Array | undefined {
   const encoder = requestEncoders[request.kind as K] as RequestEncoder<K> | undefined;
   if (encoder === undefined) return undefined;
-  // A fence batch carries many writes: room for about 512 bytes each from the start, rather than doubling up to it.
-  const actions = request.kind === "task.fence_batch" ? ((request.data as { actions?: unknown[] }).actions?.length ?? 0) : 0;
+  // A fence batch (or a fulfill carrying writes) holds many writes: room for about 512 bytes each from the start, rather than doubling up to it.
+  const actions = (request.data as { actions?: unknown[] }).actions?.length ?? 0;
   const w = new Writer(512 * Math.max(1, actions));
   return encoder(w, request.data as never) ? w.finish() : undefined;
 }
