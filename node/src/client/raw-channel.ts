@@ -27,6 +27,7 @@ import {
   frame,
   grpcTimeout,
   settle,
+  timeLeft,
   type ClientTlsOptions,
   type UnaryCallError,
   type UnaryCallOptions,
@@ -146,11 +147,9 @@ export class RawUnaryChannel {
     resolve: (response: Uint8Array) => void,
     reject: (error: UnaryCallError) => void,
   ): void {
-    if (this.closed) return reject(callError(grpc.status.UNAVAILABLE, "the channel is closed"));
+    const remaining = timeLeft(this.closed, options);
+    if (typeof remaining === "object") return reject(remaining);
     const { deadline, signal } = options;
-    if (signal?.aborted) return reject(callError(grpc.status.CANCELLED, "Cancelled on client"));
-    const remaining = deadline === undefined ? undefined : deadline - Date.now();
-    if (remaining !== undefined && remaining <= 0) return reject(callError(grpc.status.DEADLINE_EXCEEDED, "Deadline exceeded"));
 
     const timeout = remaining === undefined ? undefined : grpcTimeout(remaining);
     const call = new Call(this, this.headerBlock(path, options.metadata), timeout, request, deadline, signal, resolve, reject);

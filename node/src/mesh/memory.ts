@@ -38,10 +38,8 @@ export class MemoryBudget {
 
   /** Refusal for a request (or an upload of `bytes` not read yet), or undefined to let it in. */
   admit(request: Request | undefined, bytes = 0): ProtocolError | undefined {
-    // Reads, leases and the like add nothing: their payload is not even measured.
-    if (request !== undefined && !mayAdd(request)) return undefined;
-    const size = request === undefined ? bytes : payloadChars(request);
-    if (request !== undefined && !adds(request, size)) return undefined;
+    const size = request === undefined ? bytes : addedChars(request);
+    if (size === undefined) return undefined;
     const now = Date.now();
     if (now - this.sampledAt >= this.sampleMs) {
       this.sampledAt = now;
@@ -83,42 +81,34 @@ function charsIn(v: unknown, depth: number): number {
   return n;
 }
 
-/** The kinds `adds` may say yes to. */
-function mayAdd(request: Request): boolean {
+/**
+ * The payload characters of a request that adds records (creates) or a large
+ * value; undefined for one that does not (reads, leases, small settles),
+ * whose payload is not even measured.
+ */
+function addedChars(request: Request): number | undefined {
   switch (request.kind) {
     case "promise.create":
     case "task.create":
     case "schedule.create":
     case "promise.register_callback":
     case "promise.register_listener":
+      return payloadChars(request);
     case "task.fence":
+      return addsOrLarge(request, request.data.action.kind === "promise.create");
     case "task.fence_batch":
-    case "promise.settle":
+      return addsOrLarge(request, request.data.actions.some((a) => a.kind === "promise.create"));
     case "task.fulfill":
-      return true;
+      return addsOrLarge(request, request.data.actions?.some((a) => a.kind === "promise.create") === true);
+    case "promise.settle":
+      return addsOrLarge(request, false);
     default:
-      return false;
+      return undefined;
   }
 }
 
-/** Does this request add records (creates) or a large value? Reads, leases and small settles do not count. */
-function adds(request: Request, size: number): boolean {
-  switch (request.kind) {
-    case "promise.create":
-    case "task.create":
-    case "schedule.create":
-    case "promise.register_callback":
-    case "promise.register_listener":
-      return true;
-    case "task.fence":
-      return request.data.action.kind === "promise.create" || size > SMALL_VALUE;
-    case "task.fence_batch":
-      return request.data.actions.some((a) => a.kind === "promise.create") || size > SMALL_VALUE;
-    case "task.fulfill":
-      return request.data.actions?.some((a) => a.kind === "promise.create") === true || size > SMALL_VALUE;
-    case "promise.settle":
-      return size > SMALL_VALUE;
-    default:
-      return false;
-  }
+/** The request's payload when it creates records or carries more than a small value. */
+function addsOrLarge(request: Request, creates: boolean): number | undefined {
+  const size = payloadChars(request);
+  return creates || size > SMALL_VALUE ? size : undefined;
 }

@@ -8,6 +8,7 @@
 
 import { appendFileSync } from "node:fs";
 import { Resonate, type Context, type Transport } from "@resonate-mesh/sdk";
+import { announceReady } from "./serve.ts";
 
 const effects = process.env.EFFECTS ?? "/dev/null";
 const hold = process.env.HOLD_WRITES;
@@ -58,14 +59,4 @@ resonate.register(lottery);
 resonate.register(pick);
 resonate.register(double);
 
-// Ready means reachable: a call addressed to this process alone has come back.
-async function ping(_ctx: Context) {
-  return "pong";
-}
-resonate.register(ping);
-await resonate.rpc(`ready-${pid}`, "ping").target(`poll://uni@${resonate.group}/${pid}`);
-
-process.on("SIGTERM", () => {
-  void resonate.stop().then(() => process.exit(0));
-});
-console.log(`ready ${pid}`);
+await announceReady(resonate);

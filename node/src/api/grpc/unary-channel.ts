@@ -140,11 +140,8 @@ export class UnaryChannel {
     resolve: (response: Uint8Array) => void,
     reject: (error: UnaryCallError) => void,
   ): void {
-    if (this.closed) return reject(callError(grpc.status.UNAVAILABLE, "the channel is closed"));
-    const { deadline, signal } = options;
-    if (signal?.aborted) return reject(callError(grpc.status.CANCELLED, "Cancelled on client"));
-    const remaining = deadline === undefined ? undefined : deadline - Date.now();
-    if (remaining !== undefined && remaining <= 0) return reject(callError(grpc.status.DEADLINE_EXCEEDED, "Deadline exceeded"));
+    const remaining = timeLeft(this.closed, options);
+    if (typeof remaining === "object") return reject(remaining);
 
     const headers: http2.OutgoingHttpHeaders = { ...this.headers, [HTTP2_HEADER_PATH]: path };
     if (remaining !== undefined) headers["grpc-timeout"] = grpcTimeout(remaining);
@@ -160,7 +157,7 @@ export class UnaryChannel {
       return reject(callError(grpc.status.UNAVAILABLE, `no connection to ${this.authority}: ${messageOf(err)}`));
     }
     connection.hold();
-    new PendingCall(stream, connection, this.maxReceive, remaining, signal, resolve, reject);
+    new PendingCall(stream, connection, this.maxReceive, remaining, options.signal, resolve, reject);
     stream.end(frame(request));
   }
 
@@ -452,6 +449,19 @@ function decodeMessage(value: string | string[] | undefined): string {
   } catch {
     return text;
   }
+}
+
+/**
+ * The milliseconds a call has before its deadline (undefined: no deadline),
+ * or the error that refuses it before it starts: the channel is closed, its
+ * signal already aborted, or its deadline past.
+ */
+export function timeLeft(closed: boolean, options: UnaryCallOptions): number | undefined | UnaryCallError {
+  if (closed) return callError(grpc.status.UNAVAILABLE, "the channel is closed");
+  if (options.signal?.aborted) return callError(grpc.status.CANCELLED, "Cancelled on client");
+  const remaining = options.deadline === undefined ? undefined : options.deadline - Date.now();
+  if (remaining !== undefined && remaining <= 0) return callError(grpc.status.DEADLINE_EXCEEDED, "Deadline exceeded");
+  return remaining;
 }
 
 export function callError(code: grpc.status, details: string, metadata = new grpc.Metadata()): UnaryCallError {
