@@ -266,7 +266,8 @@ if [ "$STORE" = jetstream ]; then
     local pids=() b p rc=0
     for b in 2 3 4; do batch "k8s-batch-$$-$b" & pids+=($!); done
     sleep 2
-    k delete "$(k get pods -l app.kubernetes.io/name=resonate-node -o name | head -n 1)" --wait=false >/dev/null
+    deleted_node=$(k get pods -l app.kubernetes.io/name=resonate-node -o name | head -n 1)
+    k delete "$deleted_node" --wait=false >/dev/null
     sleep 3
     k delete pod nats-1 --wait=false >/dev/null
     for p in "${pids[@]}"; do wait "$p" || rc=1; done
@@ -275,7 +276,13 @@ if [ "$STORE" = jetstream ]; then
   if faults; then ok "batches complete while a mesh pod and then a NATS pod are deleted"
   else not_ok "batches complete while a mesh pod and then a NATS pod are deleted" "$(tail -n 5 "$K8S_DIR"/logs/k8s-batch-$$-*.log)"; fi
   check "each completed leaf ran once across the faults" leaves_once 4
-  check "every pod is ready again after the faults" k wait --for=condition=Ready pods --all --timeout=180s
+  # The deleted node pod must be gone first: `wait --all` fails NotFound on a pod listed while terminating.
+  ready_again() {
+    k wait --for=delete "$deleted_node" --timeout=180s >/dev/null 2>&1 || true
+    k rollout status statefulset/nats --timeout=180s && k rollout status deployment/resonate-node --timeout=180s \
+      && k wait --for=condition=Ready pods --all --timeout=120s
+  }
+  check "every pod is ready again after the faults" ready_again
 
 else
   log "store $STORE: the fault steps need the jetstream store; skipped"
