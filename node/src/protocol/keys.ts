@@ -97,6 +97,22 @@ export function requestKeys(request: Request): string[] {
   return [...keys];
 }
 
+// ------------------------------------------------------------ stored units
+
+/**
+ * The keys a stream store keeps together in one message, given any of them:
+ * a promise and the task of the same id; any other key alone. The writes
+ * requests make together most (task.create and task.fulfill write a promise
+ * and its task) are then one message, which a stream stores for the cost of
+ * one where several cost an atomic batch. The first key names the unit.
+ */
+export function unitKeys(key: string): readonly string[] {
+  const prefix = key.slice(0, 2);
+  if (prefix !== KEY_PREFIX.promise && prefix !== KEY_PREFIX.task) return [key];
+  const id = key.slice(2);
+  return [promiseKey(id), taskKey(id)];
+}
+
 // ------------------------------------------------------------- partitions
 
 /**

@@ -11,7 +11,7 @@ export class StoreUnavailableError extends Error {
 export class StoreRefusedError extends Error {
   override name = "StoreRefusedError";
   constructor(
-    readonly code: "NATS_TOO_OLD" | "PARTITION_MISMATCH" | "BAD_STORE_OPTION",
+    readonly code: "NATS_TOO_OLD" | "PARTITION_MISMATCH" | "LAYOUT_MISMATCH" | "BAD_STORE_OPTION",
     message: string,
   ) {
     super(message);

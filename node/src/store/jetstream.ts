@@ -2,24 +2,33 @@
 //
 // Layout. The key space is split into P partitions by the root of each id's
 // call tree (protocol/keys.ts); partition i is the stream `<NS>_P<i>` with
-// subjects `<ns>.<i>.<kind letter>.<id token>`, one subject per record, one
-// message kept per subject. A record's revision is the stream sequence of its
-// last message. P and the replica count are recorded once, when the cluster
-// is created, in the stream `<NS>_META`; a node started with another P
-// refuses to start.
+// subjects `<ns>.<i>.<kind>.<id token>`, one message kept per subject. A
+// subject holds a unit of records (protocol/keys.ts unitKeys): a promise and
+// the task of the same id together (kind `pt`, message
+// `{"len":[..],"p":{..},"t":{..}}`), any other record alone (`s`, and `o`/`r`
+// for the outbox). A record's revision is the stream sequence of its unit's
+// last message, so writing a promise moves its task's revision too (a
+// compare-and-set on the task then conflicts and the writer reads again).
+// P, the replica count and the layout are recorded once, when the cluster is
+// created, in the stream `<NS>_META`; a node started with another P, or a
+// cluster of another layout, is refused.
 //
-// Commits. The writes of a commit that fall in one partition are one atomic
-// batch (ADR-50): every message carries `Nats-Expected-Last-Subject-Sequence`
-// (0 for "must not exist") and the server stores all of them or none. A
-// refused batch is told apart from a failure by the ack's error code
-// (10071, wrong last sequence) and surfaces as ConflictError.
+// Commits. A commit's writes that fall in one unit are one message that
+// rewrites the whole unit (the records left alone keep their text as of the
+// sequence expected); the units of one partition are one atomic batch
+// (ADR-50): every message carries `Nats-Expected-Last-Subject-Sequence` (0
+// for "must not exist") and the server stores all of them or none. A refused
+// batch is told apart from a failure by the ack's error code (10071, wrong
+// last sequence) and surfaces as ConflictError. The common writes (a promise
+// with its task, a step's promise) are one message: no batch at all.
 //
 // Deletes are tombstones: a message with an empty payload (a JSON record is
 // never empty). It keeps compare-and-set exact: deleting at revision r is a
 // write expecting r, and "must not exist" over a tombstone at sequence t is a
 // write expecting t. The store remembers the tombstones it has seen; one it
-// has not seen is found when the server refuses the write, and the write is
-// retried once against it (the key was absent, as the caller expected).
+// has not seen is found when the server refuses the write, and the write goes
+// again against it (the record was absent, as the caller expected), as does
+// a "must not exist" over a unit whose other record changed meanwhile.
 //
 // A commit falls in one partition: a call tree lives in one, and an effect
 // on another tree's records (a settle that wakes an awaiter of another tree,
@@ -78,7 +87,7 @@ import {
 } from "@nats-io/jetstream";
 import { readFile } from "node:fs/promises";
 import type { Logger } from "pino";
-import { KEY_PREFIX, OUTBOX_PREFIX, RECEIPT_PREFIX, decodeToken, encodeToken, parseKey, partitionOf, treeRootOf, type RecordKind } from "../protocol/keys.ts";
+import { KEY_PREFIX, OUTBOX_PREFIX, RECEIPT_PREFIX, decodeToken, encodeToken, parseKey, partitionOf, treeRootOf, unitKeys, type RecordKind } from "../protocol/keys.ts";
 import { StoreRefusedError, StoreUnavailableError } from "./errors.ts";
 import { ConflictError, type Change, type CommitOp, type Entry, type ListOptions, type ReadOptions, type Store } from "./types.ts";
 import { LocalView } from "./view.ts";
@@ -137,16 +146,40 @@ function natsTls(files: JetStreamStoreOptions["tls"], servers: string[]): { tls?
   return { tls: Object.fromEntries(given) };
 }
 
+/**
+ * How records are laid out in the streams, recorded in a cluster's metadata:
+ * 2 keeps a promise and its task in one message (a cluster created before
+ * layouts were recorded has layout 1, one message per record).
+ */
+export const RECORD_LAYOUT = 2;
+
 /** What `<NS>_META` records about the cluster. */
 interface ClusterMetadata {
   partitions: number;
   replicas: number;
+  /** Absent: 1. */
+  layout?: number;
   createdAt: string;
 }
 
+/**
+ * A stored unit (one subject, its last message): the sequence of that
+ * message (0: never written) and the JSON text of each of its keys
+ * (protocol/keys.ts unitKeys) as of it, null for an absent record.
+ */
+interface Unit {
+  seq: number;
+  texts: (string | null)[];
+}
+
+/** One unit a commit writes: one message of its batch. */
 interface Target {
-  op: CommitOp;
   subject: string;
+  keys: readonly string[];
+  /** Per key of the unit, this commit's write of it (undefined: left as it is). */
+  ops: (CommitOp | undefined)[];
+  /** Per key, the JSON text that write stores (null deletes; undefined: not written). */
+  written: (string | null | undefined)[];
 }
 
 type Ack = { seq: number } | { conflict: true; description: string };
@@ -170,18 +203,19 @@ interface PendingReply {
 
 type Last = { seq: number; json: string | null };
 
-const KIND_LETTER: Readonly<Record<RecordKind, string>> = { promise: "p", task: "t", schedule: "s" };
-/** The key prefix each subject kind letter stands for (records, outbox entries, receipts). */
-const PREFIX_OF_LETTER: Readonly<Record<string, string>> = { p: KEY_PREFIX.promise, t: KEY_PREFIX.task, s: KEY_PREFIX.schedule, o: OUTBOX_PREFIX, r: RECEIPT_PREFIX };
+/** The subject kind of each record kind: a promise and its task share one (see unitKeys). */
+const KIND_LETTER: Readonly<Record<RecordKind, string>> = { promise: "pt", task: "pt", schedule: "s" };
+/** The key prefix of a unit's first key, per subject kind (records, outbox entries, receipts). */
+const PREFIX_OF_LETTER: Readonly<Record<string, string>> = { pt: KEY_PREFIX.promise, s: KEY_PREFIX.schedule, o: OUTBOX_PREFIX, r: RECEIPT_PREFIX };
 
 export class JetStreamStore implements Store {
   readonly name = "jetstream";
   private readonly view: LocalView;
   /** Per partition, the greatest sequence this store committed: what `list` waits for. */
   private readonly committed: number[];
-  /** This store's acknowledged writes the view has not applied yet: per key, the sequence and payload (empty: deleted). */
-  private readonly unapplied = new Map<string, { seq: number; payload: Uint8Array }>();
-  /** The last tombstone seen per deleted key (its sequence is what "must not exist" expects). */
+  /** This store's acknowledged writes the view has not applied yet, per unit (by its first key). */
+  private readonly unapplied = new Map<string, Unit>();
+  /** The last tombstone seen per deleted unit, by its first key (its sequence is what "must not exist" expects). */
   private readonly tombstones = new Map<string, number>();
   private readonly consumers: ConsumerMessages[] = [];
   /** Per partition, the consumer feeding the view and when it last delivered (see followPartition). */
@@ -278,6 +312,12 @@ export class JetStreamStore implements Store {
         );
       }
       const meta = await ensureMetadata(jsm, nc, namespace, { partitions, replicas }, timeoutMs);
+      if ((meta.layout ?? 1) !== RECORD_LAYOUT) {
+        throw new StoreRefusedError(
+          "LAYOUT_MISMATCH",
+          `this cluster (namespace ${namespace}) stores records in layout ${meta.layout ?? 1}, written by an earlier version of the node, and this node reads layout ${RECORD_LAYOUT} (a promise and its task in one message); start it on a new cluster (another --nats-namespace) and let the old one drain with the version that made it`,
+        );
+      }
       if (meta.partitions !== partitions) {
         throw new StoreRefusedError(
           "PARTITION_MISMATCH",
@@ -329,9 +369,8 @@ export class JetStreamStore implements Store {
   async get(key: string): Promise<Entry | undefined> {
     this.assertOpen();
     const { stream, subject } = this.locate(key);
-    const last = await this.last(stream, subject);
-    if (last === undefined || last.json === null) return undefined;
-    return { key, value: JSON.parse(last.json), revision: last.seq };
+    const keys = unitKeys(key);
+    return memberOf(keys, key, this.unitFrom(keys, await this.last(stream, subject)));
   }
 
   async getMany(keys: readonly string[], options: ReadOptions = {}): Promise<(Entry | undefined)[]> {
@@ -340,12 +379,12 @@ export class JetStreamStore implements Store {
       this.counters.cachedReads += keys.length;
       return keys.map((key) => this.cachedRead(key));
     }
-    const located = keys.map((key) => ({ key, ...this.locate(key) }));
-    const partitions = new Set(located.map((l) => l.partition));
-    const found = new Map<string, { seq: number; json: string | null }>();
+    const located = keys.map((key) => ({ key, keys: unitKeys(key), ...this.locate(key) }));
+    const found = new Map<string, Last>();
     await Promise.all(
-      Array.from(partitions, async (p) => {
-        const subjects = located.filter((l) => l.partition === p).map((l) => l.subject);
+      Array.from(new Set(located.map((l) => l.partition)), async (p) => {
+        // A promise and its task are one subject: read it once.
+        const subjects = [...new Set(located.filter((l) => l.partition === p).map((l) => l.subject))];
         const stream = streamName(this.namespace, p);
         if (subjects.length === 1) {
           const last = await this.last(stream, subjects[0]!);
@@ -355,18 +394,22 @@ export class JetStreamStore implements Store {
         for (const [subject, last] of await this.lastOfMany(stream, subjects)) found.set(subject, last);
       }),
     );
-    return located.map(({ key, subject }) => {
-      const last = found.get(subject);
-      return last === undefined || last.json === null ? undefined : { key, value: JSON.parse(last.json), revision: last.seq };
+    const units = new Map<string, Unit>();
+    return located.map(({ key, keys: unit, subject }) => {
+      let decoded = units.get(subject);
+      if (decoded === undefined) units.set(subject, (decoded = this.unitFrom(unit, found.get(subject))));
+      return memberOf(unit, key, decoded);
     });
   }
 
   async create(key: string, value: unknown): Promise<number> {
-    return (await this.commitPartition(this.targets([{ key, value, expectedRevision: 0 }])))!;
+    this.assertOpen();
+    return this.commitPartition([{ key, value, expectedRevision: 0 }]);
   }
 
   async update(key: string, value: unknown, revision: number): Promise<number> {
-    return (await this.commitPartition(this.targets([{ key, value, expectedRevision: revision }])))!;
+    this.assertOpen();
+    return this.commitPartition([{ key, value, expectedRevision: revision }]);
   }
 
   async commit(ops: CommitOp[]): Promise<void> {
@@ -377,7 +420,6 @@ export class JetStreamStore implements Store {
       if (seen.has(op.key)) throw new Error(`commit names the key ${op.key} twice; merge the writes first`);
       seen.add(op.key);
     }
-    const targets = this.targets(ops);
     const partition = partitionOf(ops[0]!.key, this.partitions);
     const foreign = ops.find((op) => partitionOf(op.key, this.partitions) !== partition);
     if (foreign !== undefined) {
@@ -386,7 +428,7 @@ export class JetStreamStore implements Store {
           "a commit is atomic within one partition, effects across partitions go through the outbox",
       );
     }
-    await this.commitPartition(targets);
+    await this.commitPartition(ops);
   }
 
   async list(options: ListOptions): Promise<Entry[]> {
@@ -425,10 +467,39 @@ export class JetStreamStore implements Store {
 
   /** The view's record of `key`, or this store's own later write of it that the view has not applied yet. */
   private cachedRead(key: string): Entry | undefined {
-    const own = this.unapplied.get(key);
-    const seen = this.view.get(key);
-    if (own === undefined || (seen !== undefined && seen.revision >= own.seq)) return seen;
-    return own.payload.length === 0 ? undefined : { key, value: JSON.parse(textDecoder.decode(own.payload)), revision: own.seq };
+    const keys = unitKeys(key);
+    return memberOf(keys, key, this.cachedUnit(keys));
+  }
+
+  /**
+   * A unit as this store knows it without a round trip: the view's records,
+   * or this store's own later write or a later tombstone it has seen. Possibly
+   * behind other stores' commits (a commit against it is then refused), never
+   * a mix of two versions: the view applies whole messages in order.
+   */
+  private cachedUnit(keys: readonly string[]): Unit {
+    let seq = 0;
+    const texts = keys.map((key) => {
+      const slot = this.view.slot(key);
+      if (slot === undefined) return null;
+      if (slot.revision > seq) seq = slot.revision;
+      return slot.json;
+    });
+    const own = this.unapplied.get(keys[0]!);
+    if (own !== undefined && own.seq > seq) return own;
+    const tombstone = this.tombstones.get(keys[0]!);
+    if (tombstone !== undefined && tombstone > seq) return { seq: tombstone, texts: keys.map(() => null) };
+    return { seq, texts };
+  }
+
+  /** A unit from its subject's last message (undefined: never written); a tombstone is remembered. */
+  private unitFrom(keys: readonly string[], last: Last | undefined): Unit {
+    if (last === undefined) return { seq: 0, texts: keys.map(() => null) };
+    if (last.json === null) {
+      this.tombstones.set(keys[0]!, last.seq);
+      return { seq: last.seq, texts: keys.map(() => null) };
+    }
+    return { seq: last.seq, texts: decodeUnit(keys, last.json) };
   }
 
   /**
@@ -439,30 +510,20 @@ export class JetStreamStore implements Store {
    * need not wait for the consumer. Otherwise it is kept aside until the
    * consumer brings the view up to it.
    */
-  private remember(partition: number, targets: Target[], texts: (string | null)[], payloads: Uint8Array[], lastSeq: number): void {
-    const first = lastSeq - targets.length + 1;
-    if (first === this.view.appliedSequence(partition) + 1) {
-      for (let i = 0; i < targets.length; i++) {
-        const key = targets[i]!.op.key;
-        this.view.apply(partition, first + i, key, texts[i]!);
-        const own = this.unapplied.get(key);
-        if (own !== undefined && own.seq <= first + i) this.unapplied.delete(key);
+  private remember(partition: number, targets: Target[], units: Unit[]): void {
+    const direct = units[0]!.seq === this.view.appliedSequence(partition) + 1;
+    for (let i = 0; i < targets.length; i++) {
+      const unit = units[i]!;
+      const first = targets[i]!.keys[0]!;
+      if (direct) {
+        this.view.apply(partition, unit.seq, targets[i]!.keys, unit.texts);
+        const own = this.unapplied.get(first);
+        if (own !== undefined && own.seq <= unit.seq) this.unapplied.delete(first);
+      } else if (unit.seq > this.view.appliedSequence(partition)) {
+        const known = this.unapplied.get(first);
+        if (known === undefined || known.seq < unit.seq) this.unapplied.set(first, unit);
       }
-      return;
     }
-    this.keepUntilApplied(partition, targets, payloads, lastSeq);
-  }
-
-  /** Remember an acknowledged batch (consecutive sequences ending at `lastSeq`) until the view applies it. */
-  private keepUntilApplied(partition: number, targets: Target[], payloads: Uint8Array[], lastSeq: number): void {
-    const applied = this.view.appliedSequence(partition);
-    targets.forEach((t, i) => {
-      const seq = lastSeq - targets.length + 1 + i;
-      if (seq > applied) {
-        const known = this.unapplied.get(t.op.key);
-        if (known === undefined || known.seq < seq) this.unapplied.set(t.op.key, { seq, payload: payloads[i]! });
-      }
-    });
   }
 
   /** The one partition every key under `prefix` lives in, when the prefix names a tree root (its id part holds a '.' or ':'). */
@@ -472,58 +533,84 @@ export class JetStreamStore implements Store {
     return partitionOf(prefix, this.partitions);
   }
 
+  /** A commit's writes grouped by the unit they fall in: one message each. */
   private targets(ops: CommitOp[]): Target[] {
-    return ops.map((op) => ({ op, subject: this.locate(op.key).subject }));
+    const byUnit = new Map<string, Target>();
+    for (const op of ops) {
+      const keys = unitKeys(op.key);
+      let target = byUnit.get(keys[0]!);
+      if (target === undefined) {
+        target = { subject: this.locate(op.key).subject, keys, ops: keys.map(() => undefined), written: keys.map(() => undefined) };
+        byUnit.set(keys[0]!, target);
+      }
+      const i = keys.indexOf(op.key);
+      target.ops[i] = op;
+      target.written[i] = jsonOf(op);
+    }
+    return [...byUnit.values()];
   }
 
-  /** Commit writes of one partition as one atomic batch (one plain publish for one write); the last sequence. */
-  private async commitPartition(targets: Target[]): Promise<number> {
-    this.assertOpen();
+  /**
+   * Commit writes of one partition: one message per unit they fall in, an
+   * atomic batch for several (one plain publish for one). Each message
+   * rewrites its whole unit: the keys the commit leaves alone keep their text
+   * as of the sequence expected. Returns the last sequence.
+   */
+  private async commitPartition(ops: CommitOp[]): Promise<number> {
+    const targets = this.targets(ops);
     if (targets.length > MAX_BATCH_MESSAGES) {
       throw new Error(`a commit of ${targets.length} records in one partition is more than the ${MAX_BATCH_MESSAGES} JetStream stores atomically`);
     }
-    const partition = partitionOf(targets[0]!.op.key, this.partitions);
-    const texts = targets.map((t) => jsonOf(t.op));
-    const payloads = texts.map((text) => (text === null ? EMPTY : textEncoder.encode(text)));
+    const partition = partitionOf(ops[0]!.key, this.partitions);
+    const stream = streamName(this.namespace, partition);
+    // First against what this store knows; a unit that disagrees with a write's expectation is read afresh.
+    const bases = targets.map((t) => this.cachedUnit(t.keys));
+    const stale = targets.flatMap((t, i) => (disagreement(t, bases[i]!) === undefined ? [] : [i]));
+    if (stale.length > 0) {
+      const fresh = await this.lastUnits(stream, stale.map((i) => targets[i]!));
+      stale.forEach((i, j) => (bases[i] = fresh[j]!));
+    }
     for (let round = 0; ; round++) {
-      const expected = targets.map((t) => (t.op.expectedRevision === 0 ? (this.tombstones.get(t.op.key) ?? 0) : t.op.expectedRevision));
-      const ack = await this.publish(targets, payloads, expected);
+      targets.forEach((t, i) => {
+        const conflict = disagreement(t, bases[i]!);
+        if (conflict !== undefined) {
+          this.counters.conflicts++;
+          throw new ConflictError(conflict.key, conflict.expected, conflict.found);
+        }
+      });
+      const after = targets.map((t, i) => t.written.map((text, k) => (text === undefined ? bases[i]!.texts[k]! : text)));
+      const payloads = targets.map((t, i) => encodeUnit(t.keys, after[i]!));
+      const ack = await this.publish(targets, payloads, bases.map((b) => b.seq));
       if ("seq" in ack) {
         this.counters.commits++;
         if (ack.seq > this.committed[partition]!) this.committed[partition] = ack.seq;
         // An atomic batch is stored as consecutive sequences ending at the ack's.
+        const units = after.map((texts, i) => ({ seq: ack.seq - targets.length + 1 + i, texts }));
         targets.forEach((t, i) => {
-          if (payloads[i]!.length === 0) this.tombstones.set(t.op.key, ack.seq - targets.length + 1 + i);
-          else this.tombstones.delete(t.op.key);
+          if (payloads[i]!.length === 0) this.tombstones.set(t.keys[0]!, units[i]!.seq);
+          else this.tombstones.delete(t.keys[0]!);
         });
-        this.remember(partition, targets, texts, payloads, ack.seq);
+        this.remember(partition, targets, units);
         return ack.seq;
       }
-      // Refused: find the write whose expectation failed. A "must not exist"
-      // over a tombstone this store had not seen is no conflict: retry against it.
-      const stream = streamName(this.namespace, partition);
-      const actual = await Promise.all(targets.map((t) => this.last(stream, t.subject)));
-      let learned = false;
-      for (let i = 0; i < targets.length; i++) {
-        const found = actual[i]?.seq ?? 0;
-        if (found === expected[i]) continue;
-        const op = targets[i]!.op;
-        const absent = actual[i] === undefined || actual[i]!.json === null;
-        if (op.expectedRevision === 0 && absent) {
-          if (found === 0) this.tombstones.delete(op.key);
-          else this.tombstones.set(op.key, found);
-          learned = true;
-          continue;
-        }
+      // Refused: some unit moved on. When every write's expectation still
+      // holds against the units as they are now (a "must not exist" over a unit
+      // whose other record changed, or over a tombstone this store had not
+      // seen), go again against them; otherwise the check above throws.
+      if (round >= 3) {
         this.counters.conflicts++;
-        throw new ConflictError(op.key, op.expectedRevision, absent ? 0 : found);
+        throw new ConflictError(ops[0]!.key, ops[0]!.expectedRevision, -1);
       }
-      if (!learned || round >= 3) {
-        // Every expectation holds now: another writer came and went in between. The caller retries from fresh reads.
-        this.counters.conflicts++;
-        throw new ConflictError(targets[0]!.op.key, targets[0]!.op.expectedRevision, -1);
-      }
+      const fresh = await this.lastUnits(stream, targets);
+      fresh.forEach((unit, i) => (bases[i] = unit));
     }
+  }
+
+  /** The units of `targets` as their subjects' last messages hold them now (one batched read). */
+  private async lastUnits(stream: string, targets: Target[]): Promise<Unit[]> {
+    if (targets.length === 1) return [this.unitFrom(targets[0]!.keys, await this.last(stream, targets[0]!.subject))];
+    const found = await this.lastOfMany(stream, targets.map((t) => t.subject));
+    return targets.map((t) => this.unitFrom(t.keys, found.get(t.subject)));
   }
 
   /**
@@ -643,7 +730,7 @@ export class JetStreamStore implements Store {
           const code = m.headers?.code ?? 0;
           if (code === 404) resolve(undefined);
           else if (code !== 0) failed(`${code} ${m.headers?.description ?? ""}`);
-          else resolve(this.lastOf(subject, m));
+          else resolve(this.lastOf(m));
           return true;
         },
         onTimeout: () => failed(`no answer within ${this.timeoutMs} ms`),
@@ -670,7 +757,7 @@ export class JetStreamStore implements Store {
           else if (code !== 0) failed(`JetStream refused a batched read: ${code} ${m.headers?.description ?? ""}`);
           else {
             const subject = m.headers?.last("Nats-Subject") ?? "";
-            found.set(subject, this.lastOf(subject, m));
+            found.set(subject, this.lastOf(m));
             return false;
           }
           return true;
@@ -681,12 +768,9 @@ export class JetStreamStore implements Store {
     });
   }
 
-  /** A direct get's message: its sequence and JSON text (null for a tombstone, which is remembered). */
-  private lastOf(subject: string, m: Msg): Last {
-    const seq = Number(m.headers?.last("Nats-Sequence"));
-    if (m.data.length > 0) return { seq, json: m.string() };
-    this.tombstones.set(keyOfSubject(subject), seq);
-    return { seq, json: null };
+  /** A direct get's message: its sequence and JSON text (null for a tombstone). */
+  private lastOf(m: Msg): Last {
+    return { seq: Number(m.headers?.last("Nats-Sequence")), json: m.data.length > 0 ? m.string() : null };
   }
 
   /** Start one ordered consumer per partition and wait until the view holds what each stream held at the start. */
@@ -751,10 +835,11 @@ export class JetStreamStore implements Store {
     // This store's own commits are often applied already, at their ack (see remember).
     const seq = m.seq;
     if (seq <= this.view.appliedSequence(p)) return;
-    const key = keyOfSubject(m.subject);
-    this.view.apply(p, seq, key, m.data.length === 0 ? null : m.string());
-    const own = this.unapplied.get(key);
-    if (own !== undefined && own.seq <= seq) this.unapplied.delete(key);
+    const keys = unitKeysOfSubject(m.subject);
+    const texts = m.data.length === 0 ? keys.map(() => null) : decodeUnit(keys, m.string());
+    this.view.apply(p, seq, keys, texts);
+    const own = this.unapplied.get(keys[0]!);
+    if (own !== undefined && own.seq <= seq) this.unapplied.delete(keys[0]!);
   }
 
   /** Follow partition `p` with a new consumer (the old one stalled or ended), retrying until it works or the store closes. */
@@ -820,12 +905,74 @@ export class JetStreamStore implements Store {
 /** How long one pull of a view's ordered consumer waits; its watchdog looks at this interval (see followPartition). */
 const FOLLOW_PULL_MS = 4_000;
 
-/** The key a record subject names (`<ns>.<partition>.<kind letter>.<token>`). */
-function keyOfSubject(subject: string): string {
+/** The keys of the unit a record subject holds (`<ns>.<partition>.<kind>.<token>`). */
+function unitKeysOfSubject(subject: string): readonly string[] {
   const parts = subject.split(".");
   const prefix = PREFIX_OF_LETTER[parts[2] ?? ""];
   if (parts.length !== 4 || prefix === undefined) throw new Error(`not a record subject: ${subject}`);
-  return prefix + decodeToken(parts[3]!);
+  return unitKeys(prefix + decodeToken(parts[3]!));
+}
+
+/**
+ * A unit's message text: a record alone is its JSON; a promise with its task
+ * is `{"len":[P,T],"p":<promise>,"t":<task>}`, JSON a reader can split
+ * without parsing (P and T are the members' lengths, -1 for one absent and
+ * left out). Every record absent: empty, a tombstone.
+ */
+function encodeUnit(keys: readonly string[], texts: readonly (string | null)[]): Uint8Array {
+  if (keys.length === 1) return texts[0] === null ? EMPTY : textEncoder.encode(texts[0]);
+  const [p, t] = texts as [string | null, string | null];
+  if (p === null && t === null) return EMPTY;
+  return textEncoder.encode(`{"len":[${p?.length ?? -1},${t?.length ?? -1}]${p === null ? "" : `,"p":${p}`}${t === null ? "" : `,"t":${t}`}}`);
+}
+
+/** The member texts of a unit's (non-empty) message text. */
+function decodeUnit(keys: readonly string[], text: string): (string | null)[] {
+  if (keys.length === 1) return [text];
+  const close = text.indexOf("]");
+  const lengths = text.startsWith('{"len":[') && close > 0 ? text.slice(8, close).split(",").map(Number) : [];
+  const texts: (string | null)[] = [];
+  let at = close + 1;
+  for (const [i, name] of ["p", "t"].entries()) {
+    const length = lengths[i];
+    if (length === -1) {
+      texts.push(null);
+      continue;
+    }
+    const member = `,"${name}":`;
+    if (length === undefined || !Number.isInteger(length) || !text.startsWith(member, at)) return decodeUnitSlowly(text);
+    texts.push(text.slice(at + member.length, at + member.length + length));
+    at += member.length + length;
+  }
+  return at === text.length - 1 ? texts : decodeUnitSlowly(text);
+}
+
+/** decodeUnit for a text whose lengths do not fit (written by something else than this store): parsed. */
+function decodeUnitSlowly(text: string): (string | null)[] {
+  const unit = JSON.parse(text) as { p?: unknown; t?: unknown };
+  return [unit.p === undefined ? null : JSON.stringify(unit.p), unit.t === undefined ? null : JSON.stringify(unit.t)];
+}
+
+/** The entry of `key` in its unit (undefined when absent). */
+function memberOf(keys: readonly string[], key: string, unit: Unit): Entry | undefined {
+  const text = unit.texts[keys.indexOf(key)];
+  return text === null || text === undefined ? undefined : { key, value: JSON.parse(text), revision: unit.seq };
+}
+
+/**
+ * The first write of `target` whose expectation `unit` does not meet:
+ * a revision other than the unit's sequence, or a record that must not exist
+ * and does, or that must and does not. Undefined: every one holds.
+ */
+function disagreement(target: Target, unit: Unit): { key: string; expected: number; found: number } | undefined {
+  for (let i = 0; i < target.keys.length; i++) {
+    const op = target.ops[i];
+    if (op === undefined) continue;
+    const present = unit.texts[i] !== null;
+    const holds = op.expectedRevision === 0 ? !present : present && op.expectedRevision === unit.seq;
+    if (!holds) return { key: op.key, expected: op.expectedRevision, found: present ? unit.seq : 0 };
+  }
+  return undefined;
 }
 
 const textDecoder = new TextDecoder();
@@ -912,7 +1059,7 @@ async function ensureMetadata(
     const h: MsgHdrs = natsHeaders();
     // Only the first node records it; a second one racing it reads the winner's.
     h.set("Nats-Expected-Last-Subject-Sequence", "0");
-    const meta: ClusterMetadata = { ...wanted, createdAt: new Date().toISOString() };
+    const meta: ClusterMetadata = { ...wanted, layout: RECORD_LAYOUT, createdAt: new Date().toISOString() };
     await nc.request(subject, JSON.stringify(meta), { headers: h, timeout: timeoutMs });
   }
   throw new StoreUnavailableError(`could not read the cluster metadata from ${stream}`);

@@ -44,29 +44,22 @@ export class LocalView {
   }
 
   /**
-   * Apply one stream message: `json` null is a deletion. Messages of a
-   * partition arrive in sequence order; a replay of one already applied (a
-   * consumer recreated after a reconnect) changes nothing.
+   * Apply one stream message: the records it stores (`keys`) and each one's
+   * JSON text after it (null: absent, deleted). Every key's revision becomes
+   * the message's sequence; watchers hear of the keys whose text changed.
+   * Messages of a partition arrive in sequence order; a replay of one already
+   * applied (a consumer recreated after a reconnect) changes nothing.
    */
-  apply(partition: number, sequence: number, key: string, json: string | null): void {
+  apply(partition: number, sequence: number, keys: readonly string[], texts: readonly (string | null)[]): void {
     if (sequence <= this.applied[partition]!) return;
     this.applied[partition] = sequence;
-    const current = this.slots.get(key);
-    // With one message kept per subject, a later message of a key supersedes any earlier one.
-    if (current === undefined || current.revision < sequence) {
-      if (json === null) {
-        if (current !== undefined) {
-          this.slots.delete(key);
-          this.keys.delete(key);
-          this.publish(partition, { key, json: null, revision: sequence });
-        }
-      } else {
-        if (current === undefined) this.keys.insert(key);
-        this.slots.set(key, { json, revision: sequence });
-        this.publish(partition, { key, json, revision: sequence });
-      }
-    }
+    for (let i = 0; i < keys.length; i++) this.applyKey(partition, sequence, keys[i]!, texts[i]!);
     this.release(partition);
+  }
+
+  /** The stored text and revision of `key` (undefined when absent): no copy, for callers that only compare or pass it on. */
+  slot(key: string): Readonly<Slot> | undefined {
+    return this.slots.get(key);
   }
 
   /** Resolves once the view has applied `sequence` (or more) of `partition`. */
@@ -112,6 +105,28 @@ export class LocalView {
     // Nobody will apply anything more: let every waiter go (its read sees the view as it is).
     for (const w of this.waiters) w.resolve();
     this.waiters = [];
+  }
+
+  private applyKey(partition: number, sequence: number, key: string, json: string | null): void {
+    const current = this.slots.get(key);
+    // With one message kept per subject, a later message of a key supersedes any earlier one.
+    if (current !== undefined && current.revision >= sequence) return;
+    if (json === null) {
+      if (current === undefined) return;
+      this.slots.delete(key);
+      this.keys.delete(key);
+      this.publish(partition, { key, json: null, revision: sequence });
+    } else if (current === undefined) {
+      this.keys.insert(key);
+      this.slots.set(key, { json, revision: sequence });
+      this.publish(partition, { key, json, revision: sequence });
+    } else {
+      current.revision = sequence;
+      // A message rewrites every record of its unit; only those that changed are news.
+      if (current.json === json) return;
+      current.json = json;
+      this.publish(partition, { key, json, revision: sequence });
+    }
   }
 
   private publish(partition: number, change: { key: string; json: string | null; revision: number }): void {

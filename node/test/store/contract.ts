@@ -138,6 +138,49 @@ export function storeContract(name: string, makeStore: () => Store | Promise<Sto
       });
     });
 
+    describe("a promise and the task of its id", () => {
+      // An engine may keep them in one unit (JetStream: one message), where
+      // writing one moves the other's revision; their values stay apart.
+      it("are written apart and together, each write leaving the other record's value as it was", async () => {
+        const store = await open();
+        await store.create("p/a", { promise: 1 });
+        await store.create("t/a", { task: 1 });
+        const promise = (await store.get("p/a"))!;
+        await store.update("p/a", { promise: 2 }, promise.revision);
+        expect((await store.get("t/a"))?.value).toEqual({ task: 1 });
+        const [p, t] = [(await store.get("p/a"))!, (await store.get("t/a"))!];
+        await store.commit([
+          { key: "p/a", value: { promise: 3 }, expectedRevision: p.revision },
+          { key: "t/a", value: null, expectedRevision: t.revision },
+        ]);
+        expect((await store.get("p/a"))?.value).toEqual({ promise: 3 });
+        expect(await store.get("t/a")).toBeUndefined();
+        expect((await store.list({ prefix: "t/" })).map((e) => e.key)).toEqual([]);
+      });
+
+      it("a task created where none exists goes through although its promise changed since it was read", async () => {
+        const store = await open();
+        await store.create("p/a", { promise: 1 });
+        const promise = (await store.get("p/a"))!;
+        await store.update("p/a", { promise: 2 }, promise.revision);
+        await store.commit([{ key: "t/a", value: { task: 1 }, expectedRevision: 0 }]);
+        expect((await store.get("t/a"))?.value).toEqual({ task: 1 });
+        expect((await store.get("p/a"))?.value).toEqual({ promise: 2 });
+      });
+
+      it("a watcher of promises hears nothing of a write to the task of the same id", async () => {
+        const store = await open();
+        await store.create("p/a", { promise: 1 });
+        const seen: Change[] = [];
+        const stop = store.watch("p/", (c) => seen.push(c));
+        await store.create("t/a", { task: 1 });
+        await store.create("p/b", { promise: 1 });
+        await vi.waitFor(() => expect(seen.map((c) => c.key)).toContain("p/b"));
+        expect(seen.map((c) => c.key)).toEqual(["p/b"]);
+        stop();
+      });
+    });
+
     describe("list", () => {
       async function seeded(): Promise<Store> {
         const store = await open();
@@ -212,7 +255,7 @@ export function storeContract(name: string, makeStore: () => Store | Promise<Sto
         const seen: Change[] = [];
         const stop = store.watch("p/", (c) => seen.push(c));
         const r1 = await store.create("p/a", { v: 1 });
-        await store.create("t/a", { v: 1 });
+        await store.create("t/b", { v: 1 });
         const r2 = await store.update("p/a", { v: 2 }, r1);
         await store.commit([
           { key: "p/a.1", value: { v: 1 }, expectedRevision: 0 },

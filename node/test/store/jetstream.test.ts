@@ -56,6 +56,41 @@ describe("jetstream store specifics", () => {
     }
   });
 
+  it("a promise and its task are one subject: writing both is one message, not an atomic batch", async () => {
+    const store = await open({ partitions: 4 });
+    try {
+      expect(store.locate("t/wf.1").subject).toBe(store.locate("p/wf.1").subject);
+      const r1 = await store.create("p/wf.1", { promise: 1 });
+      await store.commit([
+        { key: "p/wf.1", value: { promise: 2 }, expectedRevision: r1 },
+        { key: "t/wf.1", value: { task: 1 }, expectedRevision: 0 },
+      ]);
+      const [p, t] = await store.getMany(["p/wf.1", "t/wf.1"]);
+      expect(p?.revision).toBe(r1 + 1);
+      expect(t).toEqual({ key: "t/wf.1", value: { task: 1 }, revision: r1 + 1 });
+      const jsm = await jetstreamManager(store.connection);
+      const info = await jsm.streams.info(store.locate("p/wf.1").stream);
+      expect(info.state.messages).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("a cluster whose metadata names no layout (made before the promise and its task shared a message) is refused, naming both layouts", async () => {
+    const namespace = `c${++namespaces}`;
+    const a = await JetStreamStore.open({ servers: nats.url, namespace, partitions: 1 });
+    const meta = `${namespace.toUpperCase()}_META`;
+    const jsm = await jetstreamManager(a.connection);
+    const m = await jsm.direct.getMessage(meta, { last_by_subj: `${namespace}.meta.cluster` });
+    const { layout: _, ...older } = m!.json<Record<string, unknown>>();
+    await a.connection.request(`${namespace}.meta.cluster`, JSON.stringify(older));
+    await a.close();
+    const err = await JetStreamStore.open({ servers: nats.url, namespace, partitions: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreRefusedError);
+    expect((err as StoreRefusedError).code).toBe("LAYOUT_MISMATCH");
+    expect((err as Error).message).toMatch(/stores records in layout 1.*reads layout 2.*--nats-namespace/);
+  });
+
   it("ids with any character are stored and listed under their own key", async () => {
     const store = await open({ partitions: 4 });
     try {
@@ -147,7 +182,7 @@ describe("jetstream store specifics", () => {
       await admin.streams.delete(`C${namespaces}_P0`);
       const err = await store.create("p/orphan", { v: 1 }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StoreUnavailableError);
-      expect((err as Error).message).toMatch(/no JetStream stream takes .*p\.orphan.*no responders/);
+      expect((err as Error).message).toMatch(/no JetStream stream takes .*pt\.orphan.*no responders/);
     } finally {
       await store.close();
     }
