@@ -98,6 +98,7 @@ for (const storeName of stores) {
             natsUrl: target.natsUrl,
             replicas: target.replicas,
             nodeCpuUs: () => cpuUs(node.pid),
+            natsCpuUs: target.natsPids.length === 0 ? undefined : () => target.natsPids.reduce((sum, pid) => sum + cpuUs(pid), 0),
           });
           rates.set(`${storeName}/${w.name}/${concurrency}`, (result.ops * 1000) / result.elapsedMs);
           rows.push([storeName, ...formatRow(w, concurrency, result)]);
@@ -130,10 +131,11 @@ function formatRow(w: Workload, concurrency: number, result: RunResult): string[
     perOp(result.nodeCpuUs, result.ops),
     perOp(result.clientCpuUs, result.ops),
     perOp(total, result.ops),
+    perOp(result.natsCpuUs, result.ops),
   ];
 }
 
-const header = ["store", "workload", "concurrency", "ops/s", "p50 ms", "p99 ms", "errors", "node CPU µs/op", "client CPU µs/op", "node+client µs/op"];
+const header = ["store", "workload", "concurrency", "ops/s", "p50 ms", "p99 ms", "errors", "node CPU µs/op", "client CPU µs/op", "node+client µs/op", "nats-server CPU µs/op"];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
 console.log(line(header));
@@ -164,5 +166,5 @@ if (heldCount > 0) {
 
 console.log(`\n${durationMs} ms per row after ${warmupMs} ms warm-up; the node in its own process:`);
 for (const l of legends) console.log(`  ${l}`);
-console.log("CPU µs/op: CPU time (user + system) of the node process (/proc) and of this client process during the window, per op.");
+console.log("CPU µs/op: CPU time (user + system) of the node process (/proc), of this client process and of the nats-server(s) during the window, per op.");
 for (const w of [jetstreamRaw, ...workloads]) if (selectedNames.has(w.name)) console.log(`${w.name}: one op = ${w.operation}`);

@@ -43,15 +43,17 @@ export async function closedLoop(
   const start = performance.now();
   const cpuAtStart = process.cpuUsage();
   const nodeCpuAtStart = ctx.nodeCpuUs?.();
+  const natsCpuAtStart = ctx.natsCpuUs?.();
   await sleep(ctx.durationMs);
   stopped = true;
   const elapsedMs = performance.now() - start;
   const cpu = process.cpuUsage(cpuAtStart);
   const nodeCpuUs = nodeCpuAtStart === undefined ? undefined : ctx.nodeCpuUs!() - nodeCpuAtStart;
+  const natsCpuUs = natsCpuAtStart === undefined ? undefined : ctx.natsCpuUs!() - natsCpuAtStart;
   await Promise.all(loops);
   for (const c of clients) c.close();
   if (ops === 0 && firstError !== undefined) throw firstError;
-  return { ops, latenciesMs, elapsedMs, errors, clientCpuUs: cpu.user + cpu.system, nodeCpuUs };
+  return { ops, latenciesMs, elapsedMs, errors, clientCpuUs: cpu.user + cpu.system, nodeCpuUs, natsCpuUs };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -22,6 +22,8 @@ export interface StoreTarget {
   replicas: 1 | 3;
   /** How the node runs, for the table's legend. */
   describe: string;
+  /** The nats-server processes, to charge their CPU per op. */
+  natsPids: number[];
   stop(): Promise<void>;
 }
 
@@ -40,7 +42,7 @@ export function parseStores(option: string): StoreName[] {
 export async function startStore(name: StoreName): Promise<StoreTarget> {
   switch (name) {
     case "memory":
-      return { name, replicas: 1, describe: "`resonate dev` (memory store)", stop: async () => undefined };
+      return { name, replicas: 1, describe: "`resonate dev` (memory store)", natsPids: [], stop: async () => undefined };
     case "jetstream": {
       const nats = await startNats();
       return {
@@ -48,6 +50,7 @@ export async function startStore(name: StoreName): Promise<StoreTarget> {
         natsUrl: nats.url,
         replicas: 1,
         describe: "`resonate serve --store jetstream` (R1, 8 partitions, one local nats-server)",
+        natsPids: [nats.proc.child.pid!],
         stop: () => nats.stop(),
       };
     }
@@ -58,6 +61,7 @@ export async function startStore(name: StoreName): Promise<StoreTarget> {
         natsUrl: cluster.urls.join(","),
         replicas: 3,
         describe: "`resonate serve --store jetstream --replicas 3` (R3, 8 partitions, three nats-servers clustered on loopback)",
+        natsPids: cluster.pids,
         stop: () => cluster.stop(),
       };
     }
@@ -76,7 +80,7 @@ function freePort(): Promise<number> {
 }
 
 /** `size` nats-servers with JetStream, routed to each other on 127.0.0.1; resolves once JetStream answers. */
-async function startNatsCluster(size: number): Promise<{ urls: string[]; stop(): Promise<void> }> {
+async function startNatsCluster(size: number): Promise<{ urls: string[]; pids: number[]; stop(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "resonate-bench-cluster-"));
   const clientPorts: number[] = [];
   const routePorts: number[] = [];
@@ -116,7 +120,7 @@ async function startNatsCluster(size: number): Promise<{ urls: string[]; stop():
     } finally {
       await nc.close();
     }
-    return { urls, stop };
+    return { urls, pids: procs.map((p) => p.child.pid!), stop };
   } catch (err) {
     await stop();
     throw err;

@@ -18,6 +18,8 @@ export interface RunContext {
   replicas?: 1 | 3;
   /** CPU time the node process has used so far, in µs (from /proc), to charge the node per op. */
   nodeCpuUs?: () => number;
+  /** CPU time the nats-server process(es) have used so far, in µs; absent with the memory store. */
+  natsCpuUs?: () => number;
 }
 
 export interface RunResult {
@@ -33,6 +35,8 @@ export interface RunResult {
   clientCpuUs?: number;
   /** CPU time of the node process during the measured window, in µs. */
   nodeCpuUs?: number;
+  /** CPU time of the nats-server process(es) during the measured window, in µs. */
+  natsCpuUs?: number;
 }
 
 export interface Workload {

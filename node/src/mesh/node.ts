@@ -10,7 +10,7 @@ import type { Logger } from "pino";
 import type { ProtocolConfig } from "../protocol/config.ts";
 import { homeIdOf } from "../protocol/outbox.ts";
 import { transition } from "../protocol/transition.ts";
-import type { Kind, Message, ProtocolError, Request, RequestOf, Response } from "../protocol/types.ts";
+import type { Kind, Message, ProtocolError, Request, RequestOf, Response, ResponseDataMap } from "../protocol/types.ts";
 import { KINDS, validateRequest } from "../protocol/validate.ts";
 import { StoreUnavailableError } from "../store/errors.ts";
 import type { Store } from "../store/types.ts";
@@ -220,11 +220,10 @@ export class MeshNode implements Engine {
       if (isSearch(request)) return await search(this.store, request, this.clock.now(), this.config, this.view);
       // The execute reached this worker (whatever the answer): it keeps up.
       if (request.kind === "task.acquire") this.dispatcher.acknowledge(request.data.pid, request.data.id);
-      const result = await this.driver.apply(
-        (snapshot, now, locality) => transition(snapshot, request, now, this.config, locality),
-        Driver.prefetchKeys(request),
-        homeIdOf(request),
-      );
+      const result =
+        request.kind === "task.fulfill" && (request.data.actions?.length ?? 0) > 0 && this.store.prefersSingleUnitCommits === true
+          ? await this.fulfillInTwo(request)
+          : await this.run(request);
       this.send(result.messages);
       return result.response;
     } catch (err) {
@@ -243,6 +242,36 @@ export class MeshNode implements Engine {
         message: `internal error while handling ${replyKind}: ${err instanceof Error ? err.message : String(err)}`,
       });
     }
+  }
+
+  private run(request: Request): Promise<{ response: Response; messages: Message[] }> {
+    return this.driver.apply(
+      (snapshot, now, locality) => transition(snapshot, request, now, this.config, locality),
+      Driver.prefetchKeys(request),
+      homeIdOf(request),
+    );
+  }
+
+  /**
+   * A task.fulfill carrying writes, as what it stands for (protocol/tasks.ts):
+   * task.fence_batch, then task.fulfill, two commits of a record unit or two
+   * each. For a store where that is cheaper than one commit of several units
+   * (JetStream R1 stages every atomic batch in a file store of its own). The
+   * answer is the one commit's; only a failure between the two differs: the
+   * writes stay, as the two requests one by one would leave them, and the
+   * worker replays from them as from any lost answer.
+   */
+  private async fulfillInTwo(request: RequestOf<"task.fulfill">): Promise<{ response: Response; messages: Message[] }> {
+    const { actions, ...fulfill } = request.data;
+    const writes = await this.run({ kind: "task.fence_batch", data: { id: fulfill.id, version: fulfill.version, actions: actions! } });
+    if (writes.response.status !== 200 || !("data" in writes.response)) {
+      return { response: failure("task.fulfill", (writes.response as { error: ProtocolError }).error), messages: writes.messages };
+    }
+    const settled = await this.run({ kind: "task.fulfill", data: fulfill });
+    const messages = [...writes.messages, ...settled.messages];
+    if (settled.response.status !== 200 || !("data" in settled.response)) return { response: settled.response, messages };
+    const { actions: answers } = writes.response.data as ResponseDataMap["task.fence_batch"];
+    return { response: { ...settled.response, data: { ...settled.response.data, actions: answers } } as Response, messages };
   }
 
   private count(response: Response, seconds: number): void {

@@ -142,6 +142,8 @@ export function taskFulfill(tx: Tx, data: DataOf<"task.fulfill">): Response<"tas
  * then task.fulfill, in one transition. So the fence is the batch's (acquired
  * at `version`; a task fulfilled already refuses, as the batch would), the
  * writes run in order (fence-batch.ts), then the root settles; one commit.
+ * A node whose store prefers one commit per record unit runs the two
+ * requests one after the other instead (mesh/node.ts fulfillInTwo).
  */
 function fulfillWithWrites(tx: Tx, data: DataOf<"task.fulfill">): Response<"task.fulfill"> {
   const kind = "task.fulfill";

@@ -336,6 +336,11 @@ export class JetStreamStore implements Store {
     }
   }
 
+  /** R1: the server stages an atomic batch in a file store of its own, about 2 ms of its CPU against 0.1 ms for one message. */
+  get prefersSingleUnitCommits(): boolean {
+    return this.replicas === 1;
+  }
+
   /** True while connected to NATS (the view is caught up once `open` has resolved). */
   get ready(): boolean {
     return this.connected && !this.closed;

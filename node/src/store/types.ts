@@ -61,6 +61,13 @@ export interface Store {
    * writes all fall in one. Absent: one partition holds every key.
    */
   readonly partitions?: number;
+  /**
+   * True when one commit of records of several units (protocol/keys.ts
+   * unitKeys) costs more than a commit per unit one after another: JetStream
+   * R1, whose server stages every atomic batch in a file store of its own.
+   * The node then splits what the protocol lets it split (mesh/node.ts).
+   */
+  readonly prefersSingleUnitCommits?: boolean;
   get(key: string): Promise<Entry | undefined>;
   /**
    * Several keys at once, in the order asked (undefined for an absent key):

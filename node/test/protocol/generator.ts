@@ -5,7 +5,7 @@
 
 import fc from "fast-check";
 import { originOf } from "../../src/protocol/ids.ts";
-import { Tag, type Request, type RequestOf } from "../../src/protocol/types.ts";
+import { Tag, type FencedWrite, type Request, type RequestOf } from "../../src/protocol/types.ts";
 
 const ROOTS = ["a", "b"];
 export const IDS = ["a", "a.1", "a.2", "b", "b.1"];
@@ -26,6 +26,7 @@ export type Op =
   | { op: "taskCreate"; id: string; pid: string; ttl: number; timeout: number }
   | { op: "acquire"; id: string; version: number; pid: string; ttl: number }
   | { op: "release" | "fulfill" | "fenceCreate" | "fenceSettle"; id: string; version: number; child: string }
+  | { op: "fulfillWrites"; id: string; version: number; child: string; settleChild: boolean }
   | { op: "suspend"; id: string; version: number; awaited: string[] }
   | { op: "heartbeat"; pid: string; ids: string[] }
   | { op: "halt" | "continue" | "get" | "taskGet"; id: string }
@@ -41,6 +42,7 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ op: fc.constant("taskCreate" as const), id, pid, ttl, timeout: fc.constantFrom(-1, 5_000, 60_000) }) },
   { weight: 4, arbitrary: fc.record({ op: fc.constant("acquire" as const), id, version, pid, ttl }) },
   { weight: 4, arbitrary: fc.record({ op: fc.constantFrom("release" as const, "fulfill" as const, "fenceCreate" as const, "fenceSettle" as const), id, version, child: id }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant("fulfillWrites" as const), id, version, child: id, settleChild: fc.boolean() }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant("suspend" as const), id, version, awaited: fc.uniqueArray(id, { minLength: 1, maxLength: 3 }) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("heartbeat" as const), pid, ids: fc.uniqueArray(id, { minLength: 1, maxLength: 3 }) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constantFrom("halt" as const, "continue" as const, "get" as const, "taskGet" as const), id }) },
@@ -88,6 +90,17 @@ export function toRequest(o: Op, now: number, versionOf: VersionOf): Request | u
         kind: "task.fulfill",
         data: { id: o.id, version: currentVersion(o.id, o.version), action: { kind: "promise.settle", data: { id: o.id, state: "resolved" } } },
       };
+    case "fulfillWrites": {
+      // A worker's last step rides its fulfill (our extension): the step's promise created, maybe settled, then the root settled.
+      // Well-formed: a write never names the task's own promise (validation has its own tests).
+      const child = o.child !== o.id ? o.child : IDS.find((i) => i !== o.id)!;
+      const actions: FencedWrite[] = [{ kind: "promise.create", data: { id: child, timeoutAt: now + 3_000, tags: { [Tag.target]: TARGET } } }];
+      if (o.settleChild) actions.push({ kind: "promise.settle", data: { id: child, state: "resolved" } });
+      return {
+        kind: "task.fulfill",
+        data: { id: o.id, version: currentVersion(o.id, o.version), action: { kind: "promise.settle", data: { id: o.id, state: "resolved" } }, actions },
+      };
+    }
     case "fenceCreate":
     case "fenceSettle": {
       const action: RequestOf<"promise.create"> | RequestOf<"promise.settle"> =
