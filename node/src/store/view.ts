@@ -130,11 +130,16 @@ export class LocalView {
   }
 
   private publish(partition: number, change: { key: string; json: string | null; revision: number }): void {
+    // One parsed copy per change, made for its first watcher and shared by the others (the node's
+    // indexes: the search view, the timer loop, the outbox), which read changes and never modify
+    // them; none of them can reach the text the view keeps.
+    let delivered: Change | undefined;
     for (const w of this.watchers) {
       if (!w.active || !change.key.startsWith(w.prefix)) continue;
       if (w.floors !== undefined && change.revision <= w.floors[partition]!) continue;
+      delivered ??= { key: change.key, value: change.json === null ? null : JSON.parse(change.json), revision: change.revision };
       try {
-        w.onChange({ key: change.key, value: change.json === null ? null : JSON.parse(change.json), revision: change.revision });
+        w.onChange(delivered);
       } catch {
         // A watcher's failure is its own; the change has happened.
       }
