@@ -315,7 +315,7 @@ export class JetStreamStore implements Store {
       if ((meta.layout ?? 1) !== RECORD_LAYOUT) {
         throw new StoreRefusedError(
           "LAYOUT_MISMATCH",
-          `this cluster (namespace ${namespace}) stores records in layout ${meta.layout ?? 1}, written by an earlier version of the node, and this node reads layout ${RECORD_LAYOUT} (a promise and its task in one message); start it on a new cluster (another --nats-namespace) and let the old one drain with the version that made it`,
+          `this cluster (namespace ${namespace}) stores records in layout ${meta.layout ?? 1} and this node in layout ${RECORD_LAYOUT} (a promise and its task in one message); start this node on a new cluster (another --nats-namespace) and serve the old one with the version that made it`,
         );
       }
       if (meta.partitions !== partitions) {

@@ -88,7 +88,7 @@ describe("jetstream store specifics", () => {
     const err = await JetStreamStore.open({ servers: nats.url, namespace, partitions: 1 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreRefusedError);
     expect((err as StoreRefusedError).code).toBe("LAYOUT_MISMATCH");
-    expect((err as Error).message).toMatch(/stores records in layout 1.*reads layout 2.*--nats-namespace/);
+    expect((err as Error).message).toMatch(/stores records in layout 1 and this node in layout 2.*another --nats-namespace/);
   });
 
   it("ids with any character are stored and listed under their own key", async () => {
