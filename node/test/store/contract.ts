@@ -168,6 +168,23 @@ export function storeContract(name: string, makeStore: () => Store | Promise<Sto
         expect((await store.get("p/a"))?.value).toEqual({ promise: 2 });
       });
 
+      it("deleted together, they can be created again, one and then the other", async () => {
+        const store = await open();
+        await store.commit([
+          { key: "p/a", value: { promise: 1 }, expectedRevision: 0 },
+          { key: "t/a", value: { task: 1 }, expectedRevision: 0 },
+        ]);
+        const [p, t] = [(await store.get("p/a"))!, (await store.get("t/a"))!];
+        await store.commit([
+          { key: "p/a", value: null, expectedRevision: p.revision },
+          { key: "t/a", value: null, expectedRevision: t.revision },
+        ]);
+        expect([await store.get("p/a"), await store.get("t/a")]).toEqual([undefined, undefined]);
+        await store.create("p/a", { promise: 2 });
+        await store.create("t/a", { task: 2 });
+        expect([(await store.get("p/a"))?.value, (await store.get("t/a"))?.value]).toEqual([{ promise: 2 }, { task: 2 }]);
+      });
+
       it("a watcher of promises hears nothing of a write to the task of the same id", async () => {
         const store = await open();
         await store.create("p/a", { promise: 1 });

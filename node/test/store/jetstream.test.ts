@@ -76,6 +76,24 @@ describe("jetstream store specifics", () => {
     }
   });
 
+  it("a store whose view has not seen another's write to a promise creates its task all the same, and its stale update of the promise conflicts", async () => {
+    const a = await open({ partitions: 4 });
+    const b = await JetStreamStore.open({ servers: nats.url, namespace: `c${namespaces}`, partitions: 4 });
+    try {
+      const r1 = await a.create("p/shared", { promise: 1 });
+      const seen = await b.get("p/shared");
+      await a.update("p/shared", { promise: 2 }, r1);
+      // Whether or not b's view has caught up: a refusal against an older unit goes again against the unit as it is.
+      await b.commit([{ key: "t/shared", value: { task: 1 }, expectedRevision: 0 }]);
+      expect((await a.get("p/shared"))?.value).toEqual({ promise: 2 });
+      expect((await a.get("t/shared"))?.value).toEqual({ task: 1 });
+      await expect(b.update("p/shared", { promise: 3 }, seen!.revision)).rejects.toBeInstanceOf(ConflictError);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it("a cluster whose metadata names no layout (made before the promise and its task shared a message) is refused, naming both layouts", async () => {
     const namespace = `c${++namespaces}`;
     const a = await JetStreamStore.open({ servers: nats.url, namespace, partitions: 1 });
