@@ -980,7 +980,6 @@ function disagreement(target: Target, unit: Unit): { key: string; expected: numb
   return undefined;
 }
 
-const textDecoder = new TextDecoder();
 const textEncoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
 
