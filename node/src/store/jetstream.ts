@@ -1058,7 +1058,7 @@ async function ensureMetadata(
     num_replicas: wanted.replicas,
   } as Partial<StreamConfig> & { name: string });
   for (let attempt = 0; attempt < 3; attempt++) {
-    const m = await jsm.direct.getMessage(stream, { last_by_subj: subject });
+    const m = await directGetWhenReady(jsm, stream, subject, timeoutMs);
     if (m !== null) return m.json<ClusterMetadata>();
     const h: MsgHdrs = natsHeaders();
     // Only the first node records it; a second one racing it reads the winner's.
@@ -1067,6 +1067,22 @@ async function ensureMetadata(
     await nc.request(subject, JSON.stringify(meta), { headers: h, timeout: timeoutMs });
   }
   throw new StoreUnavailableError(`could not read the cluster metadata from ${stream}`);
+}
+
+/**
+ * The last message of `subject` by direct get, waiting (up to `timeoutMs`)
+ * while nobody answers: a replicated stream just created answers direct gets
+ * only once its replicas are up, a moment after its creation returned.
+ */
+async function directGetWhenReady(jsm: JetStreamManager, stream: string, subject: string, timeoutMs: number) {
+  for (let delay = 50, waited = 0; ; waited += delay, delay = Math.min(delay * 2, 1_000)) {
+    try {
+      return await jsm.direct.getMessage(stream, { last_by_subj: subject });
+    } catch (err) {
+      if (!/no responders/i.test(messageOf(err)) || waited >= timeoutMs) throw err;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
 }
 
 /** a >= b for dotted versions ("2.14.9", "2.12.0-RC.1" counts as 2.12.0). */
