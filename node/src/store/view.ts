@@ -68,12 +68,6 @@ export class LocalView {
     return new Promise((resolve) => this.waiters.push({ partition, sequence, resolve }));
   }
 
-  /** The record of `key` as the view has it (undefined when absent or deleted). */
-  get(key: string): Entry | undefined {
-    const slot = this.slots.get(key);
-    return slot === undefined ? undefined : { key, value: JSON.parse(slot.json), revision: slot.revision };
-  }
-
   list(options: ListOptions): Entry[] {
     return Array.from(this.keys.page(options), (key) => {
       const slot = this.slots.get(key)!;
