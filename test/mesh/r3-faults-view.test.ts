@@ -3,7 +3,7 @@
 // have lived on that server, and the view must follow on from where it was.
 
 import { afterAll, describe, expect, it } from "vitest";
-import { ConflictError, JetStreamStore } from "@resonate-mesh/node/store";
+import { ConflictError, JetStreamStore, StoreUnavailableError } from "@resonate-mesh/node/store";
 import { startNatsCluster, type NatsCluster } from "../support/nats-cluster.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -33,7 +33,16 @@ async function create(s: JetStreamStore, key: string): Promise<void> {
 describe("R3 cluster: the local view across a NATS server's death", () => {
   it("every change committed after one of three servers died reaches a watch", async () => {
     cluster = await startNatsCluster(3);
-    store = await JetStreamStore.open({ servers: cluster.urls, replicas: 3, partitions: 2, namespace: "view-r3" });
+    // A cluster just formed may not be ready for new R3 streams yet: UNAVAILABLE says so, and a node retries its start as this does.
+    store = await waitFor(
+      "the store to open on the new cluster",
+      () => JetStreamStore.open({ servers: cluster!.urls, replicas: 3, partitions: 2, namespace: "view-r3" }).catch((err: unknown) => {
+        if (err instanceof StoreUnavailableError) return undefined;
+        throw err;
+      }),
+      90_000,
+      500,
+    );
     const seen = new Set<string>();
     store.watch("p/", (change) => seen.add(change.key));
     for (let i = 0; i < 10; i++) await create(store, `p/before-${i}`);
