@@ -2,6 +2,7 @@
 // runs it, so client and server do not share a CPU's event loop.
 
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,13 +37,16 @@ export async function startNodeProcess(options: { natsUrl?: string; partitions?:
           ...["serve", "--host", "127.0.0.1", "--store", "jetstream", "--nats", options.natsUrl],
           ...["--partitions", String(options.partitions ?? 8), "--replicas", String(options.replicas ?? 1)],
         ];
+  // BENCH_NODE_BIN: another build's node/bin/resonate.js, to compare two builds of the node back to back.
+  const bin = process.env.BENCH_NODE_BIN ?? path.join(root, "node/bin/resonate.js");
   const child: ChildProcess = spawn(
     process.execPath,
-    // BENCH_NODE_ARGS: extra Node.js flags for the node process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
-    // BENCH_NODE_BIN: another build's node/bin/resonate.js, to compare two builds of the node back to back.
+    // The Node.js flags of the bin's #! line (as the `resonate` command runs), then BENCH_NODE_ARGS:
+    // extra flags for the node process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
     [
+      ...nodeFlagsOf(bin),
       ...(process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []),
-      process.env.BENCH_NODE_BIN ?? path.join(root, "node/bin/resonate.js"),
+      bin,
       ...store,
       "--port",
       String(port),
@@ -81,4 +85,12 @@ export async function startNodeProcess(options: { natsUrl?: string; partitions?:
         child.kill("SIGTERM");
       }),
   };
+}
+
+/** The flags after `node` on a script's `#!/usr/bin/env -S node ...` line. */
+function nodeFlagsOf(script: string): string[] {
+  const first = readFileSync(script, "utf8").split("\n", 1)[0]!;
+  const words = first.startsWith("#!") ? first.slice(2).trim().split(/\s+/) : [];
+  const node = words.indexOf("node");
+  return node === -1 ? [] : words.slice(node + 1);
 }

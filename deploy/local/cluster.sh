@@ -41,9 +41,10 @@ start() {
     echo $! >"$DIR/nats$i.pid"
   done
   # The nodes retry until the JetStream cluster has elected its leader. The same settings as the
-  # Kubernetes nodes' (deploy/k8s/base/node.env), but for host and NATS addresses.
+  # Kubernetes nodes' (deploy/k8s/base/node.env), but for host and NATS addresses; the Node.js flag
+  # node/bin/resonate.js carries on its #! line.
   for i in 0 1 2; do
-    node "$ROOT/node/bin/resonate.js" serve --host 127.0.0.1 --port "${NODE_PORTS[$i]}" --log-level info \
+    node --max-semi-space-size=32 "$ROOT/node/bin/resonate.js" serve --host 127.0.0.1 --port "${NODE_PORTS[$i]}" --log-level info \
       --store jetstream --nats "$SERVERS" --replicas 3 --partitions 8 >"$DIR/node$i.log" 2>&1 &
     echo $! >"$DIR/node$i.pid"
   done

@@ -818,7 +818,7 @@ export class JetStreamStore implements Store {
     let messages: ConsumerMessages;
     try {
       // A callback, not an async iterator: each message is applied where it is parsed, with no promise per message.
-      messages = await consumer.consume({ expires: FOLLOW_PULL_MS, callback: (m) => this.onFollowed(p, generation, m) });
+      messages = await consumer.consume({ expires: FOLLOW_PULL_MS, max_messages: FOLLOW_PULL_MESSAGES, callback: (m) => this.onFollowed(p, generation, m) });
     } catch (err) {
       if (this.followers[p] === generation) this.followers[p] = undefined;
       throw err;
@@ -909,6 +909,13 @@ export class JetStreamStore implements Store {
 
 /** How long one pull of a view's ordered consumer waits; its watchdog looks at this interval (see followPartition). */
 const FOLLOW_PULL_MS = 4_000;
+/**
+ * Messages one pull of a view's consumer asks for; the client asks again when
+ * a quarter is left to come. The library's 100 meant a pull request (a socket
+ * write of its own) every 25 messages of a busy partition; messages are a few
+ * hundred bytes, so holding 1,000 per partition is cheap.
+ */
+const FOLLOW_PULL_MESSAGES = 1_000;
 
 /** The keys of the unit a record subject holds (`<ns>.<partition>.<kind>.<token>`). */
 function unitKeysOfSubject(subject: string): readonly string[] {
