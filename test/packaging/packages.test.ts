@@ -51,6 +51,11 @@ describe("the packed packages, installed into a new project", () => {
     expect(existsSync(join(project, "node_modules/tsx"))).toBe(false);
   });
 
+  test("the installed resonate command runs through its #! line (its Node.js flags are accepted)", () => {
+    // Executed as a user's shell does: the kernel reads `#!/usr/bin/env -S node <flags>`.
+    expect(run(join(project, "node_modules/.bin/resonate"), ["serve", "--help"], project)).toMatch(/run a mesh node: gRPC and HTTP/);
+  });
+
   test("a plain .mjs worker and client run hello world against the installed resonate bin", async () => {
     const node = await startNode({ bin: join(project, "node_modules/.bin/resonate"), cwd: project, env: plainEnv });
     const env = { ...plainEnv, RESONATE_URL: node.url };
