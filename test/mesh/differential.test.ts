@@ -8,24 +8,18 @@
 import fc from "fast-check";
 import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { createMeshNode, ManualClock } from "@resonate-mesh/node/local";
 import { taskKey } from "@resonate-mesh/node/protocol";
 import { JetStreamStore, MemoryStore, type Store } from "@resonate-mesh/node/store";
 import { IDS, opArb, toRequest, type Op } from "../../node/test/protocol/generator.ts";
-import { startNats, type NatsServer } from "../support/nats.ts";
+import { useNats } from "../support/use-nats.ts";
 
 /** Sequences per partition count. */
 const RUNS = Number(process.env.RESONATE_DIFFERENTIAL_RUNS ?? 100);
 const T0 = 1_000_000;
 
-let nats: NatsServer;
-beforeAll(async () => {
-  nats = await startNats();
-});
-afterAll(async () => {
-  await nats?.stop();
-});
+const nats = useNats();
 
 let clusters = 0;
 

@@ -4,19 +4,13 @@
 // store of its own on R1. Same answer as one commit; a failure between the
 // two leaves the writes, and the worker's retry completes.
 
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { createMeshNode, ManualClock } from "@resonate-mesh/node/local";
 import { JetStreamStore, MemoryStore, StoreUnavailableError, type Store } from "@resonate-mesh/node/store";
 import type { FencedWrite, RequestOf } from "@resonate-mesh/node/protocol";
-import { startNats, type NatsServer } from "../support/nats.ts";
+import { useNats } from "../support/use-nats.ts";
 
-let nats: NatsServer;
-beforeAll(async () => {
-  nats = await startNats();
-});
-afterAll(async () => {
-  await nats?.stop();
-});
+const nats = useNats();
 
 const T0 = 1_000_000;
 const value = { headers: {}, data: "" };

@@ -6,8 +6,8 @@
 // that the other view is often still applying them when the requests
 // arrive; driver-cached-reads.test.ts has the stale case every time.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startNats, type NatsServer } from "../../../test/support/nats.ts";
+import { describe, expect, it } from "vitest";
+import { useNats } from "../../../test/support/use-nats.ts";
 import { ManualClock } from "../../src/mesh/clock.ts";
 import { createMeshNode } from "../../src/mesh/compose.ts";
 import { JetStreamStore } from "../../src/store/jetstream.ts";
@@ -16,13 +16,7 @@ import { req, T0 } from "./helpers.ts";
 
 const dataOf = (response: Response): unknown => (response as { data?: unknown }).data;
 
-let nats: NatsServer;
-beforeAll(async () => {
-  nats = await startNats();
-});
-afterAll(async () => {
-  await nats?.stop();
-});
+const nats = useNats();
 
 let clusters = 0;
 async function twoNodes() {

@@ -3,19 +3,13 @@
 // store's own writes the view has not applied yet), and `list` scoped to the
 // partition of a prefix that names a call tree.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startNats, type NatsServer } from "../../../test/support/nats.ts";
+import { describe, expect, it } from "vitest";
+import { useNats } from "../../../test/support/use-nats.ts";
 import { waitFor } from "../../../test/support/wait.ts";
 import { partitionOf } from "../../src/protocol/keys.ts";
 import { JetStreamStore, type JetStreamStoreOptions } from "../../src/store/jetstream.ts";
 
-let nats: NatsServer;
-beforeAll(async () => {
-  nats = await startNats();
-});
-afterAll(async () => {
-  await nats?.stop();
-});
+const nats = useNats();
 
 let namespaces = 0;
 function open(options: Partial<JetStreamStoreOptions> = {}): Promise<JetStreamStore> {

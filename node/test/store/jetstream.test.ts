@@ -3,26 +3,25 @@
 // metadata, tombstones, subjects, and its refusals.
 
 import { jetstreamManager } from "@nats-io/jetstream";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startNats, type NatsServer } from "../../../test/support/nats.ts";
+import { describe, expect, it } from "vitest";
+import { startNats } from "../../../test/support/nats.ts";
+import { useNats } from "../../../test/support/use-nats.ts";
 import { StoreRefusedError, StoreUnavailableError } from "../../src/store/errors.ts";
 import { JetStreamStore, versionAtLeast, type JetStreamStoreOptions } from "../../src/store/jetstream.ts";
 import { ConflictError } from "../../src/store/types.ts";
 import { outboxKey, promiseKey, receiptKey } from "../../src/protocol/keys.ts";
 import { storeContract } from "./contract.ts";
 
-let nats: NatsServer;
-beforeAll(async () => {
-  nats = await startNats();
-});
-afterAll(async () => {
-  await nats?.stop();
-});
+const nats = useNats();
 
 let namespaces = 0;
 /** A store of its own cluster (namespace) on the shared server. */
 function open(options: Partial<JetStreamStoreOptions> = {}): Promise<JetStreamStore> {
   return JetStreamStore.open({ servers: nats.url, namespace: `c${++namespaces}`, ...options });
+}
+/** Another store of the cluster the last open() made (another node). */
+function openAgain(options: Partial<JetStreamStoreOptions> = {}): Promise<JetStreamStore> {
+  return JetStreamStore.open({ servers: nats.url, namespace: `c${namespaces}`, ...options });
 }
 
 storeContract("jetstream (1 partition)", () => open({ partitions: 1 }));
@@ -31,11 +30,11 @@ storeContract("jetstream (4 partitions)", () => open({ partitions: 4 }));
 describe("jetstream store specifics", () => {
   it("a second store on the cluster sees the first one's records, by get and by list", async () => {
     const a = await open({ partitions: 4 });
-    const b = await JetStreamStore.open({ servers: nats.url, namespace: `c${namespaces}`, partitions: 4 });
+    const b = await openAgain({ partitions: 4 });
     try {
       const revision = await a.create("p/x.1", { v: 1 });
       expect(await b.get("p/x.1")).toEqual({ key: "p/x.1", value: { v: 1 }, revision });
-      const reopened = await JetStreamStore.open({ servers: nats.url, namespace: `c${namespaces}`, partitions: 4 });
+      const reopened = await openAgain({ partitions: 4 });
       expect((await reopened.list({ prefix: "p/" })).map((e) => e.key)).toEqual(["p/x.1"]);
       await reopened.close();
     } finally {
@@ -47,7 +46,7 @@ describe("jetstream store specifics", () => {
   it("a node started with another partition count refuses with a sentence naming both counts", async () => {
     const a = await open({ partitions: 4 });
     try {
-      const err = await JetStreamStore.open({ servers: nats.url, namespace: `c${namespaces}`, partitions: 8 }).catch((e: unknown) => e);
+      const err = await openAgain({ partitions: 8 }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StoreRefusedError);
       expect((err as StoreRefusedError).code).toBe("PARTITION_MISMATCH");
       expect((err as Error).message).toMatch(/created with 4 partitions.*started with 8.*--partitions 4/);
@@ -78,7 +77,7 @@ describe("jetstream store specifics", () => {
 
   it("a store whose view has not seen another's write to a promise creates its task all the same, and its stale update of the promise conflicts", async () => {
     const a = await open({ partitions: 4 });
-    const b = await JetStreamStore.open({ servers: nats.url, namespace: `c${namespaces}`, partitions: 4 });
+    const b = await openAgain({ partitions: 4 });
     try {
       const r1 = await a.create("p/shared", { promise: 1 });
       const seen = await b.get("p/shared");
@@ -123,7 +122,7 @@ describe("jetstream store specifics", () => {
 
   it("a key deleted by another store can be created again by this one (the tombstone is learned from the refusal)", async () => {
     const a = await open({ partitions: 1 });
-    const b = await JetStreamStore.open({ servers: nats.url, namespace: `c${namespaces}`, partitions: 1 });
+    const b = await openAgain({ partitions: 1 });
     try {
       const r = await a.create("s/x", { v: 1 });
       await a.commit([{ key: "s/x", value: null, expectedRevision: r }]);
