@@ -912,8 +912,8 @@ const FOLLOW_PULL_MS = 4_000;
 /**
  * Messages one pull of a view's consumer asks for; the client asks again when
  * a quarter is left to come. The library's 100 meant a pull request (a socket
- * write of its own) every 25 messages of a busy partition; messages are a few
- * hundred bytes, so holding 1,000 per partition is cheap.
+ * write of its own) every 25 messages of a busy partition; a message is under a
+ * kilobyte, so holding 1,000 per partition is cheap.
  */
 const FOLLOW_PULL_MESSAGES = 1_000;
 
