@@ -41,16 +41,7 @@ import type { RunResult, Workload } from "./lib/types.ts";
 import { parseStores, startStore } from "./lib/stores.ts";
 import { HELD_KINDS } from "./memory/kinds.ts";
 import { describeNodeMemory, nodeMemory } from "./memory/node-memory.ts";
-import { workload as createSettle } from "./workloads/create-settle.ts";
-import { workload as crossTreeWake } from "./workloads/cross-tree-wake.ts";
-import { workload as jetstreamRaw } from "./workloads/jetstream-raw.ts";
-import { workload as officialThreeStep } from "./workloads/official-sdk-three-step.ts";
-import { workload as sdkFanOut } from "./workloads/sdk-fan-out.ts";
-import { workload as sdkThreeStep } from "./workloads/sdk-three-step.ts";
-import { connectUnary, handWrittenUnary } from "./workloads/unary-clients.ts";
-
-/** Rows of the table, in order. SDK workflow workloads go here as they land. */
-const workloads: Workload[] = [createSettle, handWrittenUnary, connectUnary, sdkThreeStep, officialThreeStep, sdkFanOut, crossTreeWake];
+import { createSettle, jetstreamRaw, workloads, workloadsFor } from "./workloads/all.ts";
 
 const { values } = parseArgs({
   options: {
@@ -81,7 +72,7 @@ const rates = new Map<string, number>();
 const selectedNames = new Set<string>();
 for (const storeName of stores) {
   const target = await startStore(storeName);
-  const selected = (target.natsUrl === undefined ? workloads : [jetstreamRaw, ...workloads]).filter(matches);
+  const selected = workloadsFor(target.natsUrl).filter(matches);
   for (const w of selected) selectedNames.add(w.name);
   try {
     const node = await startNodeProcess({ natsUrl: target.natsUrl, replicas: target.replicas });

@@ -28,7 +28,15 @@ export interface NodeProcess {
 }
 
 /** `resonate dev` (memory store), or `resonate serve --store jetstream` on `natsUrl`. */
-export async function startNodeProcess(options: { natsUrl?: string; partitions?: number; replicas?: 1 | 3 } = {}): Promise<NodeProcess> {
+export async function startNodeProcess(
+  options: {
+    natsUrl?: string;
+    partitions?: number;
+    replicas?: 1 | 3;
+    /** Another build's node/bin/resonate.js (bench/compare.ts); default BENCH_NODE_BIN, else this checkout's. */
+    bin?: string;
+  } = {},
+): Promise<NodeProcess> {
   const port = await freePort();
   const store =
     options.natsUrl === undefined
@@ -38,7 +46,7 @@ export async function startNodeProcess(options: { natsUrl?: string; partitions?:
           ...["--partitions", String(options.partitions ?? 8), "--replicas", String(options.replicas ?? 1)],
         ];
   // BENCH_NODE_BIN: another build's node/bin/resonate.js, to compare two builds of the node back to back.
-  const bin = process.env.BENCH_NODE_BIN ?? path.join(root, "node/bin/resonate.js");
+  const bin = options.bin ?? process.env.BENCH_NODE_BIN ?? path.join(root, "node/bin/resonate.js");
   const child: ChildProcess = spawn(
     process.execPath,
     // The Node.js flags of the bin's #! line (as the `resonate` command runs), then BENCH_NODE_ARGS:
