@@ -17,6 +17,7 @@ import { percentile } from "./lib/measure.ts";
 import { startNodeProcess } from "./lib/node-process.ts";
 import { cpuUs } from "./lib/proc.ts";
 import { parseStores, startStore } from "./lib/stores.ts";
+import { printTable } from "./lib/table.ts";
 import { workloadsFor } from "./workloads/all.ts";
 
 const { values } = parseArgs({
@@ -122,9 +123,5 @@ const rows = rowOrder.map((row) => {
     fmt(median(pick(now, "p50Ms")), 2),
   ];
 });
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
-console.log(line(header));
-console.log(widths.map((w) => "-".repeat(w)).join("  "));
-for (const r of rows) console.log(line(r));
+printTable(header, rows);
 console.log(`\nmedian (min–max) of ${rounds} run(s) per build, alternated; base: ${values.base}; this: this checkout's node/bin/resonate.js`);

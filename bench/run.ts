@@ -39,9 +39,10 @@ import { startNodeProcess } from "./lib/node-process.ts";
 import { cpuUs } from "./lib/proc.ts";
 import type { RunResult, Workload } from "./lib/types.ts";
 import { parseStores, startStore } from "./lib/stores.ts";
+import { printTable } from "./lib/table.ts";
 import { HELD_KINDS } from "./memory/kinds.ts";
 import { describeNodeMemory, nodeMemory } from "./memory/node-memory.ts";
-import { createSettle, jetstreamRaw, workloads, workloadsFor } from "./workloads/all.ts";
+import { allWorkloads, createSettle, jetstreamRaw, workloadsFor } from "./workloads/all.ts";
 
 const { values } = parseArgs({
   options: {
@@ -127,11 +128,7 @@ function formatRow(w: Workload, concurrency: number, result: RunResult): string[
 }
 
 const header = ["store", "workload", "concurrency", "ops/s", "p50 ms", "p99 ms", "errors", "node CPU µs/op", "client CPU µs/op", "node+client µs/op", "nats-server CPU µs/op"];
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
-console.log(line(header));
-console.log(widths.map((w) => "-".repeat(w)).join("  "));
-for (const r of rows) console.log(line(r));
+printTable(header, rows);
 
 for (const storeName of stores) {
   for (const concurrency of jetstreamRaw.concurrency) {
@@ -158,4 +155,4 @@ if (heldCount > 0) {
 console.log(`\n${durationMs} ms per row after ${warmupMs} ms warm-up; the node in its own process:`);
 for (const l of legends) console.log(`  ${l}`);
 console.log("CPU µs/op: CPU time (user + system) of the node process (/proc), of this client process and of the nats-server(s) during the window, per op.");
-for (const w of [jetstreamRaw, ...workloads]) if (selectedNames.has(w.name)) console.log(`${w.name}: one op = ${w.operation}`);
+for (const w of allWorkloads) if (selectedNames.has(w.name)) console.log(`${w.name}: one op = ${w.operation}`);
