@@ -47,6 +47,8 @@ export async function search(
   _config: ProtocolConfig,
   view?: SearchView,
 ): Promise<Response> {
+  // The indexes as of every change this node has made, its own latest commits included.
+  if (view?.isReady) store.deliverChanges?.();
   if (view?.isReady && request.kind === "promise.search") {
     const { data } = request;
     const limit = searchLimit(data.limit);

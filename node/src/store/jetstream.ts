@@ -446,6 +446,11 @@ export class JetStreamStore implements Store {
 
   async sync(): Promise<void> {
     await Promise.all(this.committed.map((seq, p) => this.view.waitFor(p, seq)));
+    this.view.deliver();
+  }
+
+  deliverChanges(): void {
+    this.view.deliver();
   }
 
   watch(prefix: string, onChange: (change: Change) => void): () => void {

@@ -95,5 +95,12 @@ export interface Store {
   sync(): Promise<void>;
   /** Every change under `prefix` after the call; returns an unsubscribe. */
   watch(prefix: string, onChange: (change: Change) => void): () => void;
+  /**
+   * Hand watchers now every change they have not heard of yet. An engine
+   * that delivers changes a moment after making them (JetStream: off the
+   * path of the answer) has it; a reader of what watchers build that must
+   * see the changes made so far (a search) calls it first. `sync` does too.
+   */
+  deliverChanges?(): void;
   close(): Promise<void>;
 }

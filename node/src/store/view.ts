@@ -3,6 +3,10 @@
 // one ordered consumer per partition. It knows, per partition, the last
 // stream sequence it applied, so a reader can wait until the view includes
 // a given commit.
+//
+// Records change in the view at once; watchers hear of the changes a moment
+// later (deliver), off the path of the request whose commit made them: see
+// scheduleDelivery.
 
 import { SortedKeys } from "./sorted-keys.ts";
 import type { Change, Entry, ListOptions } from "./types.ts";
@@ -19,6 +23,18 @@ interface Watcher {
   active: boolean;
   /** Per partition, the sequence up to which changes happened before the watch (not delivered). */
   floors: readonly number[] | undefined;
+  /** The number of the first undelivered change made after the watch began: earlier ones are not its news. */
+  since: number;
+}
+
+/** A change applied to the view and not yet delivered to watchers. */
+interface Undelivered {
+  /** Its place among all changes the view made (Watcher.since). */
+  number: number;
+  partition: number;
+  key: string;
+  json: string | null;
+  revision: number;
 }
 
 interface Waiter {
@@ -33,6 +49,9 @@ export class LocalView {
   private readonly applied: number[];
   private readonly watchers = new Set<Watcher>();
   private waiters: Waiter[] = [];
+  private undelivered: Undelivered[] = [];
+  private changesMade = 0;
+  private deliveryScheduled = false;
 
   constructor(partitions: number) {
     this.applied = new Array<number>(partitions).fill(0);
@@ -81,7 +100,7 @@ export class LocalView {
    * that the view has not applied yet.
    */
   watch(prefix: string, onChange: (change: Change) => void, floors?: readonly number[]): () => void {
-    const watcher: Watcher = { prefix, onChange, active: true, floors };
+    const watcher: Watcher = { prefix, onChange, active: true, floors, since: this.changesMade };
     this.watchers.add(watcher);
     return () => {
       watcher.active = false;
@@ -93,7 +112,20 @@ export class LocalView {
     return this.keys.size;
   }
 
+  /**
+   * Hand watchers every change made so far, now. Whoever reads what watchers
+   * build (a search, a timer tick) and must see its own commits calls this
+   * first.
+   */
+  deliver(): void {
+    const changes = this.undelivered;
+    if (changes.length === 0) return;
+    this.undelivered = [];
+    for (const change of changes) this.publish(change);
+  }
+
   close(): void {
+    this.undelivered = [];
     for (const w of this.watchers) w.active = false;
     this.watchers.clear();
     // Nobody will apply anything more: let every waiter go (its read sees the view as it is).
@@ -109,27 +141,55 @@ export class LocalView {
       if (current === undefined) return;
       this.slots.delete(key);
       this.keys.delete(key);
-      this.publish(partition, { key, json: null, revision: sequence });
+      this.changed(partition, key, null, sequence);
     } else if (current === undefined) {
       this.keys.insert(key);
       this.slots.set(key, { json, revision: sequence });
-      this.publish(partition, { key, json, revision: sequence });
+      this.changed(partition, key, json, sequence);
     } else {
       current.revision = sequence;
       // A message rewrites every record of its unit; only those that changed are news.
       if (current.json === json) return;
       current.json = json;
-      this.publish(partition, { key, json, revision: sequence });
+      this.changed(partition, key, json, sequence);
     }
   }
 
-  private publish(partition: number, change: { key: string; json: string | null; revision: number }): void {
+  private changed(partition: number, key: string, json: string | null, revision: number): void {
+    if (this.watchers.size === 0) return;
+    this.undelivered.push({ number: this.changesMade++, partition, key, json, revision });
+    this.scheduleDelivery();
+  }
+
+  /**
+   * Changes reach watchers (the node's indexes: search, timers, outbox) in
+   * the event loop turn after the one that made them, unless someone asks
+   * first (deliver). A commit's acknowledgement is applied where it arrives,
+   * just before the request's answer is written; indexing its records there
+   * would hold the answer back, and its gRPC trailers go out in a
+   * setImmediate of their own, which a delivery scheduled with one
+   * setImmediate would still precede. Two put it after them, while the node
+   * waits on I/O.
+   */
+  private scheduleDelivery(): void {
+    if (this.deliveryScheduled) return;
+    this.deliveryScheduled = true;
+    setImmediate(() =>
+      setImmediate(() => {
+        this.deliveryScheduled = false;
+        this.deliver();
+      }),
+    );
+  }
+
+  private publish(change: Undelivered): void {
     // One parsed copy per change, made for its first watcher and shared by the others (the node's
     // indexes: the search view, the timer loop, the outbox), which read changes and never modify
     // them; none of them can reach the text the view keeps.
+    const { partition } = change;
     let delivered: Change | undefined;
     for (const w of this.watchers) {
-      if (!w.active || !change.key.startsWith(w.prefix)) continue;
+      if (!w.active || change.number < w.since || !change.key.startsWith(w.prefix)) continue;
       if (w.floors !== undefined && change.revision <= w.floors[partition]!) continue;
       delivered ??= { key: change.key, value: change.json === null ? null : JSON.parse(change.json), revision: change.revision };
       try {

@@ -66,6 +66,7 @@ class Interposed implements Store {
   list = (options: ListOptions): Promise<Entry[]> => this.inner.list(options);
   sync = () => this.inner.sync();
   watch = (prefix: string, onChange: (change: Change) => void) => this.inner.watch(prefix, onChange);
+  deliverChanges = () => this.inner.deliverChanges?.();
   close = async () => undefined;
 }
 

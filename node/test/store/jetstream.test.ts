@@ -177,15 +177,31 @@ describe("jetstream store specifics", () => {
     }
   });
 
-  it("a change this store commits reaches its watchers by the time the commit resolves, when no other writer came between", async () => {
+  it("a change this store commits reaches its watchers as soon as a reader asks for it (deliverChanges, sync)", async () => {
     const store = await open({ partitions: 4 });
     try {
       const seen: string[] = [];
       const unwatch = store.watch("p/", (change) => seen.push(`${change.key}@${change.revision}`));
       const created = await store.create("p/own.1", { v: 1 });
+      store.deliverChanges();
       expect(seen).toEqual([`p/own.1@${created}`]);
       const updated = await store.update("p/own.1", { v: 2 }, created);
+      await store.sync();
       expect(seen).toEqual([`p/own.1@${created}`, `p/own.1@${updated}`]);
+      unwatch();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("a change this store commits reaches its watchers unasked within two turns of the event loop", async () => {
+    const store = await open({ partitions: 4 });
+    try {
+      const seen: string[] = [];
+      const unwatch = store.watch("p/", (change) => seen.push(`${change.key}@${change.revision}`));
+      const created = await store.create("p/own.2", { v: 1 });
+      for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect(seen).toEqual([`p/own.2@${created}`]);
       unwatch();
     } finally {
       await store.close();

@@ -1,0 +1,78 @@
+// The JetStream store's local view delivers changes to watchers after making
+// them (off the path of the request that made them): in the order made,
+// each once, only those made after a watcher began, and at once when a
+// reader asks.
+
+import { describe, expect, it } from "vitest";
+import type { Change } from "../../src/store/types.ts";
+import { LocalView } from "../../src/store/view.ts";
+
+function recorder(): { seen: string[]; onChange: (change: Change) => void } {
+  const seen: string[] = [];
+  return { seen, onChange: (c) => seen.push(`${c.key}@${c.revision}=${JSON.stringify(c.value)}`) };
+}
+
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe("local view change delivery", () => {
+  it("a record changes in the view at once; its watchers hear of it when a reader asks (deliver)", () => {
+    const view = new LocalView(1);
+    const w = recorder();
+    view.watch("p/", w.onChange);
+    view.apply(0, 1, ["p/a"], ['{"v":1}']);
+    expect(view.slot("p/a")).toEqual({ json: '{"v":1}', revision: 1 });
+    view.deliver();
+    expect(w.seen).toEqual(['p/a@1={"v":1}']);
+  });
+
+  it("undelivered changes reach watchers unasked within two turns of the event loop, in the order made, once", async () => {
+    const view = new LocalView(2);
+    const w = recorder();
+    view.watch("p/", w.onChange);
+    view.apply(0, 1, ["p/a"], ['{"v":1}']);
+    view.apply(1, 1, ["p/b"], ['{"v":1}']);
+    view.apply(0, 2, ["p/a"], [null]);
+    await turn();
+    await turn();
+    expect(w.seen).toEqual(['p/a@1={"v":1}', 'p/b@1={"v":1}', "p/a@2=null"]);
+    view.deliver();
+    await turn();
+    await turn();
+    expect(w.seen).toHaveLength(3);
+  });
+
+  it("a watcher does not hear of changes made before it began, even those not yet delivered to others", () => {
+    const view = new LocalView(1);
+    const early = recorder();
+    view.watch("p/", early.onChange);
+    view.apply(0, 1, ["p/before"], ['{"v":1}']);
+    const late = recorder();
+    view.watch("p/", late.onChange);
+    view.apply(0, 2, ["p/after"], ['{"v":2}']);
+    view.deliver();
+    expect(early.seen).toEqual(['p/before@1={"v":1}', 'p/after@2={"v":2}']);
+    expect(late.seen).toEqual(['p/after@2={"v":2}']);
+  });
+
+  it("a watcher that stopped hears of nothing more, delivered later or not", () => {
+    const view = new LocalView(1);
+    const w = recorder();
+    const unwatch = view.watch("p/", w.onChange);
+    view.apply(0, 1, ["p/a"], ['{"v":1}']);
+    unwatch();
+    view.deliver();
+    expect(w.seen).toEqual([]);
+  });
+
+  it("a closed view delivers nothing it had not delivered", async () => {
+    const view = new LocalView(1);
+    const w = recorder();
+    view.watch("p/", w.onChange);
+    view.apply(0, 1, ["p/a"], ['{"v":1}']);
+    view.close();
+    view.deliver();
+    await turn();
+    await turn();
+    expect(w.seen).toEqual([]);
+  });
+});
