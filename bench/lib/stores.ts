@@ -13,6 +13,16 @@ import { NATS_SERVER, startNats } from "../../test/support/nats.ts";
 import { spawnProcess, type Proc } from "../../test/support/processes.ts";
 
 export const STORE_NAMES = ["memory", "jetstream", "jetstream-r3"] as const;
+
+/**
+ * Each nats-server runs its Go code on one core (GOMAXPROCS=1; the
+ * environment's own GOMAXPROCS wins). On a machine that also runs the node
+ * and the worker, Go's default of one thread per core has idle threads spin
+ * looking for work on the cores the node needs: on 2 cores, W1 on R1 took
+ * 20-30% less nats-server CPU per workflow with it. On Kubernetes the Go
+ * runtime (1.25+) sets the same from the container's CPU limit.
+ */
+const NATS_ENV = { GOMAXPROCS: process.env.GOMAXPROCS ?? "1" };
 export type StoreName = (typeof STORE_NAMES)[number];
 
 export interface StoreTarget {
@@ -44,7 +54,7 @@ export async function startStore(name: StoreName): Promise<StoreTarget> {
     case "memory":
       return { name, replicas: 1, describe: "`resonate dev` (memory store)", natsPids: [], stop: async () => undefined };
     case "jetstream": {
-      const nats = await startNats();
+      const nats = await startNats({ env: NATS_ENV });
       return {
         name,
         natsUrl: nats.url,
@@ -100,7 +110,7 @@ async function startNatsCluster(size: number): Promise<{ urls: string[]; pids: n
         spawnProcess(`nats-server ${i}`, NATS_SERVER, [
           ...["-a", "127.0.0.1", "-p", String(clientPorts[i]), "-js", "--store_dir", join(dir, `n${i}`)],
           ...["--server_name", `bench${i}`, "--cluster_name", "bench", "--cluster", `nats://127.0.0.1:${routePorts[i]}`, "--routes", routes],
-        ]),
+        ], { env: NATS_ENV }),
       );
     }
     for (const p of procs) await p.waitForOutput(/Server is ready/, 30_000);

@@ -33,6 +33,8 @@ export interface NatsOptions {
   monitorPort?: number;
   /** More nats-server flags (TLS, ...). */
   args?: string[];
+  /** More environment for the server process (GOMAXPROCS, ...). */
+  env?: Record<string, string>;
 }
 
 /** Start `nats-server -js` on 127.0.0.1; resolves once it accepts clients. */
@@ -46,7 +48,7 @@ export async function startNats(options: NatsOptions = {}): Promise<NatsServer> 
     args.push("--server_name", c.serverName, "--cluster_name", c.name, "--cluster", `nats://127.0.0.1:${c.port}`, "--routes", c.routes.join(","));
   }
   args.push(...(options.args ?? []));
-  const proc = spawnProcess(options.cluster?.serverName ?? "nats-server", NATS_SERVER, args);
+  const proc = spawnProcess(options.cluster?.serverName ?? "nats-server", NATS_SERVER, args, { env: options.env });
   const match = await proc.waitForOutput(/Listening for client connections on [^\s]*:(\d+)/, 30_000);
   await proc.waitForOutput(/Server is ready/, 30_000);
   const port = Number(match[1]);
