@@ -478,7 +478,13 @@ export class JetStreamStore implements Store {
   /** The view's record of `key`, or this store's own later write of it that the view has not applied yet. */
   private cachedRead(key: string): Entry | undefined {
     const keys = unitKeys(key);
-    return memberOf(keys, key, this.cachedUnit(keys));
+    const unit = this.cachedUnit(keys);
+    const text = unit.texts[keys.indexOf(key)];
+    if (text === null || text === undefined) return undefined;
+    // The view's version (the same text): its shared value, parsed once for all its readers.
+    const slot = this.view.slot(key);
+    const value = slot !== undefined && slot.json === text ? this.view.valueOf(slot) : JSON.parse(text);
+    return { key, value, revision: unit.seq };
   }
 
   /**

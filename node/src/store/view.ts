@@ -12,10 +12,19 @@ import { SortedKeys } from "./sorted-keys.ts";
 import type { Change, Entry, ListOptions } from "./types.ts";
 
 interface Slot {
-  /** The stored JSON text: each reader parses its own copy. */
+  /** The stored JSON text. */
   json: string;
   revision: number;
+  /** JSON.parse(json), while the slot is among the last RECENTLY_PARSED parsed (valueOf). */
+  value?: unknown;
 }
+
+/**
+ * Slots whose parsed value the view keeps: those of the records changed or
+ * read last, which the next requests of their call trees read again. The
+ * others are held as text only (a record's text is a fraction of its objects).
+ */
+const RECENTLY_PARSED = 4_096;
 
 interface Watcher {
   prefix: string;
@@ -52,6 +61,8 @@ export class LocalView {
   private undelivered: Undelivered[] = [];
   private changesMade = 0;
   private deliveryScheduled = false;
+  private readonly recentlyParsed: (Slot | undefined)[] = new Array<Slot | undefined>(RECENTLY_PARSED);
+  private nextParsed = 0;
 
   constructor(partitions: number) {
     this.applied = new Array<number>(partitions).fill(0);
@@ -79,6 +90,24 @@ export class LocalView {
   /** The stored text and revision of `key` (undefined when absent): no copy, for callers that only compare or pass it on. */
   slot(key: string): Readonly<Slot> | undefined {
     return this.slots.get(key);
+  }
+
+  /**
+   * The value of `slot` (JSON.parse of its text), one object shared by every
+   * reader of this version of the record, and by the watchers its change
+   * reached: nobody modifies a record read from a store (the protocol's steps
+   * build new ones), and the text stays what the view compares and lists.
+   */
+  valueOf(slot: Readonly<Slot>): unknown {
+    if (slot.value !== undefined) return slot.value;
+    const kept = slot as Slot;
+    kept.value = JSON.parse(kept.json);
+    const evicted = this.recentlyParsed[this.nextParsed];
+    // A slot parsed again after a change may be here twice: the older place only makes it go sooner.
+    if (evicted !== undefined) evicted.value = undefined;
+    this.recentlyParsed[this.nextParsed] = kept;
+    this.nextParsed = (this.nextParsed + 1) % RECENTLY_PARSED;
+    return kept.value;
   }
 
   /** Resolves once the view has applied `sequence` (or more) of `partition`. */
@@ -126,6 +155,7 @@ export class LocalView {
 
   close(): void {
     this.undelivered = [];
+    this.recentlyParsed.fill(undefined);
     for (const w of this.watchers) w.active = false;
     this.watchers.clear();
     // Nobody will apply anything more: let every waiter go (its read sees the view as it is).
@@ -151,6 +181,7 @@ export class LocalView {
       // A message rewrites every record of its unit; only those that changed are news.
       if (current.json === json) return;
       current.json = json;
+      current.value = undefined;
       this.changed(partition, key, json, sequence);
     }
   }
@@ -191,13 +222,20 @@ export class LocalView {
     for (const w of this.watchers) {
       if (!w.active || change.number < w.since || !change.key.startsWith(w.prefix)) continue;
       if (w.floors !== undefined && change.revision <= w.floors[partition]!) continue;
-      delivered ??= { key: change.key, value: change.json === null ? null : JSON.parse(change.json), revision: change.revision };
+      delivered ??= { key: change.key, value: this.valueOfChange(change), revision: change.revision };
       try {
         w.onChange(delivered);
       } catch {
         // A watcher's failure is its own; the change has happened.
       }
     }
+  }
+
+  /** A change's value: the record's shared one while the view still holds that version. */
+  private valueOfChange(change: Undelivered): unknown {
+    if (change.json === null) return null;
+    const slot = this.slots.get(change.key);
+    return slot !== undefined && slot.json === change.json ? this.valueOf(slot) : JSON.parse(change.json);
   }
 
   private release(partition: number): void {
