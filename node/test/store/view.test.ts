@@ -1,7 +1,8 @@
 // The JetStream store's local view delivers changes to watchers after making
 // them (off the path of the request that made them): in the order made,
 // each once, only those made after a watcher began, and at once when a
-// reader asks.
+// reader asks. Readers of a record version share one parsed value, kept for
+// the records parsed last only.
 
 import { describe, expect, it } from "vitest";
 import type { Change } from "../../src/store/types.ts";
@@ -74,5 +75,30 @@ describe("local view change delivery", () => {
     await turn();
     await turn();
     expect(w.seen).toEqual([]);
+  });
+
+  it("readers and watchers of one version of a record share one parsed value; the next version is parsed anew", () => {
+    const view = new LocalView(1);
+    let delivered: unknown;
+    view.watch("p/", (c) => (delivered = c.value));
+    view.apply(0, 1, ["p/a"], ['{"v":1}']);
+    const first = view.valueOf(view.slot("p/a")!);
+    view.deliver();
+    expect(delivered).toBe(first);
+    expect(view.valueOf(view.slot("p/a")!)).toBe(first);
+    view.apply(0, 2, ["p/a"], ['{"v":2}']);
+    const second = view.valueOf(view.slot("p/a")!);
+    expect(second).toEqual({ v: 2 });
+    expect(first).toEqual({ v: 1 });
+  });
+
+  it("parsed values are kept for the last 4,096 records parsed only; older ones are held as text", () => {
+    const view = new LocalView(1);
+    const keys = Array.from({ length: 4_097 }, (_, i) => `p/${String(i).padStart(5, "0")}`);
+    keys.forEach((key, i) => view.apply(0, i + 1, [key], [`{"i":${i}}`]));
+    for (const key of keys) view.valueOf(view.slot(key)!);
+    expect(view.slot(keys[0]!)!.value).toBeUndefined();
+    expect(view.slot(keys[1]!)!.value).toEqual({ i: 1 });
+    expect(view.valueOf(view.slot(keys[0]!)!)).toEqual({ i: 0 });
   });
 });
