@@ -9,11 +9,11 @@ import { createClient, ownerOf } from "@resonate-mesh/node/internal-for-tests";
 import { PromiseService, TaskService } from "@resonate-mesh/node/proto";
 import { partitionOf, promiseKey } from "@resonate-mesh/node/protocol";
 import { Inbox, PromiseState } from "../conformance/harness.ts";
-import { startNats, type NatsServer } from "../support/nats.ts";
+import { useNats } from "../support/use-nats.ts";
 import { waitFor } from "../support/wait.ts";
 
 const PARTITIONS = 4;
-let nats: NatsServer;
+const nats = useNats();
 const nodes: RunningNode[] = [];
 const sdkClients: Resonate[] = [];
 
@@ -36,7 +36,6 @@ function sdk(node: RunningNode, group: string): Resonate {
 }
 
 beforeAll(async () => {
-  nats = await startNats();
   for (const name of ["node-a", "node-b", "node-c"]) nodes.push(await meshNode(name));
   await waitFor("every node to see three members", () => nodes.every((n) => n.members().length === 3), 10_000);
 });
@@ -44,7 +43,6 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of sdkClients) await c.stop().catch(() => undefined);
   for (const n of nodes) await n.close().catch(() => undefined);
-  await nats?.stop();
 });
 
 describe("three nodes on one nats-server", () => {

@@ -10,18 +10,17 @@ import { createClient, ownerOf } from "@resonate-mesh/node/internal-for-tests";
 import { PromiseService, TaskService } from "@resonate-mesh/node/proto";
 import { OUTBOX_PREFIX, partitionOf, promiseKey } from "@resonate-mesh/node/protocol";
 import { Inbox, SettleState } from "../conformance/harness.ts";
-import { startNats, type NatsServer } from "../support/nats.ts";
 import { freePort, resonateBin } from "../support/node.ts";
 import { spawnProcess, stopAll, type Proc } from "../support/processes.ts";
+import { useNats } from "../support/use-nats.ts";
 import { waitFor } from "../support/wait.ts";
 
 const PARTITIONS = 4;
 const NAMESPACE = "outboxcrash";
-let nats: NatsServer;
+const nats = useNats();
 let survivor: RunningNode;
 
 beforeAll(async () => {
-  nats = await startNats();
   survivor = await startNode({
     store: { kind: "jetstream", servers: nats.url, namespace: NAMESPACE, partitions: PARTITIONS },
     port: 0,
@@ -36,7 +35,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopAll();
   await survivor?.close().catch(() => undefined);
-  await nats?.stop();
 });
 
 function dyingNode(port: number): Proc {

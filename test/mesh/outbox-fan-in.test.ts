@@ -10,14 +10,13 @@ import { createClient } from "@resonate-mesh/node/internal-for-tests";
 import { PromiseService, TaskService } from "@resonate-mesh/node/proto";
 import { partitionOf, promiseKey } from "@resonate-mesh/node/protocol";
 import { Inbox, SettleState, TaskState, target } from "../conformance/harness.ts";
-import { startNats, type NatsServer } from "../support/nats.ts";
+import { useNats } from "../support/use-nats.ts";
 
 const PARTITIONS = 4;
-let nats: NatsServer;
+const nats = useNats();
 let node: RunningNode;
 
 beforeAll(async () => {
-  nats = await startNats();
   node = await startNode({
     store: { kind: "jetstream", servers: nats.url, namespace: "fanin", partitions: PARTITIONS },
     port: 0,
@@ -29,7 +28,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await node?.close().catch(() => undefined);
-  await nats?.stop();
 });
 
 const partition = (id: string) => partitionOf(promiseKey(id), PARTITIONS);

@@ -6,15 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startNode, type RunningNode } from "@resonate-mesh/node";
 import { NodeClient } from "@resonate-mesh/node/client";
 import type { Message } from "@resonate-mesh/node/protocol";
-import { startNats, type NatsServer } from "../support/nats.ts";
+import { useNats } from "../support/use-nats.ts";
 import { waitFor } from "../support/wait.ts";
 
-let nats: NatsServer;
+const nats = useNats();
 const nodes: RunningNode[] = [];
 const clients: NodeClient[] = [];
 
 beforeAll(async () => {
-  nats = await startNats();
   for (const name of ["park-a", "park-b"]) {
     const node = await startNode({
       store: { kind: "jetstream", servers: nats.url, namespace: "handoff", partitions: 2 },
@@ -32,7 +31,6 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of clients) c.close();
   for (const n of nodes) await n.close().catch(() => undefined);
-  await nats?.stop();
 });
 
 describe("parked work across the mesh", () => {

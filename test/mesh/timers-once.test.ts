@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NodeClient, type OpenStream } from "@resonate-mesh/node/client";
 import { partitionOf, promiseKey, type Message } from "@resonate-mesh/node/protocol";
 import { serveJetStream } from "../support/mesh-processes.ts";
-import { startNats, type NatsServer } from "../support/nats.ts";
 import type { NodeProc } from "../support/node.ts";
 import { stopAll } from "../support/processes.ts";
+import { useNats } from "../support/use-nats.ts";
 import { waitFor } from "../support/wait.ts";
 
 const PARTITIONS = 4;
@@ -22,13 +22,12 @@ const PROMISES = 1_000;
 const AWAITERS = 60;
 const IN_FLIGHT = 32;
 
-let nats: NatsServer;
+const nats = useNats();
 const nodes: NodeProc[] = [];
 const clients: NodeClient[] = [];
 const streams: OpenStream[] = [];
 
 beforeAll(async () => {
-  nats = await startNats();
   for (const name of ["timers-a", "timers-b", "timers-c"]) nodes.push(await serveJetStream({ nats: nats.url, name, partitions: PARTITIONS }));
 }, 120_000);
 
@@ -36,7 +35,6 @@ afterAll(async () => {
   for (const s of streams) s.cancel();
   for (const c of clients) c.close();
   await stopAll();
-  await nats?.stop();
 });
 
 function client(node: NodeProc): NodeClient {

@@ -7,9 +7,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startNats, type NatsServer } from "../support/nats.ts";
 import { repoRoot, stopAll } from "../support/processes.ts";
 import { startNode } from "../support/node.ts";
+import { useNats } from "../support/use-nats.ts";
 import { AUDIENCE, ISSUER, keyDir, keyPair, mint, SecureNode } from "../security/support.ts";
 import { familyOf, scrape, type Scrape } from "./prometheus.ts";
 
@@ -53,12 +53,11 @@ function expressions(): { panel: string; expr: string }[] {
   return all;
 }
 
-let nats: NatsServer;
+const nats = useNats();
 let node: SecureNode;
 let exported: Scrape;
 
 beforeAll(async () => {
-  nats = await startNats();
   const pair = keyPair(keyDir(), "ES256");
   const auth = ["--auth-public-key", pair.publicFile, "--auth-issuer", ISSUER, "--auth-audience", AUDIENCE, "--rate-limit", "1"];
   node = new SecureNode(await startNode({ serve: true, args: ["--store", "jetstream", "--nats", nats.url, ...auth] }));
@@ -70,7 +69,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await node?.proc.stop();
-  await nats?.stop();
   await stopAll();
 });
 

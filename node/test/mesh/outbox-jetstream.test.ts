@@ -2,8 +2,8 @@
 // partition lands both effects, and an entry applied while another writer
 // changes the target, or by several nodes at once, is applied exactly once.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startNats, type NatsServer } from "../../../test/support/nats.ts";
+import { afterAll, describe, expect, it } from "vitest";
+import { useNats } from "../../../test/support/use-nats.ts";
 import { ManualClock } from "../../src/mesh/clock.ts";
 import { createMeshNode } from "../../src/mesh/compose.ts";
 import type { MeshNode } from "../../src/mesh/node.ts";
@@ -16,16 +16,12 @@ const P = 4;
 const T0 = 1_000_000;
 const TARGET = "poll://any@g";
 
-let nats: NatsServer;
+const nats = useNats();
 const opened: Store[] = [];
 const nodes: MeshNode[] = [];
-beforeAll(async () => {
-  nats = await startNats();
-});
 afterAll(async () => {
   for (const n of nodes) await n.stop().catch(() => undefined);
   for (const s of opened) await s.close().catch(() => undefined);
-  await nats?.stop();
 });
 
 let clusters = 0;
