@@ -39,6 +39,7 @@ import { startNodeProcess } from "./lib/node-process.ts";
 import { cpuUs } from "./lib/proc.ts";
 import type { RunResult, Workload } from "./lib/types.ts";
 import { parseStores, startStore } from "./lib/stores.ts";
+import { measurePace } from "./lib/pace.ts";
 import { printTable } from "./lib/table.ts";
 import { HELD_KINDS } from "./memory/kinds.ts";
 import { describeNodeMemory, nodeMemory } from "./memory/node-memory.ts";
@@ -71,6 +72,7 @@ const memories: string[] = [];
 /** ops/s per store, workload and concurrency, for the share of the raw ceiling. */
 const rates = new Map<string, number>();
 const selectedNames = new Set<string>();
+const paceBefore = measurePace();
 for (const storeName of stores) {
   const target = await startStore(storeName);
   const selected = workloadsFor(target.natsUrl).filter(matches);
@@ -128,7 +130,9 @@ function formatRow(w: Workload, concurrency: number, result: RunResult): string[
 }
 
 const header = ["store", "workload", "concurrency", "ops/s", "p50 ms", "p99 ms", "errors", "node CPU µs/op", "client CPU µs/op", "node+client µs/op", "nats-server CPU µs/op"];
+const paceAfter = measurePace();
 printTable(header, rows);
+console.log(`\nmachine pace: ${paceBefore.toLocaleString("en-US")} before the rows, ${paceAfter.toLocaleString("en-US")} after (JSON round trips of a promise record a second, one thread; compare runs only at a similar pace)`);
 
 for (const storeName of stores) {
   for (const concurrency of jetstreamRaw.concurrency) {
