@@ -21,10 +21,13 @@ interface Slot {
 
 /**
  * Slots whose parsed value the view keeps: those of the records changed or
- * read last, which the next requests of their call trees read again. The
- * others are held as text only (a record's text is a fraction of its objects).
+ * read last, which the next requests of their call trees read again (with
+ * 64 workflows in flight, a record is read again some 200 parses later). The
+ * others are held as text only: a record's text is a fraction of its
+ * objects, and objects kept longer outlive young-generation collections,
+ * which then copy them.
  */
-const RECENTLY_PARSED = 4_096;
+const RECENTLY_PARSED = 1_024;
 
 interface Watcher {
   prefix: string;

@@ -92,9 +92,9 @@ describe("local view change delivery", () => {
     expect(first).toEqual({ v: 1 });
   });
 
-  it("parsed values are kept for the last 4,096 records parsed only; older ones are held as text", () => {
+  it("parsed values are kept for the last 1,024 records parsed only; older ones are held as text", () => {
     const view = new LocalView(1);
-    const keys = Array.from({ length: 4_097 }, (_, i) => `p/${String(i).padStart(5, "0")}`);
+    const keys = Array.from({ length: 1_025 }, (_, i) => `p/${String(i).padStart(5, "0")}`);
     keys.forEach((key, i) => view.apply(0, i + 1, [key], [`{"i":${i}}`]));
     for (const key of keys) view.valueOf(view.slot(key)!);
     expect(view.slot(keys[0]!)!.value).toBeUndefined();
