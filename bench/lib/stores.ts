@@ -13,6 +13,7 @@ import { NATS_SERVER, startNats } from "../../test/support/nats.ts";
 import { spawnProcess, type Proc } from "../../test/support/processes.ts";
 
 export const STORE_NAMES = ["memory", "jetstream", "jetstream-r3"] as const;
+export type StoreName = (typeof STORE_NAMES)[number];
 
 /**
  * Each nats-server runs its Go code on one core (GOMAXPROCS=1; the
@@ -23,7 +24,6 @@ export const STORE_NAMES = ["memory", "jetstream", "jetstream-r3"] as const;
  * runtime (1.25+) sets the same from the container's CPU limit.
  */
 const NATS_ENV = { GOMAXPROCS: process.env.GOMAXPROCS ?? "1" };
-export type StoreName = (typeof STORE_NAMES)[number];
 
 export interface StoreTarget {
   name: StoreName;

@@ -196,8 +196,8 @@ export class LocalView {
   }
 
   /**
-   * Changes reach watchers (the node's indexes: search, timers, outbox) in
-   * the event loop turn after the one that made them, unless someone asks
+   * Changes reach watchers (the node's indexes: search, timers, outbox) two
+   * event loop turns after the one that made them, unless someone asks
    * first (deliver). A commit's acknowledgement is applied where it arrives,
    * just before the request's answer is written; indexing its records there
    * would hold the answer back, and its gRPC trailers go out in a
@@ -217,9 +217,9 @@ export class LocalView {
   }
 
   private publish(change: Undelivered): void {
-    // One parsed copy per change, made for its first watcher and shared by the others (the node's
-    // indexes: the search view, the timer loop, the outbox), which read changes and never modify
-    // them; none of them can reach the text the view keeps.
+    // One parsed value per change, made for its first watcher and shared by the others (the node's
+    // indexes: the search view, the timer loop, the outbox) and by the record's cached readers
+    // (valueOf): all of them read records and never modify them.
     const { partition } = change;
     let delivered: Change | undefined;
     for (const w of this.watchers) {
