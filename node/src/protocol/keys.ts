@@ -209,41 +209,48 @@ function fnv1a(text: string): number {
  */
 export function encodeToken(id: string): string {
   if (id.length === 0) return "_";
+  // Runs of plain characters are copied whole: one string per run, not per character (every commit encodes its keys).
   let out = "";
+  let run = 0;
   for (let i = 0; i < id.length; i++) {
     const c = id.charCodeAt(i);
-    if (isPlain(c)) out += id[i];
-    else if (c < 0x100) out += `_${HEX[c]}`;
-    else out += `~${HEX[c >> 8]}${HEX[c & 0xff]}`;
+    if (isPlain(c)) continue;
+    out += id.slice(run, i) + (c < 0x100 ? `_${HEX[c]}` : `~${HEX[c >> 8]}${HEX[c & 0xff]}`);
+    run = i + 1;
   }
-  return out;
+  return run === 0 ? id : out + id.slice(run);
 }
 
 /** The id a token encodes; throws on a token `encodeToken` cannot have made. */
 export function decodeToken(token: string): string {
   if (token === "_") return "";
   let out = "";
+  let run = 0;
   for (let i = 0; i < token.length; ) {
     const c = token.charCodeAt(i);
     if (isPlain(c)) {
-      out += token[i];
       i += 1;
-    } else if (c === 0x5f /* _ */ && isHex(token, i + 1, 2)) {
-      const unit = parseInt(token.slice(i + 1, i + 3), 16);
+      continue;
+    }
+    let unit: number;
+    let length: number;
+    if (c === 0x5f /* _ */ && isHex(token, i + 1, 2)) {
+      unit = parseInt(token.slice(i + 1, i + 3), 16);
       // One id has one token: an escaped plain character is not an encoding.
       if (isPlain(unit)) throw new Error(`not an encoded subject token: ${token}`);
-      out += String.fromCharCode(unit);
-      i += 3;
+      length = 3;
     } else if (c === 0x7e /* ~ */ && isHex(token, i + 1, 4)) {
-      const unit = parseInt(token.slice(i + 1, i + 5), 16);
+      unit = parseInt(token.slice(i + 1, i + 5), 16);
       if (unit < 0x100) throw new Error(`not an encoded subject token: ${token}`);
-      out += String.fromCharCode(unit);
-      i += 5;
+      length = 5;
     } else {
       throw new Error(`not an encoded subject token: ${token}`);
     }
+    out += token.slice(run, i) + String.fromCharCode(unit);
+    i += length;
+    run = i;
   }
-  return out;
+  return run === 0 ? token : out + token.slice(run);
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).toUpperCase().padStart(2, "0"));
