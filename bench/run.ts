@@ -72,8 +72,10 @@ const memories: string[] = [];
 /** ops/s per store, workload and concurrency, for the share of the raw ceiling. */
 const rates = new Map<string, number>();
 const selectedNames = new Set<string>();
-const paceBefore = measurePace();
+/** The machine's pace before each store's rows, and after the last. */
+const paces: string[] = [];
 for (const storeName of stores) {
+  paces.push(`${measurePace().toLocaleString("en-US")} before the ${storeName} rows`);
   const target = await startStore(storeName);
   const selected = workloadsFor(target.natsUrl).filter(matches);
   for (const w of selected) selectedNames.add(w.name);
@@ -130,9 +132,9 @@ function formatRow(w: Workload, concurrency: number, result: RunResult): string[
 }
 
 const header = ["store", "workload", "concurrency", "ops/s", "p50 ms", "p99 ms", "errors", "node CPU µs/op", "client CPU µs/op", "node+client µs/op", "nats-server CPU µs/op"];
-const paceAfter = measurePace();
+paces.push(`${measurePace().toLocaleString("en-US")} after them`);
 printTable(header, rows);
-console.log(`\nmachine pace: ${paceBefore.toLocaleString("en-US")} before the rows, ${paceAfter.toLocaleString("en-US")} after (JSON round trips of a promise record a second, one thread; compare runs only at a similar pace)`);
+console.log(`\nmachine pace (JSON round trips of a promise record a second, one thread; compare figures only at a similar pace): ${paces.join(", ")}`);
 
 for (const storeName of stores) {
   for (const concurrency of jetstreamRaw.concurrency) {
