@@ -104,13 +104,15 @@ export class LocalView {
   valueOf(slot: Readonly<Slot>): unknown {
     if (slot.value !== undefined) return slot.value;
     const kept = slot as Slot;
-    kept.value = JSON.parse(kept.json);
+    // Evict first: the place may be this very slot's, taken when an earlier version was parsed.
+    // (A slot parsed again after a change may hold two places: the older one only makes it go sooner.)
     const evicted = this.recentlyParsed[this.nextParsed];
-    // A slot parsed again after a change may be here twice: the older place only makes it go sooner.
     if (evicted !== undefined) evicted.value = undefined;
+    const value = JSON.parse(kept.json) as unknown;
+    kept.value = value;
     this.recentlyParsed[this.nextParsed] = kept;
     this.nextParsed = (this.nextParsed + 1) % RECENTLY_PARSED;
-    return kept.value;
+    return value;
   }
 
   /** Resolves once the view has applied `sequence` (or more) of `partition`. */

@@ -4,6 +4,7 @@
 // reader asks. Readers of a record version share one parsed value, kept for
 // the records parsed last only.
 
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Change } from "../../src/store/types.ts";
 import { LocalView } from "../../src/store/view.ts";
@@ -100,5 +101,37 @@ describe("local view change delivery", () => {
     expect(view.slot(keys[0]!)!.value).toBeUndefined();
     expect(view.slot(keys[1]!)!.value).toEqual({ i: 1 });
     expect(view.valueOf(view.slot(keys[0]!)!)).toEqual({ i: 0 });
+  });
+
+  it("a record parsed again at the ring place it held before still gets its value", () => {
+    const view = new LocalView(1);
+    view.apply(0, 1, ["p/a"], ['{"v":1}']);
+    view.valueOf(view.slot("p/a")!);
+    view.apply(0, 2, ["p/a"], ['{"v":2}']);
+    const others = Array.from({ length: 1_023 }, (_, i) => `p/o${i}`);
+    others.forEach((key, i) => view.apply(0, i + 3, [key], [`{"i":${i}}`]));
+    for (const key of others) view.valueOf(view.slot(key)!);
+    // The ring came round to the place p/a took first: parsing it again must not evict it from itself.
+    expect(view.valueOf(view.slot("p/a")!)).toEqual({ v: 2 });
+    expect(view.valueOf(view.slot("p/a")!)).toEqual({ v: 2 });
+  });
+
+  it("a record's value is always its text parsed, whatever the order of changes and reads", () => {
+    // Sequences long enough for the ring of 1,024 to come round several times over a few keys.
+    const step = fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 9 }));
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 3_000, maxLength: 5_000 }), (steps) => {
+        const view = new LocalView(1);
+        let sequence = 0;
+        for (const [change, k, v] of steps) {
+          const key = `p/${k}`;
+          if (change || view.slot(key) === undefined) view.apply(0, ++sequence, [key], [`{"k":${k},"v":${v}}`]);
+          const slot = view.slot(key)!;
+          expect(view.valueOf(slot)).toEqual(JSON.parse(slot.json));
+        }
+      }),
+      // No shrinking: a counterexample of thousands of steps takes minutes to shrink.
+      { numRuns: 20, endOnFailure: true },
+    );
   });
 });
