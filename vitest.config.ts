@@ -18,7 +18,11 @@ export default defineConfig({
     include: ["node/test/**/*.test.ts", "sdk/test/**/*.test.ts", "test/**/*.test.ts", "examples/*/test/**/*.test.ts"],
     exclude: ["**/node_modules/**"],
     globalSetup: ["test/support/build.ts"],
-    env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --conditions=resonate-mesh-source`.trim() },
+    env: {
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --conditions=resonate-mesh-source`.trim(),
+      // Records a JetStream node shares between readers are frozen: a reader that modifies one fails (store/view.ts).
+      RESONATE_FREEZE_SHARED_RECORDS: "1",
+    },
     pool: "forks",
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -29,6 +29,14 @@ interface Slot {
  */
 const RECENTLY_PARSED = 1_024;
 
+/**
+ * A test aid: with RESONATE_FREEZE_SHARED_RECORDS=1 every shared value is
+ * deep-frozen, so code that modifies a record it read fails at once instead
+ * of changing it for every other reader. The test suites set it (vitest.config.ts),
+ * and the nodes they start inherit it.
+ */
+const FREEZE_SHARED = process.env.RESONATE_FREEZE_SHARED_RECORDS === "1";
+
 interface Watcher {
   prefix: string;
   onChange: (change: Change) => void;
@@ -109,6 +117,7 @@ export class LocalView {
     const evicted = this.recentlyParsed[this.nextParsed];
     if (evicted !== undefined) evicted.value = undefined;
     const value = JSON.parse(kept.json) as unknown;
+    if (FREEZE_SHARED) deepFreeze(value);
     kept.value = value;
     this.recentlyParsed[this.nextParsed] = kept;
     this.nextParsed = (this.nextParsed + 1) % RECENTLY_PARSED;
@@ -253,4 +262,10 @@ export class LocalView {
     }
     this.waiters = still;
   }
+}
+
+function deepFreeze(value: unknown): void {
+  if (value === null || typeof value !== "object" || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const member of Object.values(value)) deepFreeze(member);
 }

@@ -134,4 +134,13 @@ describe("local view change delivery", () => {
       { numRuns: 20, endOnFailure: true },
     );
   });
+
+  it("the tests run with shared values frozen: a reader that modifies a record it read fails", () => {
+    expect(process.env.RESONATE_FREEZE_SHARED_RECORDS).toBe("1");
+    const view = new LocalView(1);
+    view.apply(0, 1, ["p/a"], ['{"v":1,"tags":{"t":"x"}}']);
+    const value = view.valueOf(view.slot("p/a")!) as { v: number; tags: Record<string, string> };
+    expect(() => (value.v = 2)).toThrow(TypeError);
+    expect(() => (value.tags.t = "y")).toThrow(TypeError);
+  });
 });
