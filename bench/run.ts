@@ -144,6 +144,16 @@ for (const storeName of stores) {
     console.log(`${storeName}: ${createSettle.name} with ${concurrency} client(s) at ${((100 * node) / raw).toFixed(0)}% of the raw ceiling`);
   }
 }
+// The memory engine does no store I/O: its share of R1's ceiling is what the node's request path
+// alone (gRPC, protocol, indexes) allows on this machine, the bound of any engine's share.
+for (const concurrency of jetstreamRaw.concurrency) {
+  const memory = rates.get(`memory/${createSettle.name}/${concurrency}`);
+  const raw = rates.get(`jetstream/${jetstreamRaw.name}/${concurrency}`);
+  if (memory === undefined || raw === undefined || raw === 0) continue;
+  console.log(
+    `memory: ${createSettle.name} with ${concurrency} client(s) at ${((100 * memory) / raw).toFixed(0)}% of jetstream's raw ceiling (no store I/O: the bound of any store's share)`,
+  );
+}
 console.log();
 for (const m of memories) console.log(m);
 if (heldCount > 0) {
