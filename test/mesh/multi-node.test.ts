@@ -9,6 +9,7 @@ import { createClient, ownerOf } from "@resonate-mesh/node/internal-for-tests";
 import { PromiseService, TaskService } from "@resonate-mesh/node/proto";
 import { partitionOf, promiseKey } from "@resonate-mesh/node/protocol";
 import { Inbox, PromiseState } from "../conformance/harness.ts";
+import { scrape } from "../observability/prometheus.ts";
 import { useNats } from "../support/use-nats.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -54,6 +55,23 @@ describe("three nodes on one nats-server", () => {
     const owners = new Set(Array.from({ length: 64 }, (_, p) => ownerOf(p, a!.members())));
     // 64 partitions over three members: each gets some.
     expect(owners).toEqual(new Set(["node-a", "node-b", "node-c"]));
+  });
+
+  it("each node's /metrics counts three members, and every partition is owned by exactly one node, the one ownerOf names", async () => {
+    const members = nodes[0]!.members();
+    const scrapes = await Promise.all(nodes.map((n) => scrape(n.url)));
+    for (const [i, s] of scrapes.entries()) {
+      expect(s.families.get("resonate_mesh_members")).toBe("gauge");
+      expect(s.value("resonate_mesh_members")).toBe(3);
+      for (let p = 0; p < PARTITIONS; p++) {
+        const owner = ownerOf(p, members) === nodes[i]!.nodeId ? 1 : 0;
+        expect(s.value("resonate_mesh_partition_owned", { partition: String(p) }), `node ${nodes[i]!.nodeId}, partition ${p}`).toBe(owner);
+      }
+    }
+    for (let p = 0; p < PARTITIONS; p++) {
+      const owners = scrapes.map((s) => s.value("resonate_mesh_partition_owned", { partition: String(p) }) ?? 0);
+      expect(owners.reduce((a, b) => a + b, 0), `partition ${p}`).toBe(1);
+    }
   });
 
   it("a worker on node A receives an execute created on node C", async () => {

@@ -8,6 +8,7 @@ import { startNats, type NatsServer } from "../support/nats.ts";
 import { freePort, resonateBin } from "../support/node.ts";
 import { spawnProcess, stopAll, type Proc } from "../support/processes.ts";
 import { waitFor } from "../support/wait.ts";
+import { scrape } from "../observability/prometheus.ts";
 
 const servers: NatsServer[] = [];
 afterAll(async () => {
@@ -82,6 +83,43 @@ describe("resonate serve --store jetstream", () => {
     expect(code).not.toBe(0);
     expect(second.output).toMatch(/created with 4 partitions and this node was started with 8; start it with --partitions 4/);
   }, 60_000);
+
+  it("--mesh-heartbeat-ms and --mesh-expire-ms set the mesh's heartbeat and expiry; a killed node's partitions move to the live one, which logs and reports them", async () => {
+    const n = await nats();
+    const [p1, p2] = [await freePort(), await freePort()];
+    const mesh = ["--nats", n.url, "--partitions", "8", "--nats-namespace", "meshflags"];
+    const survivor = serve(p1, [...mesh, "--mesh-heartbeat-ms", "200", "--mesh-expire-ms", "800"]);
+    const victim = serve(p2, mesh, { RESONATE_MESH_HEARTBEAT_MS: "200", RESONATE_MESH_EXPIRE_MS: "800" });
+    for (const node of [survivor, victim]) {
+      await node.waitForOutput(/joined the mesh as \S+: a heartbeat every 200 ms; a node silent for 800 ms has left/, 30_000);
+    }
+    const url = `http://127.0.0.1:${p1}`;
+    const owned = async () => {
+      const s = await scrape(url);
+      return Array.from({ length: 8 }, (_, p) => s.value("resonate_mesh_partition_owned", { partition: String(p) })).filter((v) => v === 1).length;
+    };
+    await waitFor("the survivor to see two members", async () => (await scrape(url)).value("resonate_mesh_members") === 2, 30_000);
+    // Alone, a node owns all 8; each logs what it owns once it hears the other (unless that is still all 8).
+    const before = await owned();
+    if (before < 8) await survivor.waitForOutput(new RegExp(`this node now owns ${before} of 8 partitions`), 10_000);
+    if (before > 0) await victim.waitForOutput(new RegExp(`this node now owns ${8 - before} of 8 partitions`), 10_000);
+    await victim.crash();
+    await waitFor("the survivor to own every partition", async () => (await owned()) === 8, 30_000);
+    expect((await scrape(url)).value("resonate_mesh_members")).toBe(1);
+    if (before < 8) await survivor.waitForOutput(/this node now owns 8 of 8 partitions/, 10_000);
+  }, 60_000);
+
+  it("--mesh-expire-ms under twice --mesh-heartbeat-ms is refused before anything starts, naming both", async () => {
+    const node = serve(await freePort(), ["--mesh-heartbeat-ms", "500", "--mesh-expire-ms", "900"]);
+    expect(await node.exited).not.toBe(0);
+    expect(node.stderr).toMatch(/--mesh-expire-ms \(900\) must be at least twice --mesh-heartbeat-ms \(500\)/);
+  });
+
+  it("--mesh-heartbeat-ms with the memory store is refused: a mesh needs JetStream", async () => {
+    const node = spawnProcess("resonate serve", process.execPath, [resonateBin, "serve", "--port", "0", "--mesh-heartbeat-ms", "500"]);
+    expect(await node.exited).not.toBe(0);
+    expect(node.stderr).toMatch(/--mesh-heartbeat-ms and --mesh-expire-ms need --store jetstream/);
+  });
 
   it("a bad --replicas is refused before anything starts", async () => {
     const node = serve(await freePort(), ["--replicas", "2"]);

@@ -242,6 +242,18 @@ export function telemetryMetrics(t: NodeTelemetry | undefined): string {
     family(lines, "resonate_nats_connected", "gauge", "1 while the node's NATS connection is up (JetStream store), 0 while it reconnects.");
     lines.push(`resonate_nats_connected ${t.store.connected ? 1 : 0}`);
   }
+  if (t?.mesh !== undefined) {
+    family(lines, "resonate_mesh_members", "gauge", "Live nodes of the mesh as this node sees them, itself included.");
+    lines.push(`resonate_mesh_members ${t.mesh.members}`);
+    family(
+      lines,
+      "resonate_mesh_partition_owned",
+      "gauge",
+      "1 for each partition this node owns (it runs the partition's timers and applies its outbox), 0 for the others; summed over the nodes, every partition is 1 once membership has settled.",
+    );
+    const owned = new Set(t.mesh.owned);
+    for (let p = 0; p < t.mesh.partitions; p++) lines.push(`resonate_mesh_partition_owned{partition="${p}"} ${owned.has(p) ? 1 : 0}`);
+  }
   if (t?.store.stats !== undefined) {
     for (const [stat, value] of Object.entries(t.store.stats)) {
       if (typeof value !== "number") continue;

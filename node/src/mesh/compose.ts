@@ -18,9 +18,9 @@ import { Driver } from "./driver.ts";
 import { resolveNodeLimits, type NodeLimits } from "./limits.ts";
 import { MemoryBudget } from "./memory.ts";
 import { Membership } from "./membership.ts";
-import { MeshNode } from "./node.ts";
+import { MeshNode, type MeshTelemetry } from "./node.ts";
 import { OutboxRelay } from "./outbox.ts";
-import { ownsKey } from "./ownership.ts";
+import { ownsKey, partitionsOwnedBy } from "./ownership.ts";
 import { Retention } from "./retention.ts";
 import { SearchView } from "./search-view.ts";
 import { TimerLoop } from "./timers.ts";
@@ -117,6 +117,7 @@ export function composeNode(options: MeshNodeOptions): ComposedNode {
     memory: new MemoryBudget(limits.memoryBudgetBytes > 0 ? limits.memoryBudgetBytes : MemoryBudget.defaultBudgetBytes()),
     retention: limits.retentionMs > 0 ? new Retention({ store, clock, retentionMs: limits.retentionMs, logger }) : undefined,
     outbox,
+    mesh: mesh?.telemetry,
   });
 
   return {
@@ -137,11 +138,24 @@ export function composeNode(options: MeshNodeOptions): ComposedNode {
 function meshParts(store: Store, options: MeshMembershipOptions, logger: Logger | undefined) {
   if (!(store instanceof JetStreamStore)) throw new Error(`a mesh of several nodes needs the jetstream store; this node's store is "${store.name}"`);
   const { nodeId, heartbeatMs, expireMs } = options;
-  const membership = new Membership({ nc: store.connection, namespace: store.namespace, nodeId, heartbeatMs, expireMs, logger });
+  const { partitions } = store;
+  // Alone (before it hears the others) a node owns every partition; log only what changes from there.
+  let owned = partitionsOwnedBy(nodeId, partitions, [nodeId]);
+  const onChange = (members: readonly string[]) => {
+    const next = partitionsOwnedBy(nodeId, partitions, members);
+    if (next.length === owned.length && next.every((p, i) => p === owned[i])) return;
+    owned = next;
+    logger?.info({ owned, partitions, members: members.length }, `this node now owns ${owned.length} of ${partitions} partitions`);
+  };
+  const membership = new Membership({ nc: store.connection, namespace: store.namespace, nodeId, heartbeatMs, expireMs, logger, onChange });
   return {
     membership,
     delivery: new MeshDelivery({ nc: store.connection, namespace: store.namespace, logger }),
-    owns: (key: string) => ownsKey(key, store.partitions, nodeId, membership.members()),
+    owns: (key: string) => ownsKey(key, partitions, nodeId, membership.members()),
+    telemetry: (): MeshTelemetry => {
+      const members = membership.members();
+      return { members: members.length, partitions, owned: partitionsOwnedBy(nodeId, partitions, members) };
+    },
   };
 }
 

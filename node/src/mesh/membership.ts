@@ -6,6 +6,9 @@
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 
+/** How often a node announces itself unless told otherwise; a member is gone after three missed heartbeats. */
+export const DEFAULT_HEARTBEAT_MS = 1_000;
+
 export interface MembershipOptions {
   nc: NatsConnection;
   /** The cluster's subject namespace. */
@@ -30,7 +33,7 @@ export class Membership {
   private current: readonly string[] = [];
 
   constructor(private readonly options: MembershipOptions) {
-    this.heartbeatMs = options.heartbeatMs ?? 1_000;
+    this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.expireMs = options.expireMs ?? 3 * this.heartbeatMs;
     this.subject = `${options.namespace}.mesh.heartbeat`;
     this.current = [options.nodeId];
@@ -54,6 +57,11 @@ export class Membership {
     await this.options.nc.flush();
     this.timer = setInterval(() => this.beat(), this.heartbeatMs);
     this.timer.unref();
+    const { nodeId, logger } = this.options;
+    logger?.info(
+      { nodeId, heartbeatMs: this.heartbeatMs, expireMs: this.expireMs },
+      `joined the mesh as ${nodeId}: a heartbeat every ${this.heartbeatMs} ms; a node silent for ${this.expireMs} ms has left and its partitions move`,
+    );
   }
 
   async stop(): Promise<void> {

@@ -49,6 +49,18 @@ export interface MeshNodeParts {
   retention?: Retention;
   /** Only with a store of several partitions. */
   outbox?: OutboxRelay;
+  /** In a mesh of several nodes: who is in it and what this node owns, read at scrape time. */
+  mesh?: () => MeshTelemetry;
+}
+
+/** This node's place in the mesh, as it sees it now. */
+export interface MeshTelemetry {
+  /** Live members, this node included. */
+  members: number;
+  /** The cluster's partition count. */
+  partitions: number;
+  /** The partitions this node owns (it runs their timers and applies their outbox), in order. */
+  owned: readonly number[];
 }
 
 export interface MeshNodeStats {
@@ -74,6 +86,8 @@ export interface NodeTelemetry {
   commitLatency: Histogram;
   commits: DriverStats;
   store: StoreTelemetry;
+  /** Only in a mesh of several nodes (the JetStream store). */
+  mesh?: MeshTelemetry;
 }
 
 /** The engine's own view of its health: `connected` only for engines that hold a connection (JetStream). */
@@ -111,6 +125,7 @@ export class MeshNode implements Engine {
   private readonly view: SearchView;
   private readonly retention: Retention | undefined;
   private readonly outbox: OutboxRelay | undefined;
+  private readonly mesh: (() => MeshTelemetry) | undefined;
 
   constructor(parts: MeshNodeParts) {
     this.store = parts.store;
@@ -127,6 +142,7 @@ export class MeshNode implements Engine {
     this.memory = parts.memory;
     this.retention = parts.retention;
     this.outbox = parts.outbox;
+    this.mesh = parts.mesh;
   }
 
   async handle<K extends Kind>(request: RequestOf<K>): Promise<Response<K>> {
@@ -205,6 +221,7 @@ export class MeshNode implements Engine {
       commitLatency: this.driver.commitLatency,
       commits: this.driver.stats(),
       store: storeTelemetry(this.store),
+      ...(this.mesh === undefined ? {} : { mesh: this.mesh() }),
     };
   }
 

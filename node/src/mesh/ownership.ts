@@ -18,6 +18,13 @@ export function ownerOf(partition: number, members: readonly string[]): string |
   return best;
 }
 
+/** The partitions of `partitions` that `nodeId` owns among `members`, in order. */
+export function partitionsOwnedBy(nodeId: string, partitions: number, members: readonly string[]): number[] {
+  const owned: number[] = [];
+  for (let p = 0; p < partitions; p++) if (ownerOf(p, members) === nodeId) owned.push(p);
+  return owned;
+}
+
 /** Does `nodeId` own the partition of `key`? */
 export function ownsKey(key: string, partitions: number, nodeId: string, members: readonly string[]): boolean {
   return ownerOf(partitionOf(key, partitions), members) === nodeId;

@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import { DEFAULT_PORT } from "../../api/defaults.ts";
 import type { Authenticator } from "../../api/auth.ts";
 import { parseRateLimit, type RateLimits } from "../../api/rate.ts";
+import { DEFAULT_HEARTBEAT_MS } from "../../mesh/membership.ts";
 import type { RunningNode, StoreConfig } from "../../mesh/start.ts";
 import { StoreRefusedError } from "../../store/errors.ts";
 import { TlsConfigError, type TlsOptions } from "../../api/tls.ts";
@@ -45,6 +46,8 @@ export interface NodeOptions {
   replicas?: 1 | 3;
   partitions?: number;
   natsNamespace?: string;
+  meshHeartbeatMs?: number;
+  meshExpireMs?: number;
   /** Hidden, for the outbox crash test: SIGKILL this process before it applies its outbox entries. */
   testKillBeforeOutboxApply?: boolean;
 }
@@ -61,6 +64,34 @@ function parsePartitions(text: string): number {
     throw new InvalidArgumentError("It must be a whole number from 1 to 1024, the same on every node of a cluster.");
   }
   return Number(text);
+}
+
+function parseHeartbeat(text: string): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < 50 || Number(text) > 60_000) {
+    throw new InvalidArgumentError("It must be a whole number of milliseconds from 50 to 60000.");
+  }
+  return Number(text);
+}
+
+function parseExpiry(text: string): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < 100 || Number(text) > 600_000) {
+    throw new InvalidArgumentError("It must be a whole number of milliseconds from 100 to 600000, at least twice --mesh-heartbeat-ms.");
+  }
+  return Number(text);
+}
+
+/** Heartbeats and expiry of the mesh; a member must survive one lost heartbeat. */
+function meshConfig(options: NodeOptions): { heartbeatMs?: number; expireMs?: number } | undefined {
+  if (options.meshHeartbeatMs === undefined && options.meshExpireMs === undefined) return undefined;
+  if (options.store !== "jetstream") throw new UsageError("--mesh-heartbeat-ms and --mesh-expire-ms need --store jetstream (a mesh of nodes shares a JetStream cluster)");
+  const heartbeatMs = options.meshHeartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  const expireMs = options.meshExpireMs ?? 3 * heartbeatMs;
+  if (expireMs < 2 * heartbeatMs) {
+    throw new UsageError(
+      `--mesh-expire-ms (${expireMs}) must be at least twice --mesh-heartbeat-ms (${heartbeatMs}), or one late heartbeat makes a live node leave the mesh`,
+    );
+  }
+  return { heartbeatMs, expireMs };
 }
 
 function parsePort(text: string): number {
@@ -218,6 +249,7 @@ export async function runNode(command: "serve" | "dev", options: NodeOptions, lo
   const auth = await openAuth(options, logger);
   const limits = limitsFrom(options as unknown as Record<string, unknown>);
   const tls = tlsConfig(options);
+  const mesh = meshConfig(options);
   if ((options.natsCert === undefined) !== (options.natsKey === undefined)) {
     throw new UsageError("--nats-cert and --nats-key go together: the client certificate for NATS and its private key");
   }
@@ -226,6 +258,7 @@ export async function runNode(command: "serve" | "dev", options: NodeOptions, lo
     running = await startNode({
       ...(tls !== undefined ? { tls } : {}),
       store: storeConfig(options),
+      ...(mesh !== undefined ? { mesh } : {}),
       port: options.port,
       host: options.host,
       logger,
@@ -335,6 +368,19 @@ export function registerServe(program: Command): Command {
       new Option("--nats-namespace <name>", "names the cluster's streams, so clusters can share NATS (jetstream store; default resonate)").env(
         "RESONATE_NATS_NAMESPACE",
       ),
+    )
+    .addOption(
+      new Option("--mesh-heartbeat-ms <ms>", `how often this node announces itself to the mesh (jetstream store; default ${DEFAULT_HEARTBEAT_MS})`)
+        .env("RESONATE_MESH_HEARTBEAT_MS")
+        .argParser(parseHeartbeat),
+    )
+    .addOption(
+      new Option(
+        "--mesh-expire-ms <ms>",
+        "a node not heard from for this long has left the mesh and its partitions move to the others (jetstream store; default 3 heartbeats)",
+      )
+        .env("RESONATE_MESH_EXPIRE_MS")
+        .argParser(parseExpiry),
     )
     // The outbox crash test's node dies in the window the outbox exists for (test/mesh/outbox-crash.test.ts).
     .addOption(new Option("--test-kill-before-outbox-apply", "crash tests only: SIGKILL before applying outbox entries").hideHelp());
