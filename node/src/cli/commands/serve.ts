@@ -83,7 +83,9 @@ function parseExpiry(text: string): number {
 /** Heartbeats and expiry of the mesh; a member must survive one lost heartbeat. */
 function meshConfig(options: NodeOptions): { heartbeatMs?: number; expireMs?: number } | undefined {
   if (options.meshHeartbeatMs === undefined && options.meshExpireMs === undefined) return undefined;
-  if (options.store !== "jetstream") throw new UsageError("--mesh-heartbeat-ms and --mesh-expire-ms need --store jetstream (a mesh of nodes shares a JetStream cluster)");
+  if (options.store !== "jetstream") {
+    throw new UsageError("--mesh-heartbeat-ms and --mesh-expire-ms need --store jetstream (a mesh of nodes shares a JetStream cluster)");
+  }
   const heartbeatMs = options.meshHeartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   const expireMs = options.meshExpireMs ?? 3 * heartbeatMs;
   if (expireMs < 2 * heartbeatMs) {
