@@ -8,7 +8,7 @@ import { startNats, type NatsServer } from "../support/nats.ts";
 import { freePort, resonateBin } from "../support/node.ts";
 import { spawnProcess, stopAll, type Proc } from "../support/processes.ts";
 import { waitFor } from "../support/wait.ts";
-import { scrape } from "../observability/prometheus.ts";
+import { scrape, type Scrape } from "../observability/prometheus.ts";
 
 const servers: NatsServer[] = [];
 afterAll(async () => {
@@ -88,24 +88,37 @@ describe("resonate serve --store jetstream", () => {
     const n = await nats();
     const [p1, p2] = [await freePort(), await freePort()];
     const mesh = ["--nats", n.url, "--partitions", "8", "--nats-namespace", "meshflags"];
-    const survivor = serve(p1, [...mesh, "--mesh-heartbeat-ms", "200", "--mesh-expire-ms", "800"]);
-    const victim = serve(p2, mesh, { RESONATE_MESH_HEARTBEAT_MS: "200", RESONATE_MESH_EXPIRE_MS: "800" });
+    const survivor = serve(p1, [...mesh, "--mesh-heartbeat-ms", "250", "--mesh-expire-ms", "1500"]);
+    const victim = serve(p2, mesh, { RESONATE_MESH_HEARTBEAT_MS: "250", RESONATE_MESH_EXPIRE_MS: "1500" });
     for (const node of [survivor, victim]) {
-      await node.waitForOutput(/joined the mesh as \S+: a heartbeat every 200 ms; a node silent for 800 ms has left/, 30_000);
+      await node.waitForOutput(/joined the mesh as \S+: a heartbeat every 250 ms; a node silent for 1500 ms has left/, 30_000);
     }
     const url = `http://127.0.0.1:${p1}`;
-    const owned = async () => {
-      const s = await scrape(url);
-      return Array.from({ length: 8 }, (_, p) => s.value("resonate_mesh_partition_owned", { partition: String(p) })).filter((v) => v === 1).length;
-    };
-    await waitFor("the survivor to see two members", async () => (await scrape(url)).value("resonate_mesh_members") === 2, 30_000);
+    const owned = (s: Scrape) =>
+      Array.from({ length: 8 }, (_, p) => s.value("resonate_mesh_partition_owned", { partition: String(p) })).filter((v) => v === 1).length;
+    // What the survivor owns, read from the scrape in which it sees both members.
+    const both = await waitFor(
+      "the survivor to see two members",
+      async () => {
+        const s = await scrape(url);
+        return s.value("resonate_mesh_members") === 2 ? s : undefined;
+      },
+      30_000,
+    );
+    const before = owned(both);
     // Alone, a node owns all 8; each logs what it owns once it hears the other (unless that is still all 8).
-    const before = await owned();
     if (before < 8) await survivor.waitForOutput(new RegExp(`this node now owns ${before} of 8 partitions`), 10_000);
     if (before > 0) await victim.waitForOutput(new RegExp(`this node now owns ${8 - before} of 8 partitions`), 10_000);
     await victim.crash();
-    await waitFor("the survivor to own every partition", async () => (await owned()) === 8, 30_000);
-    expect((await scrape(url)).value("resonate_mesh_members")).toBe(1);
+    const after = await waitFor(
+      "the survivor to own every partition",
+      async () => {
+        const s = await scrape(url);
+        return owned(s) === 8 ? s : undefined;
+      },
+      30_000,
+    );
+    expect(after.value("resonate_mesh_members")).toBe(1);
     if (before < 8) await survivor.waitForOutput(/this node now owns 8 of 8 partitions/, 10_000);
   }, 60_000);
 
