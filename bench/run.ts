@@ -136,22 +136,23 @@ paces.push(`${measurePace().toLocaleString("en-US")} after them`);
 printTable(header, rows);
 console.log(`\nmachine pace (JSON round trips of a promise record a second, one thread; compare figures only at a similar pace): ${paces.join(", ")}`);
 
+/** A create+settle rate as a share of a raw ceiling, one line (nothing unless both ran). */
+const printShare = (rate: number | undefined, raw: number | undefined, line: (percent: string) => string) => {
+  if (rate !== undefined && raw !== undefined && raw !== 0) console.log(line(((100 * rate) / raw).toFixed(0)));
+};
+const rateOf = (storeName: string, workload: Workload, concurrency: number) => rates.get(`${storeName}/${workload.name}/${concurrency}`);
 for (const storeName of stores) {
   for (const concurrency of jetstreamRaw.concurrency) {
-    const node = rates.get(`${storeName}/${createSettle.name}/${concurrency}`);
-    const raw = rates.get(`${storeName}/${jetstreamRaw.name}/${concurrency}`);
-    if (node === undefined || raw === undefined || raw === 0) continue;
-    console.log(`${storeName}: ${createSettle.name} with ${concurrency} client(s) at ${((100 * node) / raw).toFixed(0)}% of the raw ceiling`);
+    printShare(rateOf(storeName, createSettle, concurrency), rateOf(storeName, jetstreamRaw, concurrency), (percent) =>
+      `${storeName}: ${createSettle.name} with ${concurrency} client(s) at ${percent}% of the raw ceiling`,
+    );
   }
 }
 // The memory engine does no store I/O: its share of R1's ceiling is what the node's request path
 // alone (gRPC, protocol, indexes) allows on this machine, the bound of any engine's share.
 for (const concurrency of jetstreamRaw.concurrency) {
-  const memory = rates.get(`memory/${createSettle.name}/${concurrency}`);
-  const raw = rates.get(`jetstream/${jetstreamRaw.name}/${concurrency}`);
-  if (memory === undefined || raw === undefined || raw === 0) continue;
-  console.log(
-    `memory: ${createSettle.name} with ${concurrency} client(s) at ${((100 * memory) / raw).toFixed(0)}% of jetstream's raw ceiling (no store I/O: the bound of any store's share)`,
+  printShare(rateOf("memory", createSettle, concurrency), rateOf("jetstream", jetstreamRaw, concurrency), (percent) =>
+    `memory: ${createSettle.name} with ${concurrency} client(s) at ${percent}% of jetstream's raw ceiling (no store I/O: the bound of any store's share)`,
   );
 }
 console.log();

@@ -152,10 +152,8 @@ function meshParts(store: Store, options: MeshMembershipOptions, logger: Logger 
     membership,
     delivery: new MeshDelivery({ nc: store.connection, namespace: store.namespace, logger }),
     owns: (key: string) => ownsKey(key, partitions, nodeId, membership.members()),
-    telemetry: (): MeshTelemetry => {
-      const members = membership.members();
-      return { members: members.length, partitions, owned: partitionsOwnedBy(nodeId, partitions, members) };
-    },
+    // `owned` follows every change of the members (onChange), so a scrape need not recompute it.
+    telemetry: (): MeshTelemetry => ({ members: membership.members().length, partitions, owned }),
   };
 }
 

@@ -59,48 +59,36 @@ function parseReplicas(text: string): 1 | 3 {
   return Number(text) as 1 | 3;
 }
 
-function parsePartitions(text: string): number {
-  if (!/^\d+$/.test(text.trim()) || Number(text) < 1 || Number(text) > 1024) {
-    throw new InvalidArgumentError("It must be a whole number from 1 to 1024, the same on every node of a cluster.");
-  }
-  return Number(text);
+/** A parser of a whole number from `min` to `max`; anything else is refused with `rule`. */
+function wholeNumberFrom(min: number, max: number, rule: string): (text: string) => number {
+  return (text) => {
+    if (!/^\d+$/.test(text.trim()) || Number(text) < min || Number(text) > max) throw new InvalidArgumentError(rule);
+    return Number(text);
+  };
 }
 
-function parseHeartbeat(text: string): number {
-  if (!/^\d+$/.test(text.trim()) || Number(text) < 50 || Number(text) > 60_000) {
-    throw new InvalidArgumentError("It must be a whole number of milliseconds from 50 to 60000.");
-  }
-  return Number(text);
-}
+const parsePartitions = wholeNumberFrom(1, 1024, "It must be a whole number from 1 to 1024, the same on every node of a cluster.");
+const parseHeartbeat = wholeNumberFrom(50, 60_000, "It must be a whole number of milliseconds from 50 to 60000.");
+const parseExpiry = wholeNumberFrom(100, 600_000, "It must be a whole number of milliseconds from 100 to 600000, at least twice --mesh-heartbeat-ms.");
+const parsePort = wholeNumberFrom(0, 65_535, "It must be a whole number from 0 to 65535 (0 picks a free port).");
 
-function parseExpiry(text: string): number {
-  if (!/^\d+$/.test(text.trim()) || Number(text) < 100 || Number(text) > 600_000) {
-    throw new InvalidArgumentError("It must be a whole number of milliseconds from 100 to 600000, at least twice --mesh-heartbeat-ms.");
-  }
-  return Number(text);
-}
-
-/** Heartbeats and expiry of the mesh; a member must survive one lost heartbeat. */
+/**
+ * Heartbeats and expiry of the mesh, as given (Membership defaults what is
+ * not: three heartbeats of expiry); a member must survive one late heartbeat.
+ */
 function meshConfig(options: NodeOptions): { heartbeatMs?: number; expireMs?: number } | undefined {
-  if (options.meshHeartbeatMs === undefined && options.meshExpireMs === undefined) return undefined;
+  const { meshHeartbeatMs: heartbeatMs, meshExpireMs: expireMs } = options;
+  if (heartbeatMs === undefined && expireMs === undefined) return undefined;
   if (options.store !== "jetstream") {
     throw new UsageError("--mesh-heartbeat-ms and --mesh-expire-ms need --store jetstream (a mesh of nodes shares a JetStream cluster)");
   }
-  const heartbeatMs = options.meshHeartbeatMs ?? DEFAULT_HEARTBEAT_MS;
-  const expireMs = options.meshExpireMs ?? 3 * heartbeatMs;
-  if (expireMs < 2 * heartbeatMs) {
+  const heartbeat = heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  if (expireMs !== undefined && expireMs < 2 * heartbeat) {
     throw new UsageError(
-      `--mesh-expire-ms (${expireMs}) must be at least twice --mesh-heartbeat-ms (${heartbeatMs}), or one late heartbeat makes a live node leave the mesh`,
+      `--mesh-expire-ms (${expireMs}) must be at least twice --mesh-heartbeat-ms (${heartbeat}), or one late heartbeat makes a live node leave the mesh`,
     );
   }
   return { heartbeatMs, expireMs };
-}
-
-function parsePort(text: string): number {
-  if (!/^\d+$/.test(text.trim()) || Number(text) > 65_535) {
-    throw new InvalidArgumentError("It must be a whole number from 0 to 65535 (0 picks a free port).");
-  }
-  return Number(text);
 }
 
 function nodeOptions(cmd: Command, defaults: { host: string }): Command {
